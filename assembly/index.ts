@@ -1,0 +1,10 @@
+// The exported kernel surface. Every export takes byte offsets into this
+// module's one linear memory and integers; nothing allocates.
+export { sgemm, sgemmWorkspaceBytes } from "./matmul";
+export { layernorm, rmsnorm } from "./norm";
+export { gelu, swiglu, softmax, logSoftmax, klRows } from "./activation";
+export { attention, rope } from "./attention";
+export { add, sub, axpy, lerp, fill, addBias, sumSlices, embed } from "./patch";
+
+/** First free byte after the module's static data: where the host's arena starts. */
+export function heapBase(): usize { return __heap_base; }

@@ -1,0 +1,71 @@
+// Elementwise residual-stream arithmetic on flat f32 buffers of n elements.
+// The patching formula (receiver input = Σ of each sender's current or
+// ablated value) is built from these; all may alias their inputs.
+
+/** out[n] = a[n] + b[n] */
+export function add(out: usize, a: usize, b: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) { const o = <usize>i << 2; v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o))); }
+  for (; i < n; i++) { const o = <usize>i << 2; store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o)); }
+}
+
+/** out[n] = a[n] − b[n] */
+export function sub(out: usize, a: usize, b: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) { const o = <usize>i << 2; v128.store(out + o, f32x4.sub(v128.load(a + o), v128.load(b + o))); }
+  for (; i < n; i++) { const o = <usize>i << 2; store<f32>(out + o, load<f32>(a + o) - load<f32>(b + o)); }
+}
+
+/** y[n] += alpha · x[n] */
+export function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
+  const av = f32x4.splat(alpha);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) { const o = <usize>i << 2; v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(av, v128.load(x + o)))); }
+  for (; i < n; i++) { const o = <usize>i << 2; store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o)); }
+}
+
+/** out[n] = a[n] + alpha·(b[n] − a[n]): interpolation, and mean ablation's average. */
+export function lerp(out: usize, a: usize, b: usize, alpha: f32, n: i32): void {
+  const av = f32x4.splat(alpha);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2; const x = v128.load(a + o);
+    v128.store(out + o, f32x4.add(x, f32x4.mul(av, f32x4.sub(v128.load(b + o), x))));
+  }
+  for (; i < n; i++) { const o = <usize>i << 2; const x = load<f32>(a + o); store<f32>(out + o, x + alpha * (load<f32>(b + o) - x)); }
+}
+
+/** out[n] = value */
+export function fill(out: usize, value: f32, n: i32): void {
+  for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), value);
+}
+
+/** out[N,D] += bias[D] broadcast over rows. */
+export function addBias(out: usize, bias: usize, N: i32, D: i32): void {
+  for (let r = 0; r < N; r++) add(out + (<usize>r * D << 2), out + (<usize>r * D << 2), bias, D);
+}
+
+/**
+ * out[N,D] = Σ_s src_s where src_s is row block s of a strided stack:
+ * src: [N, S, D] (per row, S slices of D), summed s = 0..S−1 in order; adds
+ * to out when accumulate. Used for the attention output Σ_h result[h].
+ */
+export function sumSlices(out: usize, src: usize, N: i32, S: i32, D: i32, accumulate: i32): void {
+  for (let r = 0; r < N; r++) {
+    const o = out + (<usize>r * D << 2);
+    const base = src + (<usize>r * S * D << 2);
+    if (!accumulate) fill(o, 0, D);
+    for (let s = 0; s < S; s++) add(o, o, base + (<usize>s * D << 2), D);
+  }
+}
+
+/** Embedding lookup: out[B·T,D] = W_E[tok] (+ W_pos[t] unless posW = 0). tokens: i32 [B·T]. */
+export function embed(out: usize, tokens: usize, WE: usize, posW: usize, B: i32, T: i32, D: i32): void {
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
+    const r = b * T + t;
+    const tok = load<i32>(tokens + (<usize>r << 2));
+    const o = out + (<usize>r * D << 2);
+    if (posW != 0) add(o, WE + (<usize>tok * D << 2), posW + (<usize>t * D << 2), D);
+    else memory.copy(o, WE + (<usize>tok * D << 2), <usize>D << 2);
+  }
+}

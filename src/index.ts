@@ -1,0 +1,8 @@
+// acdc-wasm: circuit discovery for transformer language models, with SIMD
+// WebAssembly kernels. Runtime-agnostic entry point (Node, Deno, browsers).
+export { createEngine, Engine, kernelModule } from "./wasm/engine.js";
+export { parseSafetensors, writeSafetensors, SafetensorsError, type RawTensor } from "./model/safetensors.js";
+export { makeConfig, configFromJson, configFromHuggingFace, configFromTransformerLens, ConfigError, type ModelConfig } from "./model/config.js";
+export { canonicalWeights, checkWeights, convertHuggingFaceGPT2, expectedWeights, WeightError, type Tensor, type WeightMap } from "./model/weights.js";
+export { Transformer, InputError, checkTokens, type ForwardResult } from "./model/transformer.js";
+export { loadModel } from "./model/load.js";

@@ -1,0 +1,28 @@
+// The shape of the AssemblyScript module's exports (assembly/index.ts): byte
+// offsets and integers in, nothing out. Kept by hand beside the kernels.
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  sgemmWorkspaceBytes(): number;
+  sgemm(transA: number, transB: number, M: number, N: number, K: number,
+    A: number, lda: number, B: number, ldb: number, C: number, ldc: number,
+    bias: number, accumulate: number, work: number): void;
+  layernorm(out: number, mean: number, rstd: number, x: number, w: number, b: number, N: number, D: number, eps: number): void;
+  rmsnorm(out: number, rstd: number, x: number, w: number, N: number, D: number, eps: number): void;
+  gelu(out: number, x: number, n: number): void;
+  swiglu(out: number, g: number, u: number, n: number): void;
+  softmax(out: number, x: number, N: number, C: number): void;
+  logSoftmax(out: number, x: number, N: number, C: number): void;
+  klRows(out: number, lp: number, lq: number, N: number, C: number): void;
+  attention(z: number, pattern: number, q: number, k: number, v: number,
+    B: number, T: number, H: number, Hkv: number, Dh: number, scale: number, h0: number, h1: number): void;
+  rope(x: number, cos: number, sin: number, B: number, T: number, Hx: number, Dh: number, h0: number, h1: number): void;
+  add(out: number, a: number, b: number, n: number): void;
+  sub(out: number, a: number, b: number, n: number): void;
+  axpy(y: number, alpha: number, x: number, n: number): void;
+  lerp(out: number, a: number, b: number, alpha: number, n: number): void;
+  fill(out: number, value: number, n: number): void;
+  addBias(out: number, bias: number, N: number, D: number): void;
+  sumSlices(out: number, src: number, N: number, S: number, D: number, accumulate: number): void;
+  embed(out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number): void;
+}
