@@ -4,7 +4,7 @@ export { sgemm, sgemmWorkspaceBytes } from "./matmul";
 export { layernorm, rmsnorm } from "./norm";
 export { gelu, swiglu, softmax, logSoftmax, klRows } from "./activation";
 export { attention, rope } from "./attention";
-export { add, sub, axpy, lerp, fill, addBias, sumSlices, embed } from "./patch";
+export { add, sub, axpy, lerp, fill, addBias, sumSlices, embed, addDiff, gatherRows, batchMean } from "./patch";
 
 /** First free byte after the module's static data: where the host's arena starts. */
 export function heapBase(): usize { return __heap_base; }

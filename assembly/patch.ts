@@ -69,3 +69,30 @@ export function embed(out: usize, tokens: usize, WE: usize, posW: usize, B: i32,
     else memory.copy(o, WE + (<usize>tok * D << 2), <usize>D << 2);
   }
 }
+
+/** out[n] = base[n] + (a[n] − b[n]): moves a receiver's input by one sender's change. */
+export function addDiff(out: usize, base: usize, a: usize, b: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.add(v128.load(base + o), f32x4.sub(v128.load(a + o), v128.load(b + o))));
+  }
+  for (; i < n; i++) { const o = <usize>i << 2; store<f32>(out + o, load<f32>(base + o) + (load<f32>(a + o) - load<f32>(b + o))); }
+}
+
+/** Gather rows: out[R,D] = x[rows[r], :]; rows: i32 [R]. */
+export function gatherRows(out: usize, x: usize, rows: usize, R: i32, D: i32): void {
+  for (let r = 0; r < R; r++) {
+    const src = load<i32>(rows + (<usize>r << 2));
+    memory.copy(out + (<usize>r * D << 2), x + (<usize>src * D << 2), <usize>D << 2);
+  }
+}
+
+/** Batch mean per position: out[T,D] = mean over b of x[B,T,D], summed b = 0..B−1 in order. */
+export function batchMean(out: usize, x: usize, B: i32, T: i32, D: i32): void {
+  const n = T * D;
+  fill(out, 0, n);
+  for (let b = 0; b < B; b++) add(out, out, x + (<usize>b * n << 2), n);
+  const inv: f32 = 1 / <f32>B;
+  for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), load<f32>(out + (<usize>i << 2)) * inv);
+}

@@ -6,3 +6,9 @@ export { makeConfig, configFromJson, configFromHuggingFace, configFromTransforme
 export { canonicalWeights, checkWeights, convertHuggingFaceGPT2, expectedWeights, WeightError, type Tensor, type WeightMap } from "./model/weights.js";
 export { Transformer, InputError, checkTokens, type ForwardResult } from "./model/transformer.js";
 export { loadModel } from "./model/load.js";
+export { buildGraph, edgeCountFormula, type Graph, type GraphNode, type GraphEdge, type EdgeType, type NodeKind } from "./graph/graph.js";
+export { hookName, nodeLabel } from "./graph/names.js";
+export { Patcher, type Ablation, type PatchData, type PatcherOptions } from "./graph/patcher.js";
+export { klMetric, logitDiffMetric, customMetric, type Metric, type MetricContext } from "./metrics.js";
+export { acdc, type AcdcOptions, type AcdcResult, type Decision } from "./algorithms/acdc.js";
+export { circuitJson, circuitDot, CIRCUIT_SCHEMA_VERSION, type CircuitJson, type CircuitEdgeJson } from "./io/circuit.js";

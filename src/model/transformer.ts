@@ -125,6 +125,27 @@ export class Transformer {
     this.engine.gemm(N, (h1 - h0) * Dh, D, x, D, W + c0 * 4, Hx * Dh, out + c0 * 4, Hx * Dh, { bias: bias + c0 * 4 });
   }
 
+  /** One head's projection into a contiguous out[N,Dh] = x[N,D]·W[h] + b[h] (kv head h for k/v). */
+  projectHead(l: number, letter: Letter, h: number, x: number, N: number, out: number): void {
+    const L = this.layers[l];
+    const { dModel: D, dHead: Dh } = this.cfg;
+    const Hx = letter === "q" ? this.cfg.nHeads : this.cfg.nKvHeads;
+    const W = letter === "q" ? L.Wq : letter === "k" ? L.Wk : L.Wv;
+    const bias = letter === "q" ? L.bq : letter === "k" ? L.bk : L.bv;
+    this.engine.gemm(N, Dh, D, x, D, W + h * Dh * 4, Hx * Dh, out, Dh, { bias: bias + h * Dh * 4 });
+  }
+
+  /** One head from contiguous q,k,v [N,Dh]: z[N,Dh], pattern[B,1,T,T]; scratch 2·N·Dh floats (rotary only). */
+  attendOne(z: number, pattern: number, q: number, k: number, v: number, B: number, T: number, scratch = 0): void {
+    this.attendHeads(z, pattern, q, k, v, B, T, 1, 1, 0, 1, scratch);
+  }
+
+  /** One head's result out[N,D] = z[N,Dh]·W_O[h] (no b_O). */
+  headResult(l: number, h: number, z: number, N: number, out: number): void {
+    const { dHead: Dh, dModel: D } = this.cfg;
+    this.engine.gemm(N, D, Dh, z, Dh, this.layers[l].WO + h * Dh * D * 4, D, out, D);
+  }
+
   /** cos/sin tables [T, Dh/2] for rotary embeddings (cached per T). */
   private rope(T: number): { cos: number; sin: number } {
     let r = this.ropeTables.get(T);
@@ -148,7 +169,12 @@ export class Transformer {
    * cached q/k stay unrotated, as TransformerLens's hook_q/hook_k are.
    */
   attend(z: number, pattern: number, q: number, k: number, v: number, B: number, T: number, h0: number, h1: number, scratch = 0): void {
-    const { nHeads: H, nKvHeads: Hk, dHead: Dh } = this.cfg;
+    this.attendHeads(z, pattern, q, k, v, B, T, this.cfg.nHeads, this.cfg.nKvHeads, h0, h1, scratch);
+  }
+
+  private attendHeads(z: number, pattern: number, q: number, k: number, v: number, B: number, T: number,
+    H: number, Hk: number, h0: number, h1: number, scratch: number): void {
+    const Dh = this.cfg.dHead;
     const e = this.engine;
     if (this.cfg.positional === "rotary") {
       const N = B * T;

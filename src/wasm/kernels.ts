@@ -25,4 +25,7 @@ export interface KernelExports {
   addBias(out: number, bias: number, N: number, D: number): void;
   sumSlices(out: number, src: number, N: number, S: number, D: number, accumulate: number): void;
   embed(out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number): void;
+  addDiff(out: number, base: number, a: number, b: number, n: number): void;
+  gatherRows(out: number, x: number, rows: number, R: number, D: number): void;
+  batchMean(out: number, x: number, B: number, T: number, D: number): void;
 }

@@ -1,0 +1,78 @@
+// Task metrics over the logits at the metric rows (one or more positions per
+// prompt). Every metric is "higher is worse", as ACDC's threshold test
+// (remove when new − current < τ) needs: KL divergence as is, logit
+// difference negated. Metrics allocate their wasm scratch once in init().
+import type { Engine } from "./wasm/engine.js";
+
+export interface MetricContext {
+  engine: Engine;
+  /** Metric rows R (prompt positions read) and vocabulary V. */
+  rows: number;
+  vocab: number;
+  /** Prompt index of each row, [R]. */
+  rowPrompt: Int32Array;
+  /** Clean model logits at the metric rows, offset of [R,V]. */
+  cleanLogits: number;
+}
+
+export interface Metric {
+  name: string;
+  /** Called once before the search with the clean logits. */
+  init(ctx: MetricContext): void;
+  /** The metric of logits [R,V] at offset `logits`. */
+  compute(logits: number, ctx: MetricContext): number;
+}
+
+/** KL(clean ‖ patched) of the next-token distribution, natural log, mean over rows. */
+export function klMetric(): Metric {
+  let lp = 0, lq = 0, out = 0;
+  return {
+    name: "kl",
+    init(ctx) {
+      const { engine: e, rows: R, vocab: V } = ctx;
+      lp = e.allocF32(R * V);
+      lq = e.allocF32(R * V);
+      out = e.alloc(R * 8);
+      e.k.logSoftmax(lp, ctx.cleanLogits, R, V);
+    },
+    compute(logits, ctx) {
+      const { engine: e, rows: R, vocab: V } = ctx;
+      e.k.logSoftmax(lq, logits, R, V);
+      e.k.klRows(out, lp, lq, R, V);
+      const kl = e.f64(out, R);
+      let s = 0;
+      for (let r = 0; r < R; r++) s += kl[r];
+      return s / R;
+    },
+  };
+}
+
+/**
+ * Negated mean logit difference logit[correct] − logit[incorrect] per row
+ * (IOI's IO − S), so that losing the behaviour raises the metric.
+ */
+export function logitDiffMetric(correct: ArrayLike<number>, incorrect: ArrayLike<number>): Metric {
+  return {
+    name: "logit-diff",
+    init(ctx) {
+      if (correct.length !== ctx.rows || incorrect.length !== ctx.rows) throw new Error(`logit-diff: need one correct and one incorrect token per metric row (${ctx.rows}), got ${correct.length} and ${incorrect.length}`);
+      for (const t of [...Array.from(correct), ...Array.from(incorrect)]) if (!Number.isInteger(t) || t < 0 || t >= ctx.vocab) throw new Error(`logit-diff: answer token ${t} is outside the vocabulary [0, ${ctx.vocab})`);
+    },
+    compute(logits, ctx) {
+      const { rows: R, vocab: V } = ctx;
+      const x = ctx.engine.f32(logits, R * V);
+      let s = 0;
+      for (let r = 0; r < R; r++) s += x[r * V + correct[r]] - x[r * V + incorrect[r]];
+      return -s / R;
+    },
+  };
+}
+
+/** Wrap a plain function of the logits [R,V] (a Float32Array view) as a metric; higher must mean worse. */
+export function customMetric(name: string, fn: (logits: Float32Array, rows: number, vocab: number, rowPrompt: Int32Array) => number): Metric {
+  return {
+    name,
+    init() {},
+    compute(logits, ctx) { return fn(ctx.engine.f32(logits, ctx.rows * ctx.vocab), ctx.rows, ctx.vocab, ctx.rowPrompt); },
+  };
+}
