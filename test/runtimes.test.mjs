@@ -1,0 +1,270 @@
+// Cross-runtime check: the bundled dist/acdc-wasm.mjs must produce the fixture
+// reference logits (to 1e-4) in Node, Deno and headless Chromium, and the three
+// runtimes must agree bit for bit (same wasm kernels, same IEEE arithmetic).
+import t from "tap";
+import { execFile } from "node:child_process";
+import { createServer } from "node:http";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, extname, join, resolve, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { runProbe, hexToFloats } from "./runtimes/probe.mjs";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const fixturesDir = join(repoRoot, "..", "shared", "fixtures");
+const bundlePath = join(repoRoot, "dist", "acdc-wasm.mjs");
+const probePath = join(repoRoot, "test", "runtimes", "probe.mjs");
+const denoScript = join(repoRoot, "test", "runtimes", "deno-run.mjs");
+const CHROMIUM = process.env.ACDC_CHROMIUM || "/usr/bin/chromium";
+const SKIP_BROWSER = process.env.ACDC_SKIP_BROWSER === "1";
+const TOL = 1e-4;
+const CANDIDATES = ["tiny-ln-mlp", "tiny-attn-only", "tiny-ln-mlp-hf"];
+const REQUIRED = ["tiny-ln-mlp", "tiny-attn-only"];
+
+const MIME = {
+  ".mjs": "text/javascript", ".js": "text/javascript", ".json": "application/json",
+  ".wasm": "application/wasm", ".html": "text/html", ".map": "application/json",
+};
+
+const fx = (name, ext) => join(fixturesDir, `${name}.${ext}`);
+const hasFixture = (name) => ["safetensors", "config.json", "logits.json"].every((e) => existsSync(fx(name, e)));
+
+if (!existsSync(bundlePath)) {
+  t.fail(`bundle missing: ${bundlePath} (run \`node scripts/build.mjs\` first)`);
+  t.end();
+} else if (!REQUIRED.every(hasFixture)) {
+  t.fail(`fixtures missing under ${fixturesDir} (expected ${REQUIRED.join(", ")})`);
+  t.end();
+} else {
+  await main();
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function main() {
+  const names = CANDIDATES.filter(hasFixture);
+  const refs = new Map(names.map((n) => [n, JSON.parse(readFileSync(fx(n, "logits.json"), "utf8"))]));
+  /** @type {Map<string, Map<string, {shape:number[], hash:string, logitsHex:string}>>} */
+  const byRuntime = new Map();
+
+  function checkAgainstReference(tt, runtime, results) {
+    const got = new Map(results.map((r) => [r.name, r]));
+    for (const name of names) {
+      const r = got.get(name);
+      if (!r) {
+        tt.fail(`${runtime}: no result for ${name}`);
+        continue;
+      }
+      const ref = refs.get(name);
+      const B = ref.logits.length, T = ref.logits[0].length, V = ref.logits[0][0].length;
+      tt.same(r.shape, [B, T, V], `${runtime} ${name}: shape [${B},${T},${V}]`);
+      const flat = ref.logits.flat(2);
+      const logits = hexToFloats(r.logitsHex);
+      if (logits.length !== flat.length) {
+        tt.fail(`${runtime} ${name}: ${logits.length} logits, expected ${flat.length}`);
+        continue;
+      }
+      let maxDiff = 0, at = -1;
+      for (let i = 0; i < flat.length; i++) {
+        const d = Math.abs(logits[i] - flat[i]);
+        if (!(d <= maxDiff)) { maxDiff = d; at = i; } // NaN-safe: NaN always replaces
+      }
+      tt.ok(maxDiff <= TOL, `${runtime} ${name}: logits match reference to ${TOL} (max |diff| ${maxDiff.toExponential(2)})`,
+        maxDiff <= TOL ? {} : { index: at, got: logits[at], want: flat[at] });
+    }
+    byRuntime.set(runtime, got);
+  }
+
+  await t.test("node", { timeout: 120_000 }, async (tt) => {
+    const api = await import(pathToFileURL(bundlePath).href);
+    const inputs = await Promise.all(names.map(async (name) => ({
+      name,
+      safetensors: new Uint8Array(await readFile(fx(name, "safetensors"))),
+      config: JSON.parse(await readFile(fx(name, "config.json"), "utf8")),
+      tokens: refs.get(name).tokens,
+    })));
+    checkAgainstReference(tt, "node", await runProbe(api, inputs));
+  });
+
+  await t.test("deno", { timeout: 180_000 }, async (tt) => {
+    const { cmd, pre } = denoCommand();
+    const denoDir = mkdtempSync(join(tmpdir(), "acdc-deno-"));
+    try {
+      const args = [...pre, "run", "--allow-read", "--no-remote", "--no-npm", "--no-config", "--no-lock",
+        denoScript, `--bundle=${bundlePath}`, `--fixtures=${fixturesDir}`, ...names];
+      const stdout = await new Promise((res, rej) => {
+        execFile(cmd, args, {
+          cwd: repoRoot,
+          timeout: 150_000,
+          maxBuffer: 64 << 20,
+          env: { ...process.env, DENO_DIR: denoDir, DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1", NO_COLOR: "1" },
+        }, (err, out, errOut) => {
+          if (err) rej(new Error(`deno failed (${err.code ?? err.signal}): ${err.message}\n${errOut}`));
+          else res(out);
+        });
+      });
+      const line = stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+      const parsed = JSON.parse(line ?? "null");
+      tt.ok(parsed && Array.isArray(parsed.results), "deno printed probe JSON", { stdout: stdout.slice(0, 500) });
+      if (parsed) tt.comment(`deno ${parsed.version?.deno} (v8 ${parsed.version?.v8})`);
+      checkAgainstReference(tt, "deno", parsed?.results ?? []);
+    } finally {
+      rmSync(denoDir, { recursive: true, force: true });
+    }
+  });
+
+  await t.test("chromium", { timeout: 240_000 }, async (tt) => {
+    if (!existsSync(CHROMIUM)) {
+      if (SKIP_BROWSER) {
+        tt.skip(`Chromium not found at ${CHROMIUM}; skipped because ACDC_SKIP_BROWSER=1`);
+        return;
+      }
+      tt.fail(`Chromium not found at ${CHROMIUM}: install it with \`apt-get install chromium\` ` +
+        `(or set ACDC_SKIP_BROWSER=1 to skip the browser check)`);
+      return;
+    }
+    const { chromium } = await import("playwright-core");
+    const server = await startServer();
+    let browser;
+    try {
+      const { port } = server.address();
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        timeout: 60_000,
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+      });
+      tt.comment(`chromium ${browser.version()}`);
+      const page = await browser.newPage();
+      page.setDefaultTimeout(60_000);
+      const pageErrors = [];
+      page.on("pageerror", (e) => pageErrors.push(String(e)));
+      page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
+      await page.goto(`http://127.0.0.1:${port}/__probe.html`, { timeout: 60_000 });
+      const out = await withTimeout(page.evaluate(async (names) => {
+        const api = await import("/dist/acdc-wasm.mjs");
+        const { runProbe } = await import("/test/runtimes/probe.mjs");
+        const get = async (path) => {
+          const r = await fetch(path);
+          if (!r.ok) throw new Error(`GET ${path}: ${r.status}`);
+          return r;
+        };
+        const inputs = [];
+        for (const name of names) {
+          inputs.push({
+            name,
+            safetensors: new Uint8Array(await (await get(`/__fixtures/${name}.safetensors`)).arrayBuffer()),
+            config: await (await get(`/__fixtures/${name}.config.json`)).json(),
+            tokens: (await (await get(`/__fixtures/${name}.logits.json`)).json()).tokens,
+          });
+        }
+        return { runtime: "chromium", version: navigator.userAgent, results: await runProbe(api, inputs) };
+      }, names), 120_000, "page.evaluate(runProbe)").catch((e) => {
+        throw new Error(`${e.message}${pageErrors.length ? `\npage errors:\n${pageErrors.join("\n")}` : ""}`);
+      });
+      checkAgainstReference(tt, "chromium", out.results);
+    } finally {
+      if (browser) await withTimeout(browser.close(), 30_000, "browser.close()").catch(() => {});
+      server.closeAllConnections?.();
+      await new Promise((r) => server.close(() => r()));
+    }
+  });
+
+  await t.test("bit-identical across runtimes", async (tt) => {
+    const node = byRuntime.get("node");
+    const others = ["deno", "chromium"].filter((r) => byRuntime.has(r));
+    if (!node) {
+      tt.fail("no Node results to compare against");
+      return;
+    }
+    if (others.length === 0) {
+      tt.fail("no other runtime produced results to compare with Node");
+      return;
+    }
+    for (const rt of others) {
+      const got = byRuntime.get(rt);
+      for (const name of names) {
+        const a = node.get(name), b = got.get(name);
+        if (!a || !b) {
+          tt.fail(`node vs ${rt} ${name}: missing result`);
+          continue;
+        }
+        if (a.logitsHex === b.logitsHex) {
+          tt.pass(`node vs ${rt} ${name}: bit-identical (fnv ${a.hash})`);
+          continue;
+        }
+        const fa = hexToFloats(a.logitsHex), fb = hexToFloats(b.logitsHex);
+        let i = 0;
+        while (i < Math.min(fa.length, fb.length) && a.logitsHex.substr(i * 8, 8) === b.logitsHex.substr(i * 8, 8)) i++;
+        let count = 0;
+        for (let j = 0; j < Math.min(fa.length, fb.length); j++) if (a.logitsHex.substr(j * 8, 8) !== b.logitsHex.substr(j * 8, 8)) count++;
+        tt.fail(`node vs ${rt} ${name}: logits differ (first at flat index ${i}: node ${fa[i]} [${a.logitsHex.substr(i * 8, 8)}] vs ${rt} ${fb[i]} [${b.logitsHex.substr(i * 8, 8)}]; ${count} of ${fa.length} differ)`,
+          { lengths: [fa.length, fb.length], hashes: [a.hash, b.hash] });
+      }
+    }
+  });
+}
+
+function denoCommand() {
+  const require = createRequire(import.meta.url);
+  let pkgDir;
+  try {
+    pkgDir = dirname(require.resolve("deno/package.json"));
+  } catch {
+    pkgDir = join(repoRoot, "node_modules", "deno");
+  }
+  const exe = join(pkgDir, process.platform === "win32" ? "deno.exe" : "deno");
+  if (existsSync(exe)) return { cmd: exe, pre: [] };
+  // bin.cjs installs/locates the platform binary and forwards argv to it.
+  return { cmd: process.execPath, pre: [join(pkgDir, "bin.cjs")] };
+}
+
+function startServer() {
+  const roots = { repo: resolve(repoRoot), fixtures: resolve(fixturesDir) };
+  const server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      const p = decodeURIComponent(url.pathname);
+      if (process.env.ACDC_DEBUG_SERVER) res.on("finish", () => console.error("GET", p, res.statusCode));
+      if (p === "/" || p === "/__probe.html") {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+        res.end("<!doctype html><meta charset=utf-8><title>acdc-wasm runtime probe</title>");
+        return;
+      }
+      const [base, rel] = p.startsWith("/__fixtures/") ? [roots.fixtures, p.slice(12)] : [roots.repo, p.slice(1)];
+      const file = resolve(base, rel);
+      if (file !== base && !file.startsWith(base + sep)) {
+        res.writeHead(403).end();
+        return;
+      }
+      const s = await stat(file).catch(() => null);
+      if (!s || !s.isFile()) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, {
+        "content-type": MIME[extname(file)] ?? "application/octet-stream",
+        "cache-control": "no-store",
+      });
+      res.end(await readFile(file));
+    } catch (e) {
+      if (process.env.ACDC_DEBUG_SERVER) console.error(e);
+      if (!res.headersSent) res.writeHead(500);
+      res.end(String(e));
+    }
+  });
+  return new Promise((res, rej) => {
+    server.once("error", rej);
+    server.listen(0, "127.0.0.1", () => res(server));
+  });
+}

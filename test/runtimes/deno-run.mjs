@@ -1,0 +1,35 @@
+// Deno driver for the runtime probe.
+//   deno run --allow-read test/runtimes/deno-run.mjs [--bundle=PATH] [--fixtures=DIR] [NAME...]
+// Defaults: the repo's dist/acdc-wasm.mjs, ../shared/fixtures beside the repo, and
+// the fixture models tiny-ln-mlp, tiny-attn-only, tiny-ln-mlp-hf. Prints a JSON
+// array of probe results ({name, shape, hash, logitsHex}) to stdout.
+/* global Deno */
+import { runProbe } from "./probe.mjs";
+
+function toFileUrl(p) {
+  if (/^[a-z]+:\/\//i.test(p)) return new URL(p);
+  const abs = p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+  return new URL(`file://${abs.split("/").map(encodeURIComponent).join("/")}`);
+}
+
+let bundle = new URL("../../dist/acdc-wasm.mjs", import.meta.url);
+let fixtures = new URL("../../../shared/fixtures/", import.meta.url);
+const names = [];
+for (const a of Deno.args) {
+  if (a.startsWith("--bundle=")) bundle = toFileUrl(a.slice(9));
+  else if (a.startsWith("--fixtures=")) fixtures = toFileUrl(a.slice(11).replace(/\/?$/, "/"));
+  else names.push(a);
+}
+if (names.length === 0) names.push("tiny-ln-mlp", "tiny-attn-only", "tiny-ln-mlp-hf");
+
+const api = await import(bundle.href);
+const dec = new TextDecoder();
+const inputs = [];
+for (const name of names) {
+  const safetensors = await Deno.readFile(new URL(`${name}.safetensors`, fixtures));
+  const config = JSON.parse(dec.decode(await Deno.readFile(new URL(`${name}.config.json`, fixtures))));
+  const ref = JSON.parse(dec.decode(await Deno.readFile(new URL(`${name}.logits.json`, fixtures))));
+  inputs.push({ name, safetensors, config, tokens: ref.tokens });
+}
+const results = await runProbe(api, inputs);
+console.log(JSON.stringify({ runtime: "deno", version: Deno.version, results }));
