@@ -3,6 +3,7 @@
 // (remove when new − current < τ) needs: KL divergence as is, logit
 // difference negated. Metrics allocate their wasm scratch once in init().
 import type { Engine } from "./wasm/engine.js";
+import { InputError } from "./model/transformer.js";
 
 export interface MetricContext {
   engine: Engine;
@@ -55,8 +56,8 @@ export function logitDiffMetric(correct: ArrayLike<number>, incorrect: ArrayLike
   return {
     name: "logit-diff",
     init(ctx) {
-      if (correct.length !== ctx.rows || incorrect.length !== ctx.rows) throw new Error(`logit-diff: need one correct and one incorrect token per metric row (${ctx.rows}), got ${correct.length} and ${incorrect.length}`);
-      for (const t of [...Array.from(correct), ...Array.from(incorrect)]) if (!Number.isInteger(t) || t < 0 || t >= ctx.vocab) throw new Error(`logit-diff: answer token ${t} is outside the vocabulary [0, ${ctx.vocab})`);
+      if (correct.length !== ctx.rows || incorrect.length !== ctx.rows) throw new InputError(`logit-diff: need one correct and one incorrect token per metric row (${ctx.rows}), got ${correct.length} and ${incorrect.length}`);
+      for (const t of [...Array.from(correct), ...Array.from(incorrect)]) if (!Number.isInteger(t) || t < 0 || t >= ctx.vocab) throw new InputError(`logit-diff: answer token ${t} is outside the vocabulary [0, ${ctx.vocab})`);
     },
     compute(logits, ctx) {
       const { rows: R, vocab: V } = ctx;
