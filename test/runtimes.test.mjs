@@ -92,6 +92,7 @@ async function main() {
       safetensors: new Uint8Array(await readFile(fx(name, "safetensors"))),
       config: JSON.parse(await readFile(fx(name, "config.json"), "utf8")),
       tokens: refs.get(name).tokens,
+      data: existsSync(fx(name, "data.json")) ? JSON.parse(await readFile(fx(name, "data.json"), "utf8")) : undefined,
     })));
     checkAgainstReference(tt, "node", await runProbe(api, inputs));
   });
@@ -166,6 +167,7 @@ async function main() {
             safetensors: new Uint8Array(await (await get(`/__fixtures/${name}.safetensors`)).arrayBuffer()),
             config: await (await get(`/__fixtures/${name}.config.json`)).json(),
             tokens: (await (await get(`/__fixtures/${name}.logits.json`)).json()).tokens,
+            data: await fetch(`/__fixtures/${name}.data.json`).then((r) => (r.ok ? r.json() : undefined)),
           });
         }
         return { runtime: "chromium", version: navigator.userAgent, results: await runProbe(api, inputs) };
@@ -198,6 +200,11 @@ async function main() {
         if (!a || !b) {
           tt.fail(`node vs ${rt} ${name}: missing result`);
           continue;
+        }
+        if (a.acdc || b.acdc) {
+          tt.ok(a.acdc && b.acdc && a.acdc.tested > 0, `node vs ${rt} ${name}: both ran ACDC`);
+          tt.same(b.acdc?.edges, a.acdc?.edges, `node vs ${rt} ${name}: same circuit (${a.acdc?.kept} edges)`);
+          tt.equal(b.acdc?.traceHex, a.acdc?.traceHex, `node vs ${rt} ${name}: all ${a.acdc?.tested} tested metrics bit-identical (fnv ${a.acdc?.hash})`);
         }
         if (a.logitsHex === b.logitsHex) {
           tt.pass(`node vs ${rt} ${name}: bit-identical (fnv ${a.hash})`);

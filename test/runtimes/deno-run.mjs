@@ -29,7 +29,9 @@ for (const name of names) {
   const safetensors = await Deno.readFile(new URL(`${name}.safetensors`, fixtures));
   const config = JSON.parse(dec.decode(await Deno.readFile(new URL(`${name}.config.json`, fixtures))));
   const ref = JSON.parse(dec.decode(await Deno.readFile(new URL(`${name}.logits.json`, fixtures))));
-  inputs.push({ name, safetensors, config, tokens: ref.tokens });
+  let data;
+  try { data = JSON.parse(dec.decode(await Deno.readFile(new URL(`${name}.data.json`, fixtures)))); } catch { data = undefined; }
+  inputs.push({ name, safetensors, config, tokens: ref.tokens, data });
 }
 const results = await runProbe(api, inputs);
 console.log(JSON.stringify({ runtime: "deno", version: Deno.version, results }));

@@ -34,6 +34,21 @@ export function fnv1a(hex) {
   return h.toString(16).padStart(8, "0");
 }
 
+/** ACDC on the fixture data: kept edges and every tested metric's float64 bytes. */
+function probeAcdc(api, model, data) {
+  const graph = api.buildGraph(model.cfg);
+  const p = new api.Patcher(model, graph, data, { ablation: "corrupted", metric: api.klMetric() });
+  const r = api.acdc(p, { threshold: 0.02 });
+  const view = new DataView(new ArrayBuffer(8));
+  let traceHex = "";
+  for (const d of r.trace) {
+    view.setFloat64(0, d.metric, true);
+    for (let i = 0; i < 8; i++) traceHex += HEX[view.getUint8(i)];
+  }
+  const edges = r.edges.map((e) => `${graph.nodes[e.parent].label}>${graph.nodes[e.child].label}`).sort();
+  return { kept: edges.length, tested: r.tested, hash: fnv1a(traceHex + edges.join(",")), traceHex, edges };
+}
+
 /**
  * @param {{loadModel: (st: Uint8Array, cfg: object) => Promise<any>}} api the imported bundle
  * @param {{name: string, safetensors: Uint8Array, config: object, tokens: number[][]}[]} inputs
@@ -48,7 +63,9 @@ export async function runProbe(api, inputs) {
       // Copy at once: the logits may be a view into wasm memory.
       const logits = new Float32Array(out.logits);
       const logitsHex = floatsToHex(logits);
-      results.push({ name: input.name, shape: Array.from(out.shape), hash: fnv1a(logitsHex), logitsHex });
+      const result = { name: input.name, shape: Array.from(out.shape), hash: fnv1a(logitsHex), logitsHex };
+      if (input.data) result.acdc = probeAcdc(api, model, input.data);
+      results.push(result);
     } finally {
       if (model && typeof model.dispose === "function") model.dispose();
     }
