@@ -12,3 +12,6 @@ export { Patcher, type Ablation, type PatchData, type PatcherOptions } from "./g
 export { klMetric, logitDiffMetric, customMetric, type Metric, type MetricContext } from "./metrics.js";
 export { acdc, type AcdcOptions, type AcdcResult, type Decision } from "./algorithms/acdc.js";
 export { circuitJson, circuitDot, CIRCUIT_SCHEMA_VERSION, type CircuitJson, type CircuitEdgeJson } from "./io/circuit.js";
+export { circuitSvg, plotSvg, rocSvg, type CurveSeries } from "./io/svg.js";
+export { confusion, paretoFrontier, rocAuc, componentsOf, allComponents, edgeKey, type RocPoint, type Confusion } from "./eval/roc.js";
+export { sweep, logspace, type SweepOptions, type SweepResult, type SweepRun } from "./eval/sweep.js";

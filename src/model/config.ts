@@ -56,7 +56,8 @@ export function makeConfig(c: Partial<ModelConfig> & Pick<ModelConfig, "nLayers"
 /** Config from a TransformerLens-style JSON (n_layers, d_model, …; the fixtures' format). */
 export function configFromTransformerLens(j: Record<string, unknown>): ModelConfig {
   const act = (j.act_fn ?? "gelu_new") as string;
-  if (act !== "gelu_new" && act !== "gelu") throw new ConfigError(`act_fn ${JSON.stringify(act)} is not supported (gelu_new)`);
+  // TransformerLens "gelu" is the exact erf form, not GPT-2's tanh gelu_new; refuse rather than approximate.
+  if (act !== "gelu_new") throw new ConfigError(`act_fn ${JSON.stringify(act)} is not supported (gelu_new${act === "gelu" ? "; \"gelu\" is the exact erf GELU, which differs from gelu_new" : ""})`);
   const norm = j.normalization_type;
   return makeConfig({
     nLayers: posInt(j, "n_layers"), dModel: posInt(j, "d_model"), nHeads: posInt(j, "n_heads"),

@@ -89,10 +89,14 @@ export function parseSafetensors(file: Uint8Array): Map<string, RawTensor> {
     spans.push({ name, begin, end });
     out.set(name, { dtype, shape: shape as number[], data: convert(data.subarray(begin, end), dtype, n) });
   }
+  // Compare each non-empty span with the furthest-reaching one before it, so
+  // an empty tensor between two overlapping ones cannot hide the overlap.
   spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < spans.length; i++) {
-    const a = spans[i - 1], b = spans[i];
-    if (b.begin < a.end && b.end > b.begin) throw new SafetensorsError(`tensors "${a.name}" [${a.begin}, ${a.end}) and "${b.name}" [${b.begin}, ${b.end}) overlap`);
+  let reach: { name: string; begin: number; end: number } | null = null;
+  for (const b of spans) {
+    if (b.end === b.begin) continue;
+    if (reach && b.begin < reach.end) throw new SafetensorsError(`tensors "${reach.name}" [${reach.begin}, ${reach.end}) and "${b.name}" [${b.begin}, ${b.end}) overlap`);
+    if (!reach || b.end > reach.end) reach = b;
   }
   return out;
 }
@@ -106,9 +110,10 @@ export function writeSafetensors(tensors: Map<string, { shape: number[]; data: F
     header[name] = { dtype: "F32", shape: t.shape, data_offsets: [off, off + t.data.length * 4] };
     off += t.data.length * 4;
   }
-  let json = JSON.stringify(header);
-  while ((8 + json.length) % 8) json += " ";
-  const hbytes = new TextEncoder().encode(json);
+  // Pad by encoded bytes (not UTF-16 units) so the data starts 8-byte aligned.
+  const raw = new TextEncoder().encode(JSON.stringify(header));
+  const hbytes = new Uint8Array(raw.length + ((8 - ((8 + raw.length) % 8)) % 8)).fill(0x20);
+  hbytes.set(raw);
   const out = new Uint8Array(8 + hbytes.length + off);
   const dv = new DataView(out.buffer);
   dv.setBigUint64(0, BigInt(hbytes.length), true);
