@@ -59,7 +59,12 @@ export class Patcher {
   private nDirty = 0;
   private readonly order: Int32Array; // forward order (reverse of visiting order)
   private readonly orderPos: Int32Array;
-  private readonly s: { ln: number; z: number; pattern: number; rot: number; mlp: number; rowsIdx: number; gathered: number; lnf: number; logits: number };
+  private readonly s: { ln: number; z: number; pattern: number; rot: number; mlp: number; rowsIdx: number; gathered: number; lnf: number; logits: number; delta: number };
+  // 1 for a reader whose parents are exactly the writers before it in forward
+  // order (every reader of the standard graph): its trial input is then
+  // value + (Σ deltas of dirty writers so far) − (deltas of its removed dirty
+  // parents), one shared running sum instead of one pass per parent.
+  private readonly sharedReader: Uint8Array;
   private readonly bcum: number[]; // Σ_{j<l} b_O[j], [D] each, l = 0..L
 
   constructor(model: Transformer, graph: Graph, data: PatchData, opts: PatcherOptions) {
@@ -115,6 +120,16 @@ export class Patcher {
     this.order = Int32Array.from(graph.visitOrder).reverse();
     this.orderPos = new Int32Array(nn);
     this.order.forEach((id, i) => (this.orderPos[id] = i));
+    this.sharedReader = new Uint8Array(nn);
+    const writersSoFar = new Set<number>();
+    for (const x of this.order) {
+      const k = graph.nodes[x].kind;
+      if (k === "qkv_input" || k === "mlp_in" || k === "output") {
+        const ps = new Set(graph.parents[x].map((eid) => graph.edges[eid].parent));
+        this.sharedReader[x] = ps.size === writersSoFar.size && [...ps].every((p) => writersSoFar.has(p)) ? 1 : 0;
+      }
+      if (k === "input" || k === "embed" || k === "pos_embed" || k === "result" || k === "mlp_out") writersSoFar.add(x);
+    }
 
     const rowsList: number[] = [], rowPrompt: number[] = [];
     for (let b = 0; b < B; b++) for (const p of pos[b]) { rowsList.push(b * T + p); rowPrompt.push(b); }
@@ -123,6 +138,7 @@ export class Patcher {
       ln: e.allocF32(N * D), z: e.allocF32(N * Dh), pattern: e.allocF32(B * T * T),
       rot: e.allocF32(2 * N * Dh), mlp: cfg.attnOnly ? 0 : e.allocF32(model.mlpScratchFloats(N)),
       rowsIdx: e.alloc(R * 4), gathered: e.allocF32(R * D), lnf: e.allocF32(R * D), logits: e.allocF32(R * V),
+      delta: e.allocF32(N * D),
     };
     e.i32(this.s.rowsIdx, R).set(rowsList);
     this.bcum = [];
@@ -256,6 +272,7 @@ export class Patcher {
     else e.f32(out, this.size[R]).set(e.f32(this.corr[R], this.size[R]));
     this.mark(R);
     this.pendingEdge = edgeId;
+    e.k.fill(this.s.delta, 0, this.N * this.model.cfg.dModel);
     this.propagate(this.orderPos[R] + 1);
     if (!this.dirty[g.output]) return (this.pendingMetric = this.current);
     this.logitsOf(this.trialBuf(g.output), this.s.logits);
@@ -272,7 +289,19 @@ export class Patcher {
       const x = this.order[i];
       const kind = g.nodes[x].kind;
       const pe = g.parents[x];
-      if (kind === "qkv_input" || kind === "mlp_in" || kind === "output") {
+      if ((kind === "qkv_input" || kind === "mlp_in" || kind === "output") && this.sharedReader[x]) {
+        let anyPresent = false;
+        for (let j = 0; j < pe.length && !anyPresent; j++) anyPresent = this.present[pe[j]] === 1 && this.dirty[g.edges[pe[j]].parent] === 1;
+        if (!anyPresent) continue;
+        const out = this.trialBuf(x);
+        e.k.add(out, this.value(x), this.s.delta, this.size[x]);
+        for (let j = 0; j < pe.length; j++) {
+          const eid = pe[j];
+          const p = g.edges[eid].parent;
+          if (!this.present[eid] && this.dirty[p]) e.k.addDiff(out, out, this.value(p), this.trialBuf(p), this.size[x]);
+        }
+        this.mark(x);
+      } else if (kind === "qkv_input" || kind === "mlp_in" || kind === "output") {
         let base = -1;
         const out = this.trialBuf(x);
         for (let j = 0; j < pe.length; j++) {
@@ -289,6 +318,7 @@ export class Patcher {
         if (!changed) continue;
         this.computeNode(x, this.trialBuf(x), live);
         this.mark(x);
+        if (kind !== "qkv") e.k.addDiff(this.s.delta, this.s.delta, this.trialBuf(x), this.value(x), this.size[x]);
       }
     }
   }
