@@ -12,6 +12,14 @@ export function gelu(out: usize, x: usize, n: i32): void {
   }
 }
 
+/** ReLU (tracr's MLPs): out[n] = max(x, 0); may alias. */
+export function relu(out: usize, x: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) { const o = <usize>i << 2; v128.store(out + o, f32x4.max(v128.load(x + o), zero)); }
+  for (; i < n; i++) { const o = <usize>i << 2; store<f32>(out + o, max(load<f32>(x + o), <f32>0)); }
+}
+
 /** SwiGLU gate (llama MLP): out[n] = silu(g)·u, silu(g) = g/(1+e^-g); may alias g. */
 export function swiglu(out: usize, g: usize, u: usize, n: i32): void {
   for (let i = 0; i < n; i++) {

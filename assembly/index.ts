@@ -2,7 +2,7 @@
 // module's one linear memory and integers; nothing allocates.
 export { sgemm, sgemmWorkspaceBytes } from "./matmul";
 export { layernorm, rmsnorm } from "./norm";
-export { gelu, swiglu, softmax, logSoftmax, klRows } from "./activation";
+export { gelu, relu, swiglu, softmax, logSoftmax, klRows } from "./activation";
 export { attention, rope } from "./attention";
 export { add, sub, axpy, lerp, fill, addBias, sumSlices, embed, addDiff, gatherRows, batchMean } from "./patch";
 

@@ -15,3 +15,7 @@ export { circuitJson, circuitDot, CIRCUIT_SCHEMA_VERSION, type CircuitJson, type
 export { circuitSvg, plotSvg, rocSvg, type CurveSeries } from "./io/svg.js";
 export { confusion, paretoFrontier, rocAuc, componentsOf, allComponents, edgeKey, type RocPoint, type Confusion } from "./eval/roc.js";
 export { sweep, logspace, type SweepOptions, type SweepResult, type SweepRun } from "./eval/sweep.js";
+export { tracrTask, createTracrModel, decodeTracrOutput, tracrMetric, derangement, TRACR_GROUND_TRUTH, type TracrTask, type TracrTaskName, type TracrData, type TracrTaskOptions } from "./tasks/tracr.js";
+export { compileRasp, encodeInput, type CompiledModel, type CompileOptions, type Component } from "./tracr/compiler.js";
+export { reverseProgram, proportionProgram, compileTracr, type TracrProgram } from "./tracr/programs.js";
+export * as rasp from "./tracr/rasp.js";

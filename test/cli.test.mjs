@@ -98,3 +98,36 @@ t.test("bad options and inputs: exit 2 with a clear message", async (t) => {
   t.equal(r.code, 2, "corrupt safetensors: exit 2");
   t.match(r.stderr, /header/i, `names the header (${r.stderr.trim()})`);
 });
+
+t.test("demo: tracr-reverse end to end, offline", async (t) => {
+  const out = join(dir, "demo");
+  const r = await acdc(["demo", "--out-dir", out]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /15 of 15 ground-truth edges found, 0 extra/);
+  t.match(r.stdout, /AUC \(edges\) 1\.000, AUC \(heads and MLPs\) 1\.000/);
+  const c = JSON.parse(readFileSync(join(out, "circuit.json"), "utf8"));
+  t.equal(c.version, 1);
+  t.equal(c.num_kept, 15);
+  t.equal(c.ablation, "zero");
+  t.match(readFileSync(join(out, "circuit.dot"), "utf8"), /"hook_embed" -> "blocks\.0\.hook_v_input\[0\]";/);
+  const svg = readFileSync(join(out, "circuit.svg"), "utf8");
+  t.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  t.equal((svg.match(/<path d="M[\d.]+,[\d.]+ C/g) || []).length, 15, "one SVG curve per edge");
+  t.match(readFileSync(join(out, "tracr-reverse-roc.svg"), "utf8"), /AUC 1\.000/);
+});
+
+t.test("sweep: tracr-proportion prints the ROC table and AUC", async (t) => {
+  const r = await acdc(["sweep", "--task", "tracr-proportion", "--out-dir", join(dir, "sweep"), "--quiet"]);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout.split("\n").filter((l) => /^\s+\d\.\d\de-\d+\s+\d+/.test(l)).length, 21, "21 threshold rows");
+  t.match(r.stdout, /AUC \(edges\) 1\.000 {3}AUC \(heads and MLPs\) 1\.000 {3}paper \(ACDC, edges\): 1\.000/);
+  const s = JSON.parse(readFileSync(join(dir, "sweep", "tracr-proportion-sweep.json"), "utf8"));
+  t.equal(s.runs.length, 21);
+  t.equal(s.edgeAuc, 1);
+  for (const [args, want] of [[["sweep", "--task", "ioi-gpt2"], /unknown task "ioi-gpt2"/], [["sweep"], /--task is required/],
+    [["sweep", "--task", "tracr-reverse", "--thresholds", "1:2"], /--thresholds must be LO:HI:N/]]) {
+    const bad = await acdc(args);
+    t.equal(bad.code, 2);
+    t.match(bad.stderr, want);
+  }
+});

@@ -207,7 +207,7 @@ t.test("attention against the scalar twin", async (t) => {
     // NaN everywhere first: heads outside [h0,h1) must stay NaN, masked entries must be written as 0.
     const z0 = withGuard(new Float32Array(B * T * H * Dh).fill(NaN)), p0 = withGuard(new Float32Array(B * H * T * T).fill(NaN));
     const pz = e.upload(z0), pp = e.upload(p0);
-    e.k.attention(pz, pp, e.upload(q), e.upload(k), e.upload(v), B, T, H, Hkv, Dh, scale, h0, h1);
+    e.k.attention(pz, pp, e.upload(q), e.upload(k), e.upload(v), B, T, H, Hkv, Dh, scale, h0, h1, 1);
     const want = ref.attention(q, k, v, B, T, H, Hkv, Dh, scale, h0, h1, z0, p0);
     const tag = `B=${B} T=${T} H=${H} Hkv=${Hkv} Dh=${Dh} heads [${h0},${h1})`;
     const pat = read(pp, p0.length);
@@ -229,7 +229,7 @@ t.test("attention is causal: changing a later position leaves earlier rows bit-i
     const nq = B * T * H * Dh, nk = B * T * Hkv * Dh;
     const run = (q, k, v) => {
       const z = e.allocF32(nq), p = e.allocF32(B * H * T * T);
-      e.k.attention(z, p, e.upload(q), e.upload(k), e.upload(v), B, T, H, Hkv, Dh, Math.fround(1 / Math.sqrt(Dh)), 0, H);
+      e.k.attention(z, p, e.upload(q), e.upload(k), e.upload(v), B, T, H, Hkv, Dh, Math.fround(1 / Math.sqrt(Dh)), 0, H, 1);
       return { z: read(z, nq), p: read(p, B * H * T * T) };
     };
     const q = uniform(r, nq), k = uniform(r, nk), v = uniform(r, nk);
@@ -258,10 +258,26 @@ t.test("attention head ranges are bit-identical to all heads at once", async (t)
     const B = 2, T = 7, H = 6, Hkv = 3, Dh = 9, scale = Math.fround(1 / 3);
     const q = e.upload(uniform(r, B * T * H * Dh)), k = e.upload(uniform(r, B * T * Hkv * Dh)), v = e.upload(uniform(r, B * T * Hkv * Dh));
     const z1 = e.allocF32(B * T * H * Dh), p1 = e.allocF32(B * H * T * T), z2 = e.allocF32(B * T * H * Dh), p2 = e.allocF32(B * H * T * T);
-    e.k.attention(z1, p1, q, k, v, B, T, H, Hkv, Dh, scale, 0, H);
-    for (const [h0, h1] of [[0, 1], [1, 4], [4, 6]]) e.k.attention(z2, p2, q, k, v, B, T, H, Hkv, Dh, scale, h0, h1);
+    e.k.attention(z1, p1, q, k, v, B, T, H, Hkv, Dh, scale, 0, H, 1);
+    for (const [h0, h1] of [[0, 1], [1, 4], [4, 6]]) e.k.attention(z2, p2, q, k, v, B, T, H, Hkv, Dh, scale, h0, h1, 1);
     same(t, read(z2, B * T * H * Dh), read(z1, B * T * H * Dh), "z from head ranges [0,1) [1,4) [4,6)");
     same(t, read(p2, B * H * T * T), read(p1, B * H * T * T), "pattern from head ranges");
+  });
+});
+
+t.test("bidirectional attention (causal = 0) against the scalar twin", async (t) => {
+  const r = rng(11);
+  for (const [B, T, H, Hkv, Dh] of [[1, 1, 1, 1, 3], [2, 6, 4, 2, 5], [1, 9, 3, 3, 12]]) scoped(() => {
+    const q = uniform(r, B * T * H * Dh, -2, 2), k = uniform(r, B * T * Hkv * Dh, -2, 2), v = uniform(r, B * T * Hkv * Dh);
+    const scale = Math.fround(1 / Math.sqrt(Dh));
+    const pz = e.allocF32(B * T * H * Dh), pp = e.allocF32(B * H * T * T);
+    e.k.attention(pz, pp, e.upload(q), e.upload(k), e.upload(v), B, T, H, Hkv, Dh, scale, 0, H, 0);
+    const want = ref.attention(q, k, v, B, T, H, Hkv, Dh, scale, 0, H, undefined, undefined, false);
+    const tag = `B=${B} T=${T} H=${H} Hkv=${Hkv} Dh=${Dh}`;
+    close(t, read(pz, B * T * H * Dh), want.z, `z ${tag}`);
+    const pat = read(pp, B * H * T * T);
+    close(t, pat, want.pattern, `pattern ${tag}`);
+    if (T > 1) t.ok(pat[1] > 0, "query 0 attends to key 1 (no mask)");
   });
 });
 

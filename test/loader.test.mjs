@@ -168,7 +168,7 @@ t.test("configs: bad fields throw ConfigError naming the field", async (t) => {
   await fails(t, () => configFromTransformerLens({ ...tl, d_model: "32" }), C, /"d_model" must be a positive integer, got "32"/, "d_model as a string");
   await fails(t, () => configFromTransformerLens({ ...tl, n_heads: 0 }), C, /"n_heads" must be a positive integer, got 0/, "zero heads");
   await fails(t, () => configFromTransformerLens({ ...tl, n_layers: 1.5 }), C, /"n_layers" must be a positive integer, got 1.5/, "fractional layers");
-  await fails(t, () => configFromTransformerLens({ ...tl, act_fn: "relu" }), C, /act_fn "relu" is not supported/, "act_fn relu");
+  await fails(t, () => configFromTransformerLens({ ...tl, act_fn: "silu" }), C, /act_fn "silu" is not supported/, "act_fn silu");
   await fails(t, () => configFromTransformerLens({ ...tl, normalization_type: "RMSPre" }), C, /normalization "RMSPre" is not LN, RMS or none/, "normalization RMSPre");
   await fails(t, () => configFromTransformerLens({ ...tl, eps: 0 }), C, /eps must be positive, got 0/, "eps 0");
   for (const k of ["n_layer", "n_embd", "n_head", "n_positions", "vocab_size"]) {
@@ -184,7 +184,7 @@ t.test("configs: bad fields throw ConfigError naming the field", async (t) => {
   await fails(t, () => makeConfig({ ...base, nKvHeads: 3 }), C, /nHeads 4 is not a multiple of nKvHeads 3/, "nHeads not a multiple of nKvHeads");
   await fails(t, () => makeConfig({ ...base, dMlp: 0 }), C, /dMlp is 0 but the model is not attention-only/, "no MLP width");
   await fails(t, () => makeConfig({ ...base, positional: "rotary", dHead: 3 }), C, /rotary embeddings need an even dHead/, "odd dHead with rotary");
-  await fails(t, () => makeConfig({ ...base, actFn: "relu" }), C, /activation "relu" is not supported/, "makeConfig activation");
+  await fails(t, () => makeConfig({ ...base, actFn: "silu" }), C, /activation "silu" is not supported/, "makeConfig activation");
   await fails(t, () => makeConfig({ ...base, normalization: "BN" }), C, /normalization "BN"/, "makeConfig normalization");
   // A TransformerLens d_head that disagrees with the weights is caught when the shapes are checked.
   await fails(t, () => loadModel(fixtureBytes("tiny-ln-mlp"), { ...tl, d_head: 7 }), WeightError,

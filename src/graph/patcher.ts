@@ -37,7 +37,7 @@ export class Patcher {
   readonly ablation: Ablation;
   readonly metric: Metric;
   readonly B: number;
-  /** Positions kept: the latest metric position + 1 (later ones cannot affect it under a causal mask). */
+  /** Positions kept: the latest metric position + 1 under a causal mask, else all. */
   readonly T: number;
   readonly N: number;
   /** Metric rows (prompt positions read). */
@@ -69,7 +69,6 @@ export class Patcher {
 
   constructor(model: Transformer, graph: Graph, data: PatchData, opts: PatcherOptions) {
     const cfg = model.cfg;
-    if (cfg.nKvHeads !== cfg.nHeads) throw new InputError("patching grouped-query attention models is not supported yet");
     this.model = model;
     this.graph = graph;
     this.e = model.engine;
@@ -91,7 +90,8 @@ export class Patcher {
       corrupted = checkTokens(cfg, data.corrupted, "corrupted");
       if (corrupted.B !== B || corrupted.T !== T0) throw new InputError(`clean is [${B}, ${T0}] but corrupted is [${corrupted.B}, ${corrupted.T}]: shapes must match`);
     }
-    const T = Math.max(...pos.flat()) + 1;
+    // Causal models: later positions cannot affect the metric's, so drop them.
+    const T = cfg.causal ? Math.max(...pos.flat()) + 1 : T0;
     this.B = B; this.T = T;
     const N = (this.N = B * T);
     const trunc = (ids: Int32Array) => {
@@ -190,7 +190,10 @@ export class Patcher {
         const input = g.edges[g.parents[x][0]].parent;
         const L = m.layers[n.layer];
         m.normalize(this.s.ln, val(input), N, L.ln1w, L.ln1b);
-        m.projectHead(n.layer, n.letter!, n.head!, this.s.ln, N, out);
+        // Grouped-query attention: query head h reads key/value head h·Hkv/H
+        // (each query head still has its own k/v nodes, as if ungrouped).
+        const h = n.letter === "q" ? n.head! : Math.floor((n.head! * m.cfg.nKvHeads) / m.cfg.nHeads);
+        m.projectHead(n.layer, n.letter!, h, this.s.ln, N, out);
         return;
       }
       case "result": {

@@ -112,6 +112,8 @@ export function plotSvg(series: CurveSeries[], opts: { title: string; xLabel: st
 
 /** ROC staircases (from paretoFrontier points) for edge and node level. */
 export function rocSvg(title: string, curves: { name: string; frontier: RocPoint[] }[]): string {
-  return plotSvg(curves.map((c) => ({ name: c.name, points: c.frontier.map((p) => [p.fpr, p.tpr] as [number, number]), step: true })),
+  // Start every staircase at (0,0) so a perfect point (0,1) shows as a rise.
+  const pts = (f: RocPoint[]) => [[0, 0] as [number, number], ...f.filter((p) => p.fpr > 0 || p.tpr > 0).map((p) => [p.fpr, p.tpr] as [number, number])];
+  return plotSvg(curves.map((c) => ({ name: c.name, points: pts(c.frontier), step: true })),
     { title, xLabel: "false positive rate", yLabel: "true positive rate", xRange: [0, 1], yRange: [0, 1] });
 }

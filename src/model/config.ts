@@ -3,7 +3,7 @@
 
 export type Normalization = "LN" | "RMS" | "none";
 export type Positional = "learned" | "rotary" | "none";
-export type ActFn = "gelu_new" | "swiglu";
+export type ActFn = "gelu_new" | "swiglu" | "relu";
 
 export interface ModelConfig {
   nLayers: number;
@@ -23,6 +23,8 @@ export interface ModelConfig {
   eps: number;
   /** RoPE base (rotary only). */
   ropeTheta: number;
+  /** Causal attention mask (every language model); false for tracr's compiled models. */
+  causal: boolean;
 }
 
 export class ConfigError extends Error {
@@ -39,7 +41,7 @@ function posInt(obj: Record<string, unknown>, key: string, allowZero = false): n
 export function makeConfig(c: Partial<ModelConfig> & Pick<ModelConfig, "nLayers" | "dModel" | "nHeads" | "dHead" | "dVocab" | "nCtx">): ModelConfig {
   const cfg: ModelConfig = {
     nKvHeads: c.nHeads, dMlp: 0, attnOnly: false, normalization: "LN", actFn: "gelu_new",
-    positional: "learned", eps: 1e-5, ropeTheta: 10000, ...c,
+    positional: "learned", eps: 1e-5, ropeTheta: 10000, causal: true, ...c,
   } as ModelConfig;
   const rec = cfg as unknown as Record<string, unknown>;
   for (const k of ["nLayers", "dModel", "nHeads", "nKvHeads", "dHead", "dVocab", "nCtx"]) posInt(rec, k);
@@ -47,7 +49,7 @@ export function makeConfig(c: Partial<ModelConfig> & Pick<ModelConfig, "nLayers"
   if (!cfg.attnOnly && cfg.dMlp === 0) throw new ConfigError("dMlp is 0 but the model is not attention-only");
   if (cfg.nHeads % cfg.nKvHeads !== 0) throw new ConfigError(`nHeads ${cfg.nHeads} is not a multiple of nKvHeads ${cfg.nKvHeads}`);
   if (!["LN", "RMS", "none"].includes(cfg.normalization)) throw new ConfigError(`normalization ${JSON.stringify(cfg.normalization)} is not LN, RMS or none`);
-  if (!["gelu_new", "swiglu"].includes(cfg.actFn)) throw new ConfigError(`activation ${JSON.stringify(cfg.actFn)} is not supported (gelu_new, swiglu)`);
+  if (!["gelu_new", "swiglu", "relu"].includes(cfg.actFn)) throw new ConfigError(`activation ${JSON.stringify(cfg.actFn)} is not supported (gelu_new, swiglu, relu)`);
   if (cfg.positional === "rotary" && cfg.dHead % 2) throw new ConfigError("rotary embeddings need an even dHead");
   if (!(cfg.eps > 0)) throw new ConfigError(`eps must be positive, got ${cfg.eps}`);
   return cfg;
@@ -57,14 +59,16 @@ export function makeConfig(c: Partial<ModelConfig> & Pick<ModelConfig, "nLayers"
 export function configFromTransformerLens(j: Record<string, unknown>): ModelConfig {
   const act = (j.act_fn ?? "gelu_new") as string;
   // TransformerLens "gelu" is the exact erf form, not GPT-2's tanh gelu_new; refuse rather than approximate.
-  if (act !== "gelu_new") throw new ConfigError(`act_fn ${JSON.stringify(act)} is not supported (gelu_new${act === "gelu" ? "; \"gelu\" is the exact erf GELU, which differs from gelu_new" : ""})`);
+  if (act !== "gelu_new" && act !== "relu") throw new ConfigError(`act_fn ${JSON.stringify(act)} is not supported (gelu_new, relu${act === "gelu" ? "; \"gelu\" is the exact erf GELU, which differs from gelu_new" : ""})`);
+  const dir = j.attention_dir ?? "causal";
+  if (dir !== "causal" && dir !== "bidirectional") throw new ConfigError(`attention_dir ${JSON.stringify(dir)} is not causal or bidirectional`);
   const norm = j.normalization_type;
   return makeConfig({
     nLayers: posInt(j, "n_layers"), dModel: posInt(j, "d_model"), nHeads: posInt(j, "n_heads"),
     dHead: posInt(j, "d_head"), dMlp: j.attn_only ? 0 : posInt(j, "d_mlp"), dVocab: posInt(j, "d_vocab"),
     nCtx: posInt(j, "n_ctx"), attnOnly: Boolean(j.attn_only),
     normalization: norm === null || norm === undefined || norm === "none" ? "none" : norm === "LN" || norm === "LNPre" ? "LN" : (norm as "LN"),
-    eps: typeof j.eps === "number" ? j.eps : 1e-5,
+    eps: typeof j.eps === "number" ? j.eps : 1e-5, actFn: act, causal: dir === "causal",
   });
 }
 

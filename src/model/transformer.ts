@@ -186,7 +186,7 @@ export class Transformer {
       e.k.rope(kr, cos, sin, B, T, Hk, Dh, 0, Hk);
       q = qr; k = kr;
     }
-    e.k.attention(z, pattern, q, k, v, B, T, H, Hk, Dh, 1 / Math.sqrt(Dh), h0, h1);
+    e.k.attention(z, pattern, q, k, v, B, T, H, Hk, Dh, 1 / Math.sqrt(Dh), h0, h1, this.cfg.causal ? 1 : 0);
   }
 
   /** Per-head results, heads [h0,h1): out[N,H,D] slice h = z[N, h·Dh…]·W_O[h] (no b_O). */
@@ -215,6 +215,8 @@ export class Transformer {
       // llama: silu(x·W_gate) · (x·W_in)
       e.gemm(N, M, D, ln, D, L.Wgate, M, gate, M);
       e.k.swiglu(post, gate, pre, N * M);
+    } else if (this.cfg.actFn === "relu") {
+      e.k.relu(post, pre, N * M); // tracr's compiled MLPs
     } else {
       e.k.gelu(post, pre, N * M);
     }

@@ -10,6 +10,7 @@ import { circuitDot, circuitJson } from "../io/circuit.js";
 import type { Graph } from "../graph/graph.js";
 import { loadModelFromPath, readDataFile, UsageError } from "./files.js";
 import { progressBar } from "./progress.js";
+import { taskCommands } from "./task-commands.js";
 
 const VERSION = "0.1.0";
 
@@ -18,7 +19,9 @@ const HELP = `acdc — automated circuit discovery (ACDC) for transformer langua
 Usage:
   acdc run --model M --data D --threshold T [options]
   acdc info --model M
-  acdc demo
+  acdc demo [--threshold T] [--out-dir DIR]
+  acdc sweep --task tracr-reverse|tracr-proportion [--ablation zero|corrupted|mean]
+             [--thresholds LO:HI:N] [--out-dir DIR]
   acdc --help | --version
 
 run: find the circuit of a behaviour with ACDC.
@@ -36,6 +39,15 @@ run: find the circuit of a behaviour with ACDC.
   --quiet          no progress bar
 
 info: print a model's geometry and its graph's edge counts.
+
+demo: build the tracr-reverse model (compiled in code; no download), run ACDC
+  with zero ablation, print the circuit against the ground truth and the AUC of
+  the paper's threshold sweep, write circuit.json, circuit.dot, circuit.svg and
+  the ROC plot.
+
+sweep: the paper's threshold sweep (default 10^linspace(-5, -1, 21), zero
+  ablation, task metric) on a tracr task; prints TPR/FPR per threshold and the
+  AUCs, writes TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg.
 `;
 
 /** Parse a non-negative finite number option. */
@@ -122,10 +134,7 @@ async function cmdInfo(args: string[]): Promise<void> {
 }
 
 export type Command = (args: string[]) => Promise<void>;
-const commands: Record<string, Command> = { run: cmdRun, info: cmdInfo };
-
-/** Register another subcommand (the demo and task commands live in their own modules). */
-export function registerCommand(name: string, fn: Command): void { commands[name] = fn; }
+const commands: Record<string, Command> = { run: cmdRun, info: cmdInfo, ...taskCommands };
 
 /** Run the CLI with argv (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {

@@ -7,8 +7,8 @@ export interface ProgressBar {
 
 const fmtTime = (s: number) => (!Number.isFinite(s) ? "?" : s < 60 ? `${s.toFixed(0)}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${(s / 3600).toFixed(1)}h`);
 
-/** A progress bar writing to a stream (stderr); silent when `quiet`. */
-export function progressBar(stream: NodeJS.WriteStream, label: string, quiet = false): ProgressBar {
+/** A progress bar writing to a stream (stderr) counting `unit`s; silent when `quiet`. */
+export function progressBar(stream: NodeJS.WriteStream, label: string, quiet = false, unit = "edges"): ProgressBar {
   const t0 = performance.now();
   const tty = Boolean(stream.isTTY);
   let lastDraw = 0, lastDecile = -1, lastDone = 0, lastTotal = 0;
@@ -18,7 +18,7 @@ export function progressBar(stream: NodeJS.WriteStream, label: string, quiet = f
     const rate = el > 0 ? done / el : 0;
     const eta = rate > 0 ? (total - done) / rate : Infinity;
     const width = 24, fill = Math.round(frac * width);
-    return `${label} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${done}/${total} edges ${(100 * frac).toFixed(0)}% · ${rate.toFixed(0)} edges/s · ETA ${fmtTime(eta)}`;
+    return `${label} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${done}/${total} ${unit} ${(100 * frac).toFixed(0)}% · ${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s · ETA ${fmtTime(eta)}`;
   };
   return {
     update(done, total) {

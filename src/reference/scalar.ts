@@ -103,12 +103,12 @@ export function klRows(lp: Float32Array, lq: Float32Array, N: number, C: number)
 }
 
 /**
- * Causal attention for query heads [h0,h1): q[B,T,H,Dh], k,v[B,T,Hkv,Dh] (head h reads kv head
+ * Attention (causal unless causal = false) for query heads [h0,h1): q[B,T,H,Dh], k,v[B,T,Hkv,Dh] (head h reads kv head
  * ⌊h/(H/Hkv)⌋) → z[B,T,H,Dh] = pattern·v, pattern[B,H,T,T] = softmax over s ≤ t of q·k·scale, 0 for s > t.
  * Heads outside the range are copied from z0/pattern0 (zero when absent).
  */
 export function attention(q: Float32Array, k: Float32Array, v: Float32Array, B: number, T: number, H: number, Hkv: number,
-  Dh: number, scale: number, h0: number, h1: number, z0?: Float32Array, pattern0?: Float32Array): { z: Float32Array; pattern: Float32Array } {
+  Dh: number, scale: number, h0: number, h1: number, z0?: Float32Array, pattern0?: Float32Array, causal = true): { z: Float32Array; pattern: Float32Array } {
   const z = z0 ? z0.slice() : new Float32Array(B * T * H * Dh);
   const pattern = pattern0 ? pattern0.slice() : new Float32Array(B * H * T * T);
   const group = H / Hkv;
@@ -117,8 +117,9 @@ export function attention(q: Float32Array, k: Float32Array, v: Float32Array, B: 
   for (let b = 0; b < B; b++) for (let h = h0; h < h1; h++) {
     const kh = Math.floor(h / group);
     for (let t = 0; t < T; t++) {
+      const last = causal ? t : T - 1;
       const sc: number[] = [];
-      for (let s = 0; s <= t; s++) {
+      for (let s = 0; s <= last; s++) {
         let dot = 0;
         for (let d = 0; d < Dh; d++) dot += q[qi(b, t, h) + d] * k[ki(b, s, kh) + d];
         sc.push(dot * scale);
@@ -128,10 +129,10 @@ export function attention(q: Float32Array, k: Float32Array, v: Float32Array, B: 
       const sum = e.reduce((a, x) => a + x, 0);
       const p = e.map((x) => x / sum);
       const prow = ((b * H + h) * T + t) * T;
-      for (let s = 0; s < T; s++) pattern[prow + s] = s <= t ? p[s] : 0;
+      for (let s = 0; s < T; s++) pattern[prow + s] = s <= last ? p[s] : 0;
       for (let d = 0; d < Dh; d++) {
         let acc = 0;
-        for (let s = 0; s <= t; s++) acc += p[s] * v[ki(b, s, kh) + d];
+        for (let s = 0; s <= last; s++) acc += p[s] * v[ki(b, s, kh) + d];
         z[qi(b, t, h) + d] = acc;
       }
     }

@@ -10,12 +10,13 @@ export interface KernelExports {
   layernorm(out: number, mean: number, rstd: number, x: number, w: number, b: number, N: number, D: number, eps: number): void;
   rmsnorm(out: number, rstd: number, x: number, w: number, N: number, D: number, eps: number): void;
   gelu(out: number, x: number, n: number): void;
+  relu(out: number, x: number, n: number): void;
   swiglu(out: number, g: number, u: number, n: number): void;
   softmax(out: number, x: number, N: number, C: number): void;
   logSoftmax(out: number, x: number, N: number, C: number): void;
   klRows(out: number, lp: number, lq: number, N: number, C: number): void;
   attention(z: number, pattern: number, q: number, k: number, v: number,
-    B: number, T: number, H: number, Hkv: number, Dh: number, scale: number, h0: number, h1: number): void;
+    B: number, T: number, H: number, Hkv: number, Dh: number, scale: number, h0: number, h1: number, causal: number): void;
   rope(x: number, cos: number, sin: number, B: number, T: number, Hx: number, Dh: number, h0: number, h1: number): void;
   add(out: number, a: number, b: number, n: number): void;
   sub(out: number, a: number, b: number, n: number): void;

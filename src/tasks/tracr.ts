@@ -1,0 +1,213 @@
+// The paper's two tracr tasks (Conmy et al. 2023, §4 and appendix; code in
+// acdc/tracr_task/utils.py): a compiled model, its data, the task metric and
+// the ground-truth circuit, for "tracr-reverse" and "tracr-proportion".
+//
+// Model: compiled here from the RASP program (../tracr/), never loaded.
+// tracr models attend bidirectionally (their config has causal: false).
+//
+// Data ("paper", the default): exactly what the ACDC code feeds, quirks
+// included — reverse: the 6 permutations of (1, 2, 3) after BOS (4
+// positions); proportion: 50 of the 256 rows of 4 token ids 0–3 with no BOS.
+// The code meant w, x, y, z, but tracr's encoder numbers the tokens BOS,
+// compiler_pad, w, x, y, z, so these rows hold BOS, pad, w and x anywhere; a
+// BOS inside a row is what makes the proportion head's BOS mechanism (its
+// q ← embed and k ← embed edges) matter, and those two edges are in the
+// paper's ground truth. The metric reads positions 1–3.
+// Data ("all"): BOS followed by every sequence of `length` tokens, every
+// position after BOS read. The default length is the paper's, 3 (reverse
+// 3^3 = 27 prompts, proportion 4^3 = 64); at the maximum length 5 reverse's
+// head 0.0 stops mattering, since a zero-ablated selector width decodes to
+// width 5 — the right length for every full-length input. One length per
+// batch, so no padding: the compiled program ignores pad tokens, but an
+// ablated head (queries or keys removed) attends uniformly, pads included,
+// which would add edges to the circuit.
+// Corrupted inputs (both): a seeded permutation of the clean rows with no
+// fixed point, as the code's get_perm draws (only resample ablation uses them;
+// the paper's tracr results use zero ablation).
+//
+// Metric: the paper's "l2" (utils.py l2_metric), higher is worse: the mean,
+// over metric positions and output-space columns, of (patched − clean)² of
+// the unembedded output. The output columns are the first nOut logit columns
+// (reverse: 3, the one-hot of the reversed token; proportion: 1, the
+// fraction); the unembedding's remaining columns are zero and not read.
+import type { ModelConfig } from "../model/config.js";
+import type { WeightMap } from "../model/weights.js";
+import { Transformer } from "../model/transformer.js";
+import type { Engine } from "../wasm/engine.js";
+import type { EdgeType, GraphOptions } from "../graph/graph.js";
+import type { PatchData } from "../graph/patcher.js";
+import type { Metric } from "../metrics.js";
+import { compileTracr, type TracrProgram } from "../tracr/programs.js";
+import { encodeInput, type CompiledModel } from "../tracr/compiler.js";
+import type { Value } from "../tracr/rasp.js";
+
+export type TracrTaskName = "tracr-reverse" | "tracr-proportion";
+export type TracrData = "paper" | "all";
+
+export interface TracrTask {
+  name: TracrTaskName;
+  cfg: ModelConfig;
+  weights: WeightMap;
+  /** Split inputs: hook_embed and hook_pos_embed are separate senders. */
+  graphOptions: GraphOptions;
+  data: PatchData & { corrupted: number[][]; positions: number[][] };
+  dataVariant: TracrData;
+  /** Stateless (no wasm scratch): one instance serves any number of patchers. */
+  metric: Metric;
+  /** Output-space columns the metric and decodeTracrOutput read. */
+  nOut: number;
+  /** [parent label, child label, type], as the paper's code lists them (GROUND_TRUTH.md). */
+  groundTruth: [string, string, EdgeType][];
+  compiled: CompiledModel;
+  program: TracrProgram;
+}
+
+const embed = "hook_embed", pos = "hook_pos_embed";
+const direct = (l: number, letters: string): [string, string, EdgeType][] =>
+  [...letters].map((x) => [`blocks.${l}.hook_${x}_input[0]`, `blocks.${l}.attn.hook_${x}[0]`, "direct"]);
+
+/** Ground truths of acdc/tracr_task/utils.py get_tracr_{reverse,proportion}_edges. */
+export const TRACR_GROUND_TRUTH: Record<TracrTaskName, [string, string, EdgeType][]> = {
+  "tracr-reverse": [
+    ["blocks.3.attn.hook_result[0]", "blocks.3.hook_resid_post", "addition"],
+    ["blocks.2.hook_mlp_out", "blocks.3.hook_q_input[0]", "addition"],
+    [pos, "blocks.3.hook_k_input[0]", "addition"],
+    [embed, "blocks.3.hook_v_input[0]", "addition"],
+    ["blocks.1.hook_mlp_out", "blocks.2.hook_mlp_in", "addition"],
+    ["blocks.0.hook_mlp_out", "blocks.1.hook_mlp_in", "addition"],
+    [embed, "blocks.1.hook_mlp_in", "addition"],
+    [pos, "blocks.1.hook_mlp_in", "addition"],
+    ["blocks.0.attn.hook_result[0]", "blocks.0.hook_mlp_in", "addition"],
+    [embed, "blocks.0.hook_mlp_in", "addition"],
+    [embed, "blocks.0.hook_v_input[0]", "addition"],
+    ...direct(3, "qkv"),
+    ...direct(0, "v"),
+  ],
+  "tracr-proportion": [
+    ["blocks.1.attn.hook_result[0]", "blocks.1.hook_resid_post", "addition"],
+    [embed, "blocks.1.hook_q_input[0]", "addition"],
+    [pos, "blocks.1.hook_q_input[0]", "addition"],
+    [embed, "blocks.1.hook_k_input[0]", "addition"],
+    [pos, "blocks.1.hook_k_input[0]", "addition"],
+    ["blocks.0.hook_mlp_out", "blocks.1.hook_v_input[0]", "addition"],
+    [embed, "blocks.0.hook_mlp_in", "addition"],
+    ...direct(1, "qkv"),
+  ],
+};
+
+/** mulberry32, a small seeded PRNG. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle(n: number, random: () => number): number[] {
+  const p = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [p[i], p[j]] = [p[j], p[i]]; }
+  return p;
+}
+
+/** A random permutation of n ≥ 2 items with no fixed point (utils.py get_perm: redraw until none). */
+export function derangement(n: number, seed: number): number[] {
+  if (n < 2) throw new Error("derangement: need at least 2 items");
+  const random = rng(seed);
+  for (;;) { const p = shuffle(n, random); if (p.every((x, i) => x !== i)) return p; }
+}
+
+/** Every sequence of `len` values over `vocab`, in lexicographic (itertools.product) order. */
+function allSequences(vocab: Value[], len: number): Value[][] {
+  let out: Value[][] = [[]];
+  for (let i = 0; i < len; i++) out = out.flatMap((s) => vocab.map((v) => [...s, v]));
+  return out;
+}
+
+function permutations<T>(xs: T[]): T[][] {
+  if (xs.length <= 1) return [xs];
+  return xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
+}
+
+/** The l2 metric over the first nOut logit columns; see the file header. */
+export function tracrMetric(nOut: number): Metric {
+  return {
+    name: "tracr-l2",
+    init(ctx) { if (nOut > ctx.vocab) throw new Error(`tracr-l2: ${nOut} output columns but the logits have ${ctx.vocab}`); },
+    compute(logits, ctx) {
+      const { rows: R, vocab: V, engine: e } = ctx;
+      const x = e.f32(logits, R * V), c = e.f32(ctx.cleanLogits, R * V);
+      let s = 0;
+      for (let r = 0; r < R; r++) for (let j = 0; j < nOut; j++) { const d = x[r * V + j] - c[r * V + j]; s += d * d; }
+      return s / (R * nOut);
+    },
+  };
+}
+
+export interface TracrTaskOptions {
+  /** "paper" (default) or "all"; see the file header. */
+  data?: TracrData;
+  /** Tokens after BOS for "all" (1 to the maximum, 5; default the paper's 3). */
+  length?: number;
+  /** Seed of the corrupted permutation (and of the "paper" proportion rows). */
+  seed?: number;
+}
+
+/** One of the paper's tracr tasks, compiled and ready for a Patcher. */
+export function tracrTask(name: TracrTaskName, opts: TracrTaskOptions = {}): TracrTask {
+  const variant = opts.data ?? "paper", seed = opts.seed ?? 0;
+  if (name !== "tracr-reverse" && name !== "tracr-proportion") throw new Error(`unknown tracr task ${JSON.stringify(name)} (tracr-reverse, tracr-proportion)`);
+  if (variant !== "paper" && variant !== "all") throw new Error(`tracr data must be "paper" or "all", got ${JSON.stringify(variant)}`);
+  const { program, model } = compileTracr(name === "tracr-reverse" ? "reverse" : "proportion");
+  let clean: number[][];
+  if (variant === "all") {
+    const n = opts.length ?? 3;
+    if (!Number.isInteger(n) || n < 1 || n > program.maxSeqLen) throw new Error(`length must be an integer in [1, ${program.maxSeqLen}], got ${n}`);
+    clean = allSequences(program.vocab, n).map((xs) => encodeInput(model, xs));
+  } else if (name === "tracr-reverse") {
+    clean = permutations(program.vocab).map((xs) => encodeInput(model, xs));
+  } else {
+    // utils.py: data_tens[i] = to_tens(all_things[randperm[i]]), ord(c) − ord("w") ∈ 0..3; the first 50 rows validate.
+    const rows = allSequences([0, 1, 2, 3], 4) as number[][];
+    clean = shuffle(rows.length, rng(seed + 1)).slice(0, 50).map((i) => rows[i]);
+  }
+  const T = clean[0].length;
+  const positions = clean.map(() => Array.from({ length: T - 1 }, (_, i) => i + 1));
+  const corrupted = derangement(clean.length, seed).map((i) => clean[i]);
+  const nOut = model.output.values.length;
+  return {
+    name, cfg: model.cfg, weights: model.weights, graphOptions: { splitInput: true },
+    data: { clean, corrupted, positions }, dataVariant: variant, metric: tracrMetric(nOut), nOut,
+    groundTruth: TRACR_GROUND_TRUTH[name], compiled: model, program,
+  };
+}
+
+/** The task's model (bidirectional attention, as its config says). */
+export async function createTracrModel(task: TracrTask, engine?: Engine): Promise<Transformer> {
+  return Transformer.create(task.cfg, task.weights, engine);
+}
+
+/**
+ * Decode logits [B,T,V] as tracr does: position 0 is "BOS"; elsewhere the
+ * argmax over the output directions (categorical) or the output value
+ * (numerical).
+ */
+export function decodeTracrOutput(compiled: CompiledModel, logits: Float32Array, B: number, T: number): (Value | null)[][] {
+  const V = compiled.cfg.dVocab, out = compiled.output;
+  const rows: (Value | null)[][] = [];
+  for (let b = 0; b < B; b++) {
+    const row: (Value | null)[] = ["BOS"];
+    for (let t = 1; t < T; t++) {
+      const o = (b * T + t) * V;
+      if (!out.categorical) { row.push(logits[o]); continue; }
+      let best = 0;
+      for (let j = 1; j < out.values.length; j++) if (logits[o + j] > logits[o + best]) best = j;
+      row.push(out.values[best]);
+    }
+    rows.push(row);
+  }
+  return rows;
+}
