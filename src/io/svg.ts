@@ -45,7 +45,7 @@ export function circuitSvg(g: Graph, edges: { parent: number; child: number; typ
   const levels = [...new Set(used.map((n) => level(n, L)))].sort((a, b) => a - b);
   const rows = levels.map((lv) => used.filter((n) => level(n, L) === lv)
     .sort((a, b) => (a.head ?? -1) - (b.head ?? -1) || String(a.letter).localeCompare(String(b.letter)) || a.id - b.id));
-  const W = 96, H = 26, gapX = 14, gapY = 46, pad = 20, top = title ? 34 : pad;
+  const W = 96, H = 26, gapX = 14, gapY = 46, pad = 44, top = title ? 34 : pad;
   const width = Math.max(240, pad * 2 + Math.max(1, ...rows.map((r) => r.length)) * (W + gapX) - gapX);
   const height = top + pad + rows.length * (H + gapY) - gapY;
   const pos = new Map<number, { x: number; y: number }>();
@@ -57,11 +57,29 @@ export function circuitSvg(g: Graph, edges: { parent: number; child: number; typ
     `<rect width="100%" height="100%" fill="white"/>`,
     `<defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>`];
   if (title) out.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="13" font-weight="bold">${esc(title)}</text>`);
+  // Edges that skip rows would cross the nodes between: route them through
+  // lanes beside the widest row, left or right of centre by the sender's side.
+  const rowOf = new Map<number, number>();
+  rows.forEach((row, i) => row.forEach((n) => rowOf.set(n.id, i)));
+  let lanesL = 0, lanesR = 0;
   for (const e of edges) {
     const a = pos.get(e.parent)!, b = pos.get(e.child)!;
-    const x1 = a.x + W / 2, y1 = a.y, x2 = b.x + W / 2, y2 = b.y + H, my = (y1 + y2) / 2;
+    const x1 = a.x + W / 2, y1 = a.y, x2 = b.x + W / 2, y2 = b.y + H;
     const dash = e.type === "direct" ? ` stroke-dasharray="4 3"` : "";
-    out.push(`<path d="M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}" fill="none" stroke="#555" stroke-width="1.2"${dash} marker-end="url(#arrow)"><title>${esc(`${g.nodes[e.parent].label} → ${g.nodes[e.child].label}`)}</title></path>`);
+    let d: string;
+    const span = rowOf.get(e.child)! - rowOf.get(e.parent)!;
+    const blocked = span > 1 && rows.slice(rowOf.get(e.parent)! + 1, rowOf.get(e.child)!).some((row) =>
+      row.some((n) => { const p = pos.get(n.id)!; return Math.min(x1, x2) - 8 < p.x + W && Math.max(x1, x2) + 8 > p.x; }));
+    if (blocked) {
+      const left = x1 + x2 <= width;
+      const lane = left ? pad / 2 + 6 * (lanesL++ % 3) : width - pad / 2 - 6 * (lanesR++ % 3);
+      const ya = y1 - gapY / 2, yb = y2 + gapY / 2;
+      d = `M${x1},${y1} C${x1},${ya} ${lane},${ya} ${lane},${ya - 12} L${lane},${yb + 12} C${lane},${yb} ${x2},${yb} ${x2},${y2}`;
+    } else {
+      const my = (y1 + y2) / 2;
+      d = `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`;
+    }
+    out.push(`<path d="${d}" fill="none" stroke="#555" stroke-width="1.2"${dash} marker-end="url(#arrow)"><title>${esc(`${g.nodes[e.parent].label} → ${g.nodes[e.child].label}`)}</title></path>`);
   }
   for (const n of used) {
     const p = pos.get(n.id)!;
