@@ -172,6 +172,7 @@ export class Patcher {
   ablated(node: number): number { return this.corr[node]; }
   private trialBuf(node: number): number { return this.act[node] ? this.buf0[node] : this.buf1[node]; }
   private live(node: number): number { return this.dirty[node] ? this.trialBuf(node) : this.value(node); }
+  private readonly liveOf = (node: number): number => this.live(node);
   private mark(node: number): void { this.dirty[node] = 1; this.dirtyList[this.nDirty++] = node; }
 
   /** logits[R,V] at the metric rows from an output (resid_post) value [N,D]. */
@@ -197,8 +198,7 @@ export class Patcher {
         return;
       }
       case "result": {
-        const [eq, ek, ev] = this.qkvOf(x);
-        m.attendOne(this.s.z, this.s.pattern, val(eq), val(ek), val(ev), this.B, this.T, this.s.rot);
+        m.attendOne(this.s.z, this.s.pattern, val(this.qkvOf(x, 0)), val(this.qkvOf(x, 1)), val(this.qkvOf(x, 2)), this.B, this.T, this.s.rot);
         m.headResult(n.layer, n.head!, this.s.z, N, out);
         return;
       }
@@ -212,11 +212,21 @@ export class Patcher {
     }
   }
 
-  private qkvOf(result: number): [number, number, number] {
-    const g = this.graph;
-    const ids = g.parents[result].map((eid) => g.edges[eid].parent);
-    const by = (l: string) => ids.find((id) => g.nodes[id].letter === l)!;
-    return [by("q"), by("k"), by("v")];
+  // q, k, v node ids of every result node, found once (the trial loop allocates nothing).
+  private qkvIds: Int32Array | null = null;
+  private qkvOf(result: number, letter: 0 | 1 | 2): number {
+    if (!this.qkvIds) {
+      const g = this.graph;
+      this.qkvIds = new Int32Array(3 * g.nodes.length).fill(-1);
+      for (const n of g.nodes) {
+        if (n.kind !== "result") continue;
+        for (const eid of g.parents[n.id]) {
+          const p = g.nodes[g.edges[eid].parent];
+          this.qkvIds[3 * n.id + "qkv".indexOf(p.letter!)] = p.id;
+        }
+      }
+    }
+    return this.qkvIds[3 * result + letter];
   }
 
   /** Full run (every edge present) writing every node's value into `dst`. */
@@ -287,7 +297,6 @@ export class Patcher {
 
   private propagate(from: number): void {
     const g = this.graph, e = this.e;
-    const live = (n: number) => this.live(n);
     for (let i = from; i < this.order.length; i++) {
       const x = this.order[i];
       const kind = g.nodes[x].kind;
@@ -319,7 +328,7 @@ export class Patcher {
         let changed = false;
         for (let j = 0; j < pe.length && !changed; j++) changed = this.present[pe[j]] === 1 && this.dirty[g.edges[pe[j]].parent] === 1;
         if (!changed) continue;
-        this.computeNode(x, this.trialBuf(x), live);
+        this.computeNode(x, this.trialBuf(x), this.liveOf);
         this.mark(x);
         if (kind !== "qkv") e.k.addDiff(this.s.delta, this.s.delta, this.trialBuf(x), this.value(x), this.size[x]);
       }
