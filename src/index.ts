@@ -19,3 +19,4 @@ export { tracrTask, createTracrModel, decodeTracrOutput, tracrMetric, derangemen
 export { compileRasp, encodeInput, type CompiledModel, type CompileOptions, type Component } from "./tracr/compiler.js";
 export { reverseProgram, proportionProgram, compileTracr, type TracrProgram } from "./tracr/programs.js";
 export * as rasp from "./tracr/rasp.js";
+export { fetchHubModel, fetchHubFile, hubFileUrl, hubRepoId, isHubRepoId, parseHubConfig, HubError, HUB_URL, HUB_ALIASES, type HubOptions, type HubErrorKind } from "./model/hub.js";

@@ -57,18 +57,22 @@ export function makeConfig(c: Partial<ModelConfig> & Pick<ModelConfig, "nLayers"
 
 /** Config from a TransformerLens-style JSON (n_layers, d_model, …; the fixtures' format). */
 export function configFromTransformerLens(j: Record<string, unknown>): ModelConfig {
-  const act = (j.act_fn ?? "gelu_new") as string;
+  // Attention-only models have no MLP, so their act_fn (e.g. "solu_ln") does not matter.
+  const act = (j.attn_only ? "gelu_new" : j.act_fn ?? "gelu_new") as string;
+  const posType = j.positional_embedding_type ?? "standard";
+  if (posType !== "standard") throw new ConfigError(`positional_embedding_type ${JSON.stringify(posType)} is not supported (standard, i.e. learned)`);
   // TransformerLens "gelu" is the exact erf form, not GPT-2's tanh gelu_new; refuse rather than approximate.
   if (act !== "gelu_new" && act !== "relu") throw new ConfigError(`act_fn ${JSON.stringify(act)} is not supported (gelu_new, relu${act === "gelu" ? "; \"gelu\" is the exact erf GELU, which differs from gelu_new" : ""})`);
   const dir = j.attention_dir ?? "causal";
   if (dir !== "causal" && dir !== "bidirectional") throw new ConfigError(`attention_dir ${JSON.stringify(dir)} is not causal or bidirectional`);
-  const norm = j.normalization_type;
+  // Some TransformerLens configs (NeelNanda's) say "normalization" and "ln_eps".
+  const norm = j.normalization_type ?? j.normalization;
   return makeConfig({
     nLayers: posInt(j, "n_layers"), dModel: posInt(j, "d_model"), nHeads: posInt(j, "n_heads"),
     dHead: posInt(j, "d_head"), dMlp: j.attn_only ? 0 : posInt(j, "d_mlp"), dVocab: posInt(j, "d_vocab"),
     nCtx: posInt(j, "n_ctx"), attnOnly: Boolean(j.attn_only),
     normalization: norm === null || norm === undefined || norm === "none" ? "none" : norm === "LN" || norm === "LNPre" ? "LN" : (norm as "LN"),
-    eps: typeof j.eps === "number" ? j.eps : 1e-5, actFn: act, causal: dir === "causal",
+    eps: typeof j.eps === "number" ? j.eps : typeof j.ln_eps === "number" ? j.ln_eps : 1e-5, actFn: act, causal: dir === "causal",
   });
 }
 

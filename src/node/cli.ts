@@ -26,7 +26,10 @@ Usage:
 
 run: find the circuit of a behaviour with ACDC.
   --model M        NAME.safetensors with NAME.config.json (or config.json) beside it,
-                   or a folder holding model.safetensors and config.json
+                   or a folder holding model.safetensors and config.json, or a
+                   Hugging Face repo id (gpt2, OWNER/NAME) whose model.safetensors
+                   and config.json are downloaded once into $ACDC_CACHE (default
+                   ~/.cache/acdc-wasm); $ACDC_HUB_URL replaces https://huggingface.co
   --data D         JSON with "clean" and "corrupted" token ids [batch][pos] and
                    "positions" (one position, or a list, per prompt); for
                    --metric logit-diff also "correct" and "incorrect" (one token
@@ -96,7 +99,7 @@ async function cmdRun(args: string[]): Promise<void> {
   const outPath = values.out ?? "circuit.json";
   const err = process.stderr;
 
-  const { model, name } = await loadModelFromPath(values.model);
+  const { model, name } = await loadModelFromPath(values.model, { quiet: Boolean(values.quiet) });
   const data = readDataFile(values.data);
   err.write(`model ${name}: ${geometry(model)}\n`);
   let metric: Metric;

@@ -3,6 +3,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { loadModel } from "../model/load.js";
+import { HUB_ALIASES, HubError, isHubRepoId } from "../model/hub.js";
+import { loadHubModelCached } from "./hub-cache.js";
 import type { Transformer } from "../model/transformer.js";
 import type { PatchData } from "../graph/patcher.js";
 
@@ -42,8 +44,34 @@ export function resolveModelPath(arg: string): { weights: string; config: string
   return { weights: arg, config, name: basename(stem) };
 }
 
-/** Load a model from a --model argument. */
-export async function loadModelFromPath(arg: string): Promise<{ model: Transformer; name: string; config: Record<string, unknown> }> {
+/** True when a --model argument is written as a path (./x, ../x, /x, ~/x, C:\\x, x.safetensors, x.json), never a hub id. */
+export function looksLikePath(arg: string): boolean {
+  return /^(\.|\/|~|[A-Za-z]:)/.test(arg) || arg.includes("\\") || /\.(safetensors|json)$/i.test(arg);
+}
+
+/** True when a --model argument names a Hugging Face repo: not an existing path, not path-like, a valid repo id. */
+export function isHubModelArg(arg: string): boolean {
+  return !existsSync(arg) && !looksLikePath(arg) && isHubRepoId(HUB_ALIASES[arg] ?? arg);
+}
+
+/** A hub failure as a usage error, with the command-line way out. */
+function hubUsageError(e: HubError, arg: string): UsageError {
+  if (e.kind === "offline") return new UsageError(`${e.message} — pass --model ./dir with model.safetensors and config.json`);
+  if (e.kind === "not-found") return new UsageError(`${e.message} (and there is no local file or folder ${arg})`);
+  return new UsageError(e.message);
+}
+
+/**
+ * Load a model from a --model argument: a local file or folder (see
+ * resolveModelPath), or a Hugging Face repo id (gpt2, OWNER/NAME) fetched
+ * through the disk cache (src/node/hub-cache.ts; ACDC_CACHE, ACDC_HUB_URL).
+ */
+export async function loadModelFromPath(arg: string, opts: { quiet?: boolean } = {}): Promise<{ model: Transformer; name: string; config: Record<string, unknown> }> {
+  if (isHubModelArg(arg)) {
+    let hub: Awaited<ReturnType<typeof loadHubModelCached>>;
+    try { hub = await loadHubModelCached(arg, opts.quiet ? { progress: null } : {}); } catch (e) { throw e instanceof HubError ? hubUsageError(e, arg) : e; }
+    return { model: await loadModel(hub.safetensors, hub.config), name: hub.repo, config: hub.config };
+  }
   const { weights, config, name } = resolveModelPath(arg);
   const cfgJson = readJsonFile(config, "model config");
   const model = await loadModel(new Uint8Array(readFileSync(weights)), cfgJson);

@@ -1,0 +1,172 @@
+// Download a model (model.safetensors + config.json) from the Hugging Face
+// hub with fetch. Runtime-agnostic: no file system, no cache, no Node APIs;
+// the Node cache lives in src/node/hub-cache.ts. URLs follow the hub's
+// `/{repo}/resolve/{revision}/{file}` route (huggingface_hub `hf_hub_url`).
+
+export const HUB_URL = "https://huggingface.co";
+
+/** What went wrong, for callers that react to it (the CLI adds a hint for "offline"). */
+export type HubErrorKind = "invalid" | "offline" | "timeout" | "not-found" | "auth" | "http" | "truncated" | "bad-file";
+
+export class HubError extends Error {
+  readonly kind: HubErrorKind;
+  constructor(kind: HubErrorKind, message: string) { super(message); this.name = "HubError"; this.kind = kind; }
+}
+
+export interface HubOptions {
+  /** Hub root; default https://huggingface.co. */
+  baseUrl?: string;
+  /** Branch, tag or commit; default "main". */
+  revision?: string;
+  /** Bearer token for gated or private repos; sent to baseUrl only. */
+  token?: string;
+  /** fetch to use (default globalThis.fetch); tests and proxies pass their own. */
+  fetch?: typeof globalThis.fetch;
+  /** Called as bytes arrive; total is undefined when the server does not say. */
+  onProgress?: (bytes: number, total: number | undefined, file: string) => void;
+  /** Abort when no byte arrives for this long (ms); default 60 000. */
+  stallTimeoutMs?: number;
+}
+
+/**
+ * Hub repo ids: `name` (legacy canonical models such as gpt2) or
+ * `owner/name`, each part word characters, `-` and `.`, at most 96, not
+ * starting or ending with `-`/`.`, no `--` or `..` (huggingface_hub
+ * `validate_repo_id`).
+ */
+const PART = /^[A-Za-z0-9_](?:[\w.-]{0,94}[A-Za-z0-9_])?$/;
+export function isHubRepoId(s: string): boolean {
+  const parts = s.split("/");
+  return parts.length <= 2 && parts.every((p) => PART.test(p)) && !s.includes("--") && !s.includes("..") && !s.endsWith(".git");
+}
+
+/**
+ * Short names TransformerLens accepts for repos whose id has an owner
+ * (TransformerLens `loading_from_pretrained.MODEL_ALIASES`).
+ */
+export const HUB_ALIASES: Readonly<Record<string, string>> = { redwood_attn_2l: "ArthurConmy/redwood_attn_2l" };
+
+/** The repo id an argument names: an alias resolved, or the argument; throws HubError when it is not a repo id. */
+export function hubRepoId(s: string): string {
+  const repo = HUB_ALIASES[s] ?? s;
+  if (!isHubRepoId(repo)) throw new HubError("invalid", `"${s}" is not a Hugging Face repo id (expected NAME or OWNER/NAME, e.g. gpt2)`);
+  return repo;
+}
+
+/** URL of one file of a repo at a revision (the revision is one path segment, so refs/pr/1 is escaped). */
+export function hubFileUrl(repo: string, file: string, opts: { baseUrl?: string; revision?: string } = {}): string {
+  const base = (opts.baseUrl ?? HUB_URL).replace(/\/+$/, "");
+  return `${base}/${repo}/resolve/${encodeURIComponent(opts.revision ?? "main")}/${file}`;
+}
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+/** The cause of a failed fetch in a few words (undici puts the system error in `cause`). */
+function causeOf(e: unknown): string {
+  const c = (e as { cause?: { code?: string; message?: string } }).cause;
+  return c?.code ?? c?.message ?? (e as Error).message ?? String(e);
+}
+
+/** Download one file of a repo into memory, reporting progress; throws HubError with a message naming the repo and file. */
+export async function fetchHubFile(repo: string, file: string, opts: HubOptions = {}): Promise<Uint8Array> {
+  repo = hubRepoId(repo);
+  const revision = opts.revision ?? "main";
+  const url = hubFileUrl(repo, file, opts);
+  const host = new URL(url).host;
+  const doFetch = opts.fetch ?? globalThis.fetch;
+  const stallMs = opts.stallTimeoutMs ?? 60_000;
+  const ctrl = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => { clearTimeout(timer); timer = setTimeout(() => ctrl.abort(), stallMs); };
+  const stalled = () => new HubError("timeout", `download of ${file} from ${repo} stalled: nothing received from ${host} for ${stallMs / 1000} s`);
+  arm();
+  try {
+    let res: Response;
+    try {
+      res = await doFetch(url, { signal: ctrl.signal, headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {} });
+    } catch (e) {
+      if (ctrl.signal.aborted) throw stalled();
+      throw new HubError("offline", `could not reach ${host} to download ${repo} (offline? ${causeOf(e)})`);
+    }
+    if (!res.ok) {
+      // The hub says which kind of 404/401 in X-Error-Code (huggingface_hub `hf_raise_for_status`).
+      const code = res.headers.get("x-error-code");
+      await res.body?.cancel().catch(() => {});
+      if (code === "RepoNotFound") throw new HubError("not-found", `no repo ${repo} on ${host} (or it is private and no token was given)`);
+      if (code === "RevisionNotFound") throw new HubError("not-found", `no revision ${revision} in repo ${repo}`);
+      if (code === "GatedRepo" || res.status === 401 || res.status === 403) {
+        throw new HubError("auth", `repo ${repo} refused ${file} (HTTP ${res.status}): it is gated or private; accept its terms on ${host} and set a token (HF_TOKEN)`);
+      }
+      if (res.status === 404) throw new HubError("not-found", `no ${file} in repo ${repo} at revision ${revision}`);
+      throw new HubError("http", `${host} answered HTTP ${res.status} ${res.statusText} for ${file} of ${repo}`);
+    }
+    // With a Content-Encoding, Content-Length counts compressed bytes, not what the body yields.
+    const enc = res.headers.get("content-encoding");
+    const len = res.headers.get("content-length");
+    const total = len !== null && (!enc || enc === "identity") && /^\d+$/.test(len) ? Number(len) : undefined;
+    const chunks: Uint8Array[] = [];
+    const out = total !== undefined ? new Uint8Array(total) : undefined;
+    let got = 0;
+    const cutOff = (why: string) => new HubError("truncated",
+      `download of ${file} from ${repo} was cut off after ${mb(got)}${total !== undefined ? ` of ${mb(total)}` : ""} (${why}); try again`);
+    opts.onProgress?.(0, total, file);
+    const reader = res.body?.getReader();
+    while (reader) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try { r = await reader.read(); } catch (e) {
+        if (ctrl.signal.aborted) throw stalled();
+        throw cutOff(`connection lost: ${causeOf(e)}`);
+      }
+      if (r.done) break;
+      arm();
+      if (out) {
+        if (got + r.value.length > out.length) { await reader.cancel().catch(() => {}); throw new HubError("bad-file", `${file} from ${repo} is longer than its Content-Length ${total}`); }
+        out.set(r.value, got);
+      } else chunks.push(r.value);
+      got += r.value.length;
+      opts.onProgress?.(got, total, file);
+    }
+    if (out) {
+      if (got < out.length) throw cutOff(`connection closed early`);
+      return out;
+    }
+    const all = new Uint8Array(got);
+    let off = 0;
+    for (const c of chunks) { all.set(c, off); off += c.length; }
+    return all;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Parse a downloaded config.json, naming the repo when it is not a JSON object. */
+export function parseHubConfig(bytes: Uint8Array, repo: string): Record<string, unknown> {
+  let j: unknown;
+  try { j = JSON.parse(new TextDecoder().decode(bytes)); } catch (e) { throw new HubError("bad-file", `config.json of ${repo} is not valid JSON: ${(e as Error).message}`); }
+  if (j === null || typeof j !== "object" || Array.isArray(j)) throw new HubError("bad-file", `config.json of ${repo} is not a JSON object`);
+  return j as Record<string, unknown>;
+}
+
+/**
+ * Repos trained with TransformerLens (NeelNanda/*, ArthurConmy/redwood_attn_2l)
+ * hold a TransformerLens config.json and a PyTorch pickle `model_final.pth`
+ * (TransformerLens `get_pretrained_state_dict`), which this package does not read.
+ */
+export function tlCheckpointError(e: HubError, repo: string): HubError {
+  return new HubError(e.kind, `${e.message}: ${repo} has a TransformerLens config, so its weights are probably a PyTorch .pth checkpoint, ` +
+    "which cannot be read here; convert them to model.safetensors under TransformerLens names (embed.W_E, blocks.0.attn.W_Q, …) and load that");
+}
+
+/**
+ * Download `config.json` (first: small, so a missing repo fails fast) and
+ * `model.safetensors` of a hub repo. Pass the result to loadModel.
+ */
+export async function fetchHubModel(repo: string, opts: HubOptions = {}): Promise<{ safetensors: Uint8Array; config: Record<string, unknown>; repo: string }> {
+  repo = hubRepoId(repo);
+  const config = parseHubConfig(await fetchHubFile(repo, "config.json", opts), repo);
+  let safetensors: Uint8Array;
+  try { safetensors = await fetchHubFile(repo, "model.safetensors", opts); } catch (e) {
+    throw e instanceof HubError && e.kind === "not-found" && "n_layers" in config ? tlCheckpointError(e, repo) : e;
+  }
+  return { safetensors, config, repo };
+}
