@@ -5,6 +5,9 @@ export { layernorm, rmsnorm } from "./norm";
 export { gelu, relu, swiglu, softmax, logSoftmax, klRows } from "./activation";
 export { attention, rope } from "./attention";
 export { add, sub, axpy, lerp, fill, addBias, sumSlices, embed, addDiff, gatherRows, batchMean } from "./patch";
+export { biasGrad, layernormBackward, rmsnormBackward, geluBackward, reluBackward, swigluBackward, softmaxBackward, logSoftmaxBackward,
+  attentionBackward, embedBackward, klBackward, klLogitsBackward, crossEntropy, crossEntropyBackward } from "./backward";
+export { adamw } from "./optim";
 
 /** First free byte after the module's static data: where the host's arena starts. */
 export function heapBase(): usize { return __heap_base; }

@@ -219,3 +219,200 @@ export function batchMean(x: Float32Array, B: number, T: number, D: number): Flo
   }
   return out;
 }
+
+// Backward twins (assembly/backward.ts, assembly/optim.ts). Accumulated
+// outputs (parameter gradients, attention's dk/dv, AdamW's state) take their
+// starting values as arguments and come back as new arrays.
+
+/** Bias gradient: dBias[D] + column sums of dC[N,D]. */
+export function biasGrad(dBias: Float32Array, dC: Float32Array, N: number, D: number): Float32Array {
+  const out = dBias.slice();
+  for (let d = 0; d < D; d++) {
+    let s = dBias[d];
+    for (let n = 0; n < N; n++) s += dC[n * D + d];
+    out[d] = s;
+  }
+  return out;
+}
+
+/** Layer norm backward: dout, x[N,D], mean, rstd[N], w[D] → dx[N,D] = rstd(g − mean g − x̂·mean(g x̂)) with g = dout·w, x̂ = (x − mean)·rstd; dw[D] + Σ dout·x̂, db[D] + Σ dout. */
+export function layernormBackward(dw: Float32Array, db: Float32Array, dout: Float32Array, x: Float32Array, mean: Float32Array,
+  rstd: Float32Array, w: Float32Array, N: number, D: number): { dx: Float32Array; dw: Float32Array; db: Float32Array } {
+  const dx = new Float32Array(N * D), dwAcc = Float64Array.from(dw), dbAcc = Float64Array.from(db);
+  for (let n = 0; n < N; n++) {
+    const xh = (d: number) => (x[n * D + d] - mean[n]) * rstd[n];
+    let mg = 0, mgx = 0;
+    for (let d = 0; d < D; d++) { const g = dout[n * D + d] * w[d]; mg += g; mgx += g * xh(d); }
+    mg /= D; mgx /= D;
+    for (let d = 0; d < D; d++) {
+      const go = dout[n * D + d];
+      dbAcc[d] += go;
+      dwAcc[d] += go * xh(d);
+      dx[n * D + d] = (go * w[d] - mg - xh(d) * mgx) * rstd[n];
+    }
+  }
+  return { dx, dw: Float32Array.from(dwAcc), db: Float32Array.from(dbAcc) };
+}
+
+/** RMS norm backward: dout, x[N,D], rstd[N], w[D] → dx[N,D] = rstd·g − x·rstd³·mean(g·x) with g = dout·w; dw[D] + Σ dout·x·rstd. */
+export function rmsnormBackward(dw: Float32Array, dout: Float32Array, x: Float32Array, rstd: Float32Array, w: Float32Array,
+  N: number, D: number): { dx: Float32Array; dw: Float32Array } {
+  const dx = new Float32Array(N * D), dwAcc = Float64Array.from(dw);
+  for (let n = 0; n < N; n++) {
+    const rs = rstd[n];
+    let mgx = 0;
+    for (let d = 0; d < D; d++) mgx += dout[n * D + d] * w[d] * x[n * D + d];
+    mgx /= D;
+    for (let d = 0; d < D; d++) {
+      dwAcc[d] += dout[n * D + d] * x[n * D + d] * rs;
+      dx[n * D + d] = dout[n * D + d] * w[d] * rs - x[n * D + d] * rs ** 3 * mgx;
+    }
+  }
+  return { dx, dw: Float32Array.from(dwAcc) };
+}
+
+/** gelu_new backward: x[n], dout[n] → dout·d/dx[0.5x(1 + tanh(c(x + 0.044715x³)))], c = √(2/π). */
+export function geluBackward(x: Float32Array, dout: Float32Array): Float32Array {
+  const c = Math.sqrt(2 / Math.PI);
+  return x.map((v, i) => {
+    const th = Math.tanh(c * (v + 0.044715 * v ** 3));
+    return dout[i] * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * c * (1 + 3 * 0.044715 * v * v));
+  });
+}
+
+/** ReLU backward: x[n], dout[n] → dout where x > 0, else 0. */
+export function reluBackward(x: Float32Array, dout: Float32Array): Float32Array {
+  return x.map((v, i) => (v > 0 ? dout[i] : 0));
+}
+
+/** SwiGLU backward: g, u, dout[n] → dg = dout·u·σ(g)(1 + g(1 − σ(g))), du = dout·silu(g). */
+export function swigluBackward(g: Float32Array, u: Float32Array, dout: Float32Array): { dg: Float32Array; du: Float32Array } {
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  return {
+    dg: g.map((v, i) => dout[i] * u[i] * sig(v) * (1 + v * (1 - sig(v)))),
+    du: g.map((v, i) => dout[i] * v * sig(v)),
+  };
+}
+
+/** Softmax backward: y = softmax output, dy[N,C] → dx[N,C] = y·(dy − Σ_c y·dy). */
+export function softmaxBackward(y: Float32Array, dy: Float32Array, N: number, C: number): Float32Array {
+  const dx = new Float32Array(N * C);
+  for (let n = 0; n < N; n++) {
+    let s = 0;
+    for (let c = 0; c < C; c++) s += y[n * C + c] * dy[n * C + c];
+    for (let c = 0; c < C; c++) dx[n * C + c] = y[n * C + c] * (dy[n * C + c] - s);
+  }
+  return dx;
+}
+
+/** Log-softmax backward: y = log-softmax output, dy[N,C] → dx[N,C] = dy − e^y·Σ_c dy. */
+export function logSoftmaxBackward(y: Float32Array, dy: Float32Array, N: number, C: number): Float32Array {
+  const dx = new Float32Array(N * C);
+  for (let n = 0; n < N; n++) {
+    let s = 0;
+    for (let c = 0; c < C; c++) s += dy[n * C + c];
+    for (let c = 0; c < C; c++) dx[n * C + c] = dy[n * C + c] - Math.exp(y[n * C + c]) * s;
+  }
+  return dx;
+}
+
+/**
+ * Attention backward for heads [h0,h1): dz, q[B,T,H,Dh], k, v[B,T,Hkv,Dh], pattern[B,H,T,T] → dpattern[B,H,T,T] = dz·vᵀ (0 for
+ * s > last), dq[B,T,H,Dh] = scale·dscore·k, dk/dv[B,T,Hkv,Dh] + scale·dscoreᵀ·q / patternᵀ·dz, dscore = p(dp − Σ p·dp).
+ * dq and dpattern outside the heads are copied from dq0/dpattern0 (zero when null).
+ */
+export function attentionBackward(dq0: Float32Array | null, dk: Float32Array, dv: Float32Array, dpattern0: Float32Array | null,
+  dz: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, pattern: Float32Array,
+  B: number, T: number, H: number, Hkv: number, Dh: number, scale: number, h0: number, h1: number, causal: boolean):
+  { dq: Float32Array; dk: Float32Array; dv: Float32Array; dpattern: Float32Array } {
+  const dq = dq0 ? dq0.slice() : new Float32Array(B * T * H * Dh);
+  const dpattern = dpattern0 ? dpattern0.slice() : new Float32Array(B * H * T * T);
+  const dkAcc = Float64Array.from(dk), dvAcc = Float64Array.from(dv);
+  const group = H / Hkv;
+  const qi = (b: number, t: number, h: number) => ((b * T + t) * H + h) * Dh;
+  const ki = (b: number, t: number, h: number) => ((b * T + t) * Hkv + h) * Dh;
+  for (let b = 0; b < B; b++) for (let h = h0; h < h1; h++) {
+    const kh = Math.floor(h / group);
+    for (let t = 0; t < T; t++) {
+      const last = causal ? t : T - 1;
+      const prow = ((b * H + h) * T + t) * T;
+      const dp: number[] = [];
+      for (let s = 0; s <= last; s++) {
+        let acc = 0;
+        for (let d = 0; d < Dh; d++) acc += dz[qi(b, t, h) + d] * v[ki(b, s, kh) + d];
+        dp.push(acc);
+      }
+      for (let s = 0; s < T; s++) dpattern[prow + s] = s <= last ? dp[s] : 0;
+      let pd = 0;
+      for (let s = 0; s <= last; s++) pd += pattern[prow + s] * dp[s];
+      const dsc = dp.map((x, s) => pattern[prow + s] * (x - pd) * scale);
+      for (let d = 0; d < Dh; d++) {
+        let acc = 0;
+        for (let s = 0; s <= last; s++) acc += dsc[s] * k[ki(b, s, kh) + d];
+        dq[qi(b, t, h) + d] = acc;
+      }
+      for (let s = 0; s <= last; s++) for (let d = 0; d < Dh; d++) {
+        dkAcc[ki(b, s, kh) + d] += dsc[s] * q[qi(b, t, h) + d];
+        dvAcc[ki(b, s, kh) + d] += pattern[prow + s] * dz[qi(b, t, h) + d];
+      }
+    }
+  }
+  return { dq, dk: Float32Array.from(dkAcc), dv: Float32Array.from(dvAcc), dpattern };
+}
+
+/** Embedding backward: dout[B·T,D], tokens[B·T] (i32) → dWE[V,D] + Σ rows by token, dWpos[T,D] + Σ over b (null stays null). */
+export function embedBackward(dWE: Float32Array, dWpos: Float32Array | null, dout: Float32Array, tokens: Int32Array,
+  B: number, T: number, D: number): { dWE: Float32Array; dWpos: Float32Array | null } {
+  const we = Float64Array.from(dWE), pos = dWpos ? Float64Array.from(dWpos) : null;
+  for (let r = 0; r < B * T; r++) for (let d = 0; d < D; d++) {
+    we[tokens[r] * D + d] += dout[r * D + d];
+    if (pos) pos[(r % T) * D + d] += dout[r * D + d];
+  }
+  return { dWE: Float32Array.from(we), dWpos: pos ? Float32Array.from(pos) : null };
+}
+
+/** Gradient of scale·Σ_n KL(p‖q) wrt free log-probs lq: lp[N,C] → dlq[N,C] = −scale·e^lp. */
+export function klBackward(lp: Float32Array, N: number, C: number, scale: number): Float32Array {
+  return lp.subarray(0, N * C).map((a) => -f32(scale) * Math.exp(a));
+}
+
+/** Gradient of scale·Σ_n KL(p‖softmax(logits)) wrt the logits: lp, lq = logSoftmax(logits) [N,C] → scale·(e^lq − e^lp). */
+export function klLogitsBackward(lp: Float32Array, lq: Float32Array, N: number, C: number, scale: number): Float32Array {
+  return lq.subarray(0, N * C).map((b, i) => f32(scale) * (Math.exp(b) - Math.exp(lp[i])));
+}
+
+/** Cross-entropy per row: logits[N,V], targets[N] (i32) → out[N] (f64) = logsumexp(logits[n]) − logits[n, target]; 0 if target < 0. */
+export function crossEntropy(logits: Float32Array, targets: Int32Array, N: number, V: number): Float64Array {
+  const out = new Float64Array(N);
+  for (let n = 0; n < N; n++) {
+    if (targets[n] < 0) continue;
+    const row = logits.subarray(n * V, (n + 1) * V);
+    const mx = row.reduce((a, x) => Math.max(a, x), -Infinity);
+    let s = 0;
+    for (let c = 0; c < V; c++) s += Math.exp(row[c] - mx);
+    out[n] = mx + Math.log(s) - row[targets[n]];
+  }
+  return out;
+}
+
+/** Cross-entropy backward: logits[N,V], targets[N] (i32) → dlogits[N,V] = scale·(softmax(logits) − onehot(target)); 0 rows if target < 0. */
+export function crossEntropyBackward(logits: Float32Array, targets: Int32Array, N: number, V: number, scale: number): Float32Array {
+  const p = softmax(logits, N, V), out = new Float32Array(N * V), sc = f32(scale);
+  for (let n = 0; n < N; n++) {
+    if (targets[n] < 0) continue;
+    for (let c = 0; c < V; c++) out[n * V + c] = sc * (p[n * V + c] - (c === targets[n] ? 1 : 0));
+  }
+  return out;
+}
+
+/** One AdamW step (decoupled weight decay, bias-corrected; hyperparameters rounded to f32 as the kernel receives them): param, grad, m, v[n] → new param, m, v. */
+export function adamw(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
+  lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number):
+  { param: Float32Array; m: Float32Array; v: Float32Array } {
+  const [a, b1, b2, ep, wd] = [lr, beta1, beta2, eps, weightDecay].map(f32);
+  const m2 = m.map((x, i) => b1 * x + (1 - b1) * grad[i]);
+  const v2 = v.map((x, i) => b2 * x + (1 - b2) * grad[i] ** 2);
+  const c1 = 1 - b1 ** step, c2 = 1 - b2 ** step;
+  const p2 = param.map((p, i) => p - a * (m2[i] / c1 / (Math.sqrt(v2[i] / c2) + ep) + wd * p));
+  return { param: p2, m: m2, v: v2 };
+}

@@ -29,4 +29,21 @@ export interface KernelExports {
   addDiff(out: number, base: number, a: number, b: number, n: number): void;
   gatherRows(out: number, x: number, rows: number, R: number, D: number): void;
   batchMean(out: number, x: number, B: number, T: number, D: number): void;
+  biasGrad(dBias: number, dC: number, N: number, D: number): void;
+  layernormBackward(dx: number, dw: number, db: number, dout: number, x: number, mean: number, rstd: number, w: number, N: number, D: number): void;
+  rmsnormBackward(dx: number, dw: number, dout: number, x: number, rstd: number, w: number, N: number, D: number): void;
+  geluBackward(dx: number, x: number, dout: number, n: number): void;
+  reluBackward(dx: number, x: number, dout: number, n: number): void;
+  swigluBackward(dg: number, du: number, g: number, u: number, dout: number, n: number): void;
+  softmaxBackward(dx: number, y: number, dy: number, N: number, C: number): void;
+  logSoftmaxBackward(dx: number, y: number, dy: number, N: number, C: number): void;
+  attentionBackward(dq: number, dk: number, dv: number, dpattern: number, dz: number, q: number, k: number, v: number, pattern: number,
+    B: number, T: number, H: number, Hkv: number, Dh: number, scale: number, h0: number, h1: number, causal: number): void;
+  embedBackward(dWE: number, dWpos: number, dout: number, tokens: number, B: number, T: number, D: number): void;
+  klBackward(dlq: number, lp: number, N: number, C: number, scale: number): void;
+  klLogitsBackward(dlogits: number, lp: number, lq: number, N: number, C: number, scale: number): void;
+  crossEntropy(out: number, logits: number, targets: number, N: number, V: number): void;
+  crossEntropyBackward(dlogits: number, logits: number, targets: number, N: number, V: number, scale: number): void;
+  adamw(param: number, grad: number, m: number, v: number, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
 }
