@@ -20,3 +20,4 @@ export { compileRasp, encodeInput, type CompiledModel, type CompileOptions, type
 export { reverseProgram, proportionProgram, compileTracr, type TracrProgram } from "./tracr/programs.js";
 export * as rasp from "./tracr/rasp.js";
 export { fetchHubModel, fetchHubFile, hubFileUrl, hubRepoId, isHubRepoId, parseHubConfig, HubError, HUB_URL, HUB_ALIASES, type HubOptions, type HubErrorKind } from "./model/hub.js";
+export { eap, eapScores, pruneToOutput, type EapOptions, type EapScores, type EapCircuitOptions, type EapResult } from "./algorithms/eap.js";

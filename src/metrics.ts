@@ -22,6 +22,8 @@ export interface Metric {
   init(ctx: MetricContext): void;
   /** The metric of logits [R,V] at offset `logits`. */
   compute(logits: number, ctx: MetricContext): number;
+  /** ∂metric/∂logits into dlogits [R,V] (gradient methods need it; optional). */
+  backward?(logits: number, dlogits: number, ctx: MetricContext): void;
 }
 
 /** KL(clean ‖ patched) of the next-token distribution, natural log, mean over rows. */
@@ -45,6 +47,11 @@ export function klMetric(): Metric {
       for (let r = 0; r < R; r++) s += kl[r];
       return s / R;
     },
+    backward(logits, dlogits, ctx) {
+      const { engine: e, rows: R, vocab: V } = ctx;
+      e.k.logSoftmax(lq, logits, R, V);
+      e.k.klLogitsBackward(dlogits, lp, lq, R, V, 1 / R);
+    },
   };
 }
 
@@ -65,6 +72,12 @@ export function logitDiffMetric(correct: ArrayLike<number>, incorrect: ArrayLike
       let s = 0;
       for (let r = 0; r < R; r++) s += x[r * V + correct[r]] - x[r * V + incorrect[r]];
       return -s / R;
+    },
+    backward(_logits, dlogits, ctx) {
+      const { rows: R, vocab: V } = ctx;
+      const d = ctx.engine.f32(dlogits, R * V);
+      d.fill(0);
+      for (let r = 0; r < R; r++) { d[r * V + correct[r]] -= 1 / R; d[r * V + incorrect[r]] += 1 / R; }
     },
   };
 }

@@ -31,7 +31,7 @@ export interface AcdcResult {
   searchMs: number;
 }
 
-/** Run the ACDC search on a freshly set-up patcher (every edge present). */
+/** Run the ACDC search on a patcher; edges it has already removed stay removed. */
 export function acdc(p: Patcher, opts: AcdcOptions): AcdcResult {
   const { threshold } = opts;
   if (typeof threshold !== "number" || !Number.isFinite(threshold)) throw new Error(`threshold must be a finite number, got ${threshold}`);
@@ -55,6 +55,8 @@ export function acdc(p: Patcher, opts: AcdcOptions): AcdcResult {
       alive[x] = 1;
     }
     for (const eid of testable) {
+      // Already removed before the search (hybrid mode: EAP pruned it).
+      if (!p.present[eid]) { opts.onProgress?.(++done, total); continue; }
       const m = p.trial(eid);
       const removed = m - p.current < threshold;
       if (removed) p.commit();

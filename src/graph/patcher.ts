@@ -48,6 +48,8 @@ export class Patcher {
   current: number;
   /** 1 where the edge is present. */
   readonly present: Uint8Array;
+  /** Flat row (b·T + position) of each metric row, [R]. */
+  readonly rowIndex: Int32Array;
 
   private readonly buf0: Float64Array; // offsets, two buffers per node
   private readonly buf1: Float64Array;
@@ -141,6 +143,7 @@ export class Patcher {
       delta: e.allocF32(N * D),
     };
     e.i32(this.s.rowsIdx, R).set(rowsList);
+    this.rowIndex = Int32Array.from(rowsList);
     this.bcum = [];
     let acc = new Float32Array(D);
     for (let l = 0; l <= L; l++) {
@@ -267,6 +270,36 @@ export class Patcher {
         }
       }
     }
+  }
+
+  /**
+   * Make `mask` (1 = present, per edge; placeholders must be 1) the committed
+   * state, recomputing every node from scratch, and return its metric: a real
+   * patched forward pass for circuits chosen by other means (EAP, a file).
+   */
+  setPresent(mask: Uint8Array): number {
+    const g = this.graph, e = this.e, m = this.model;
+    if (mask.length !== g.edges.length) throw new InputError(`setPresent: mask has ${mask.length} entries, the graph ${g.edges.length} edges`);
+    for (const ed of g.edges) if (ed.type === "placeholder" && !mask[ed.id]) throw new InputError("setPresent: placeholder edges cannot be removed");
+    this.reject();
+    this.present.set(mask);
+    const D = m.cfg.dModel, N = this.N;
+    for (const x of this.order) {
+      const n = g.nodes[x], out = this.value(x), sz = this.size[x];
+      if (n.kind === "input" || n.kind === "embed" || n.kind === "pos_embed") continue; // sources never change
+      if (n.kind === "qkv_input" || n.kind === "mlp_in" || n.kind === "output") {
+        const layer = n.kind === "qkv_input" ? n.layer : n.kind === "mlp_in" ? n.layer + 1 : m.cfg.nLayers;
+        e.k.fill(out, 0, sz);
+        e.k.addBias(out, this.bcum[layer], N, D);
+        for (const eid of g.parents[x]) e.k.add(out, out, this.present[eid] ? this.value(g.edges[eid].parent) : this.corr[g.edges[eid].parent], sz);
+      } else if (n.kind === "qkv" && !this.present[g.parents[x][0]]) {
+        e.f32(out, sz).set(e.f32(this.corr[x], sz));
+      } else {
+        this.computeNode(x, out, (id) => this.value(id));
+      }
+    }
+    this.logitsOf(this.value(g.output), this.s.logits);
+    return (this.current = this.metric.compute(this.s.logits, this.ctx));
   }
 
   /**

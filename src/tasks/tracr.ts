@@ -144,6 +144,12 @@ export function tracrMetric(nOut: number): Metric {
       for (let r = 0; r < R; r++) for (let j = 0; j < nOut; j++) { const d = x[r * V + j] - c[r * V + j]; s += d * d; }
       return s / (R * nOut);
     },
+    backward(logits, dlogits, ctx) {
+      const { rows: R, vocab: V, engine: e } = ctx;
+      const x = e.f32(logits, R * V), c = e.f32(ctx.cleanLogits, R * V), d = e.f32(dlogits, R * V);
+      d.fill(0);
+      for (let r = 0; r < R; r++) for (let j = 0; j < nOut; j++) d[r * V + j] = (2 * (x[r * V + j] - c[r * V + j])) / (R * nOut);
+    },
   };
 }
 
