@@ -21,3 +21,7 @@ export { reverseProgram, proportionProgram, compileTracr, type TracrProgram } fr
 export * as rasp from "./tracr/rasp.js";
 export { fetchHubModel, fetchHubFile, hubFileUrl, hubRepoId, isHubRepoId, parseHubConfig, HubError, HUB_URL, HUB_ALIASES, type HubOptions, type HubErrorKind } from "./model/hub.js";
 export { eap, eapScores, pruneToOutput, type EapOptions, type EapScores, type EapCircuitOptions, type EapResult } from "./algorithms/eap.js";
+export { convertLlama2c, loadLlama2c, llama2cConfig, parseLlama2cHeader, Llama2cError, type Llama2cHeader } from "./model/llama2c.js";
+export { Llama2cTokenizer, TokenizerError, BOS, EOS } from "./model/llama2c-tokenizer.js";
+export { greedyDecode, argmaxRow, type GreedyOptions } from "./model/generate.js";
+export { nameRepeatTask, NAME_REPEAT_TEMPLATE, NAME_REPEAT_PAIRS, type NameRepeatTask } from "./tasks/name-repeat.js";

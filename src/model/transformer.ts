@@ -61,7 +61,7 @@ export class Transformer {
   readonly lnfb: number;
   readonly WU: number;
   readonly bU: number;
-  private ropeTables = new Map<number, { cos: number; sin: number }>();
+  private readonly ropeTable: { cos: number; sin: number } = { cos: 0, sin: 0 };
 
   private constructor(cfg: ModelConfig, engine: Engine, w: WeightMap) {
     this.cfg = cfg;
@@ -96,6 +96,9 @@ export class Transformer {
     this.lnfb = up("ln_final.b");
     this.WU = up("unembed.W_U");
     this.bU = up("unembed.b_U");
+    // Uploaded once, here: built lazily inside forward(), a table was freed by
+    // its arena reset() yet stayed cached, and later allocations overwrote it.
+    if (cfg.positional === "rotary") this.ropeTable = this.ropeTables(cfg.nCtx);
   }
 
   /** Upload checked canonical weights (see checkWeights) into a new engine. */
@@ -146,21 +149,16 @@ export class Transformer {
     this.engine.gemm(N, D, Dh, z, Dh, this.layers[l].WO + h * Dh * D * 4, D, out, D);
   }
 
-  /** cos/sin tables [T, Dh/2] for rotary embeddings (cached per T). */
-  private rope(T: number): { cos: number; sin: number } {
-    let r = this.ropeTables.get(T);
-    if (!r) {
-      const half = this.cfg.dHead / 2;
-      const c = new Float32Array(T * half), s = new Float32Array(T * half);
-      for (let t = 0; t < T; t++) for (let i = 0; i < half; i++) {
-        const ang = t * Math.pow(this.cfg.ropeTheta, -(2 * i) / this.cfg.dHead);
-        c[t * half + i] = Math.cos(ang);
-        s[t * half + i] = Math.sin(ang);
-      }
-      r = { cos: this.engine.upload(c), sin: this.engine.upload(s) };
-      this.ropeTables.set(T, r);
+  /** cos/sin tables [T, Dh/2] for rotary embeddings; row t is position t, so the nCtx table serves every T ≤ nCtx. */
+  private ropeTables(T: number): { cos: number; sin: number } {
+    const half = this.cfg.dHead / 2;
+    const c = new Float32Array(T * half), s = new Float32Array(T * half);
+    for (let t = 0; t < T; t++) for (let i = 0; i < half; i++) {
+      const ang = t * Math.pow(this.cfg.ropeTheta, -(2 * i) / this.cfg.dHead);
+      c[t * half + i] = Math.cos(ang);
+      s[t * half + i] = Math.sin(ang);
     }
-    return r;
+    return { cos: this.engine.upload(c), sin: this.engine.upload(s) };
   }
 
   /**
@@ -178,7 +176,7 @@ export class Transformer {
     const e = this.engine;
     if (this.cfg.positional === "rotary") {
       const N = B * T;
-      const { cos, sin } = this.rope(T);
+      const { cos, sin } = this.ropeTable;
       const qr = scratch, kr = scratch + N * H * Dh * 4;
       e.f32(qr, N * H * Dh).set(e.f32(q, N * H * Dh));
       e.f32(kr, N * Hk * Dh).set(e.f32(k, N * Hk * Dh));

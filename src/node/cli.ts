@@ -6,6 +6,7 @@ import { buildGraph } from "../graph/graph.js";
 import { Patcher, type Ablation } from "../graph/patcher.js";
 import { klMetric, logitDiffMetric, type Metric } from "../metrics.js";
 import { acdc, type AcdcResult } from "../algorithms/acdc.js";
+import { eap } from "../algorithms/eap.js";
 import { circuitDot, circuitJson } from "../io/circuit.js";
 import type { Graph } from "../graph/graph.js";
 import { loadModelFromPath, readDataFile, UsageError } from "./files.js";
@@ -34,7 +35,13 @@ run: find the circuit of a behaviour with ACDC.
                    "positions" (one position, or a list, per prompt); for
                    --metric logit-diff also "correct" and "incorrect" (one token
                    per metric position)
-  --threshold T    remove an edge when the metric rises by less than T
+  --threshold T    remove an edge when the metric rises by less than T (acdc, hybrid);
+                   eap/eap-ig: keep edges whose |score| is at least T
+  --algorithm acdc|eap|eap-ig|hybrid   default acdc (exact); eap scores every edge
+                   from one forward and backward pass, eap-ig averages gradients
+                   over --ig-steps interpolations (default 5); hybrid keeps the
+                   EAP-IG --top-k edges, then runs ACDC on them
+  --top-k K        eap/eap-ig: keep the K edges of largest |score| (instead of --threshold)
   --metric kl|logit-diff        default kl (KL divergence to the clean output)
   --ablation corrupted|zero|mean  default corrupted (resample from the corrupted run)
   --out FILE       circuit JSON (default circuit.json)
@@ -88,12 +95,18 @@ async function cmdRun(args: string[]): Promise<void> {
     options: {
       model: { type: "string" }, data: { type: "string" }, threshold: { type: "string" },
       metric: { type: "string" }, ablation: { type: "string" }, out: { type: "string" }, dot: { type: "string" },
-      quiet: { type: "boolean" },
+      quiet: { type: "boolean" }, algorithm: { type: "string" }, "top-k": { type: "string" }, "ig-steps": { type: "string" },
     },
   });
   if (!values.model) throw new UsageError("--model is required");
   if (!values.data) throw new UsageError("--data is required");
-  const threshold = parseThreshold(values.threshold);
+  const algorithm = oneOf("algorithm", values.algorithm, ["acdc", "eap", "eap-ig", "hybrid"] as const, "acdc");
+  const topK = values["top-k"] === undefined ? undefined : Number(values["top-k"]);
+  if (topK !== undefined && (!Number.isInteger(topK) || topK < 0)) throw new UsageError(`--top-k must be a non-negative integer, got "${values["top-k"]}"`);
+  const igSteps = values["ig-steps"] === undefined ? 5 : Number(values["ig-steps"]);
+  if (!Number.isInteger(igSteps) || igSteps < 1) throw new UsageError(`--ig-steps must be a positive integer, got "${values["ig-steps"]}"`);
+  if (algorithm === "hybrid" && topK === undefined) throw new UsageError("--algorithm hybrid needs --top-k (EAP-IG candidates for ACDC)");
+  const threshold = algorithm !== "acdc" && topK !== undefined && values.threshold === undefined ? 0 : parseThreshold(values.threshold);
   const metricName = oneOf("metric", values.metric, ["kl", "logit-diff"] as const, "kl");
   const ablation = oneOf<Ablation>("ablation", values.ablation, ["corrupted", "zero", "mean"], "corrupted");
   const outPath = values.out ?? "circuit.json";
@@ -114,11 +127,28 @@ async function cmdRun(args: string[]): Promise<void> {
   const patcher = new Patcher(model, graph, data, { ablation, metric });
   err.write(`graph: ${graph.nodes.length} nodes, ${counted} edges (${graph.counts.addition} addition, ${graph.counts.direct} direct)` +
     ` · ${patcher.B} prompts × ${patcher.T} positions · clean and ${ablation} runs in ${(performance.now() - tSetup).toFixed(0)} ms\n`);
-  const bar = progressBar(err, `τ=${threshold}`, Boolean(values.quiet));
-  const r = acdc(patcher, { threshold, onProgress: (d, t) => bar.update(d, t) });
-  bar.finish();
+  let r: AcdcResult;
+  if (algorithm === "eap" || algorithm === "eap-ig") {
+    const steps = algorithm === "eap" ? 0 : igSteps;
+    const x = eap(patcher, topK !== undefined ? { topK, steps } : { threshold, steps });
+    err.write(`${algorithm}: scored ${counted} edges in ${x.scoreMs.toFixed(0)} ms${steps ? ` (${steps} integrated-gradient steps)` : ""}; circuit evaluated in ${x.evalMs.toFixed(0)} ms\n`);
+    let largest = 0;
+    for (const v of x.scores) if (Math.abs(v) > largest) largest = Math.abs(v);
+    if (largest < 1e-6) err.write(`warning: every EAP score is 0 — ${metric.name === "kl" ? "KL is at its minimum in the clean run, so its gradient vanishes; use --algorithm eap-ig or --metric logit-diff" : "the metric's gradient vanishes in the clean run; try --algorithm eap-ig"}\n`);
+    const trace = x.edges.map((ed) => ({ edge: ed.id, metric: x.scores[ed.id], removed: false }));
+    r = { threshold, baseline: x.baseline, metric: x.metric, edges: x.edges, alive: new Uint8Array(graph.nodes.length), trace, tested: counted, searchMs: x.scoreMs + x.evalMs };
+  } else {
+    if (algorithm === "hybrid") {
+      const x = eap(patcher, { topK: topK!, steps: igSteps });
+      patcher.setPresent(x.present);
+      err.write(`hybrid: EAP-IG kept ${x.edges.length} candidate edges in ${x.scoreMs.toFixed(0)} ms; ACDC runs on those\n`);
+    }
+    const bar = progressBar(err, `τ=${threshold}`, Boolean(values.quiet));
+    r = acdc(patcher, { threshold, onProgress: (d, t) => bar.update(d, t) });
+    bar.finish();
+  }
   summary(process.stdout, graph, r, counted);
-  const json = circuitJson(graph, r, { ablation, metric: metric.name, model: { name, ...model.cfg } });
+  const json = { ...circuitJson(graph, r, { ablation, metric: metric.name, model: { name, ...model.cfg } }), algorithm };
   writeFileSync(outPath, JSON.stringify(json, null, 1) + "\n");
   process.stdout.write(`wrote ${outPath}\n`);
   if (values.dot) {
