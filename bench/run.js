@@ -19,7 +19,8 @@ import os from "node:os";
 import { join } from "node:path";
 import {
   createEngine, makeConfig, expectedWeights, checkWeights, Transformer,
-  buildGraph, Patcher, klMetric, acdc,
+  buildGraph, Patcher, klMetric, acdc, eap, eapScores, pruneToOutput, confusion, rocAuc, edgeKey, sweep, logspace,
+  tracrTask, createTracrModel,
 } from "../dist/index.js";
 
 // ---- options -------------------------------------------------------------------
@@ -29,7 +30,7 @@ const flag = (name) => argv.includes(name);
 const option = (name) => { const i = argv.indexOf(name); return i >= 0 && i + 1 < argv.length ? argv[i + 1] : null; };
 const QUICK = flag("--quick");
 const JSON_OUT = option("--json");
-const SECTIONS = ["sgemm", "ort", "blas", "peak", "forward", "edges", "acdc"];
+const SECTIONS = ["sgemm", "ort", "blas", "peak", "forward", "edges", "acdc", "eap"];
 const ONLY = option("--only") ? option("--only").split(",") : SECTIONS;
 for (const s of ONLY) if (!SECTIONS.includes(s)) { console.error(`--only: unknown section "${s}" (one of ${SECTIONS.join(", ")})`); process.exit(2); }
 const want = (s) => ONLY.includes(s);
@@ -642,6 +643,94 @@ async function benchAcdc() {
   return out;
 }
 
+async function benchEap(gpt, edgesReport) {
+  section("8. EAP and EAP-IG vs ACDC: time and agreement");
+  const out = {};
+  // (a) tracr-reverse, where the ground truth is known: ACDC's and EAP-IG's edge AUC.
+  const task = tracrTask("tracr-reverse");
+  const tm = await createTracrModel(task);
+  const tg = buildGraph(task.cfg, task.graphOptions);
+  const truthPairs = task.groundTruth.map(([a, b]) => [a, b]);
+  let t = performance.now();
+  const sw = sweep({ model: tm, graph: tg, data: task.data, metric: () => task.metric, ablation: "zero", thresholds: logspace(-5, -1, 21), groundTruth: truthPairs });
+  const acdcSweepMs = performance.now() - t;
+  const counted = tg.edges.filter((e) => e.type !== "placeholder").map((e) => e.id);
+  const truth = new Set(truthPairs.map(([a, b]) => edgeKey(a, b)));
+  const aucOf = (scores) => {
+    const order = [...counted].sort((a, b) => Math.abs(scores[b]) - Math.abs(scores[a]) || a - b);
+    const pts = [];
+    for (let k = 0; k <= order.length; k++) {
+      const chosen = new Uint8Array(tg.edges.length);
+      for (const id of order.slice(0, k)) chosen[id] = 1;
+      const present = pruneToOutput(tg, chosen);
+      const kept = new Set(tg.edges.filter((e) => e.type !== "placeholder" && present[e.id]).map((e) => edgeKey(tg.nodes[e.parent].label, tg.nodes[e.child].label)));
+      const c = confusion(kept, truth, counted.length);
+      pts.push({ fpr: c.fpr, tpr: c.tpr });
+    }
+    return rocAuc(pts);
+  };
+  const tracrRows = [["ACDC (21 thresholds)", f(acdcSweepMs, 1), f(sw.edgeAuc, 3)]];
+  for (const steps of [0, 5]) {
+    const p = new Patcher(tm, tg, task.data, { ablation: "zero", metric: task.metric });
+    t = performance.now();
+    const { scores } = eapScores(p, { steps });
+    tracrRows.push([steps ? `EAP-IG (m=${steps})` : "EAP", f(performance.now() - t, 1), f(aucOf(scores), 3)]);
+  }
+  line("  tracr-reverse (106 edges, zero ablation, task metric): edge-level ROC AUC against the ground truth");
+  line("  (EAP curves sweep k over the top-k edges by |score|, pruned to the output)");
+  table(["method", "ms", "AUC"], tracrRows);
+  out.tracr = tracrRows;
+
+  // (b) a small random model: agreement of EAP-IG's top-k with ACDC's circuit.
+  const small = QUICK
+    ? { nLayers: 2, dModel: 128, nHeads: 4, dHead: 32, dMlp: 512, dVocab: 1024, nCtx: 64 }
+    : { nLayers: 4, dModel: 256, nHeads: 8, dHead: 32, dMlp: 1024, dVocab: 4096, nCtx: 64 };
+  const { model, cfg } = await buildModel(small, 9);
+  const r = rng(31);
+  const B = 10, T = 16;
+  const clean = randomTokens(B, T, cfg.dVocab, r), corrupted = randomTokens(B, T, cfg.dVocab, r);
+  const data = { clean, corrupted, positions: clean.map(() => T - 1) };
+  const g = buildGraph(cfg);
+  const pa = new Patcher(model, g, data, { ablation: "corrupted", metric: klMetric() });
+  const res = acdc(pa, { threshold: 1e-4 });
+  const k = res.edges.length;
+  const rows = [["ACDC τ=1e-4", f(res.searchMs, 0), String(k), "-", res.metric.toExponential(2)]];
+  const acdcSet = new Set(res.edges.map((e) => e.id));
+  for (const steps of [0, 5]) {
+    const p = new Patcher(model, g, data, { ablation: "corrupted", metric: klMetric() });
+    const x = eap(p, { topK: k, steps });
+    const overlap = x.edges.filter((e) => acdcSet.has(e.id)).length;
+    rows.push([steps ? `EAP-IG m=${steps}, top ${k}` : `EAP, top ${k}`, f(x.scoreMs, 0), String(x.edges.length), `${overlap} (${f((100 * overlap) / k, 0)}%)`, x.metric.toExponential(2)]);
+  }
+  line();
+  line(`  random L=${small.nLayers} D=${small.dModel} H=${small.nHeads} model, ${B}x${T} tokens, KL at the last position, corrupted ablation`);
+  line("  (plain EAP with KL scores ~0 everywhere: the clean run is KL's minimum, so its ranking rests on rounding-level gradients)");
+  table(["method", "ms", "edges kept", "overlap with ACDC", "circuit KL"], rows);
+  out.small = rows;
+
+  // (c) GPT-2-small shape: all 32,923 edges scored at once vs the ACDC estimate.
+  if (gpt) {
+    const rg = rng(7);
+    const cl = randomTokens(10, 16, GPT2.dVocab, rg), co = randomTokens(10, 16, GPT2.dVocab, rg);
+    const gg = buildGraph(gpt.cfg);
+    const p = new Patcher(gpt.model, gg, { clean: cl, corrupted: co, positions: cl.map(() => 15) }, { ablation: "corrupted", metric: klMetric() });
+    const times = [];
+    for (const steps of QUICK ? [5] : [0, 5]) {
+      t = performance.now();
+      eapScores(p, { steps });
+      times.push([steps ? `EAP-IG (m=${steps})` : "EAP", performance.now() - t]);
+    }
+    const perEdge = edgesReport?.weightedMeanMs;
+    const total = gg.counts.addition + gg.counts.direct;
+    line();
+    line(`  GPT-2-small shape, 10x16 tokens: every one of ${total} edges scored`);
+    table(["method", "s", "vs ACDC (every edge tried once)"], times.map(([name, ms]) => [name, f(ms / 1e3, 2), perEdge ? `${f((perEdge * total) / ms, 0)}x faster` : "-"]));
+    if (perEdge) line(`  ACDC estimate: ${f(perEdge, 0)} ms per edge (section 6) x ${total} = ${f((perEdge * total) / 6e4, 0)} min`);
+    out.gpt2 = times;
+  }
+  return out;
+}
+
 // ---- main -------------------------------------------------------------------------------------
 
 async function main() {
@@ -678,7 +767,7 @@ async function main() {
   }
 
   let gpt = null;
-  if (want("forward") || want("edges")) {
+  if (want("forward") || want("edges") || want("eap")) {
     line();
     line("Building the GPT-2-small-shaped random model ...");
     gpt = await buildModel(GPT2);
@@ -693,8 +782,9 @@ async function main() {
     table(["component", "ms", "share"], [...bd.rows.map((o) => [o.name + (o.times > 1 ? ` x${o.times}` : ""), f(o.ms, 0), f((100 * o.ms) / bd.sumMs, 0) + "%"]), ["sum", f(bd.sumMs, 0), "100%"]]);
   }
   if (want("edges")) report.edges = await benchEdges(gpt);
-  gpt = null;
   if (want("acdc")) report.acdc = await benchAcdc();
+  if (want("eap")) report.eap = await benchEap(gpt, report.edges);
+  gpt = null;
 
   report.totalSec = (performance.now() - t0) / 1e3;
   report.loadavgEnd = os.loadavg();
