@@ -51,8 +51,11 @@ export class Engine {
     const have = this.k.memory.buffer.byteLength;
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
+      // Grow by at least a quarter of the current size: a grow may copy the
+      // whole memory, so many small grows cost more than a few big ones.
+      const extra = Math.max(pages, Math.min(Math.ceil(have / PAGE / 4), 65536 - have / PAGE - pages));
       try {
-        this.k.memory.grow(pages);
+        try { this.k.memory.grow(extra); } catch { this.k.memory.grow(pages); }
       } catch {
         throw new Error(`acdc-wasm: out of WebAssembly memory growing to ${(end / 2 ** 20).toFixed(0)} MiB (the 32-bit limit is 4096 MiB)`);
       }
