@@ -612,8 +612,8 @@ function receiverKind(g, ed) {
 
 // ---- 7. a real ACDC run on a small model ----------------------------------------------------------
 
-async function benchAcdc() {
-  section("7. A real ACDC search (acdc()) on a small random model");
+/** The small random model of sections 7 and 8, with 10 prompts of 16 random tokens. */
+async function smallTask() {
   const small = QUICK
     ? { nLayers: 2, dModel: 128, nHeads: 4, dHead: 32, dMlp: 512, dVocab: 1024, nCtx: 64 }
     : { nLayers: 4, dModel: 256, nHeads: 8, dHead: 32, dMlp: 1024, dVocab: 4096, nCtx: 64 };
@@ -621,7 +621,12 @@ async function benchAcdc() {
   const r = rng(31);
   const B = 10, T = 16;
   const clean = randomTokens(B, T, cfg.dVocab, r), corrupted = randomTokens(B, T, cfg.dVocab, r);
-  const g = buildGraph(cfg);
+  return { small, model, cfg, B, T, clean, corrupted, g: buildGraph(cfg) };
+}
+
+async function benchAcdc() {
+  section("7. A real ACDC search (acdc()) on a small random model");
+  const { small, model, B, T, clean, corrupted, g } = await smallTask();
   const threshold = 1e-4;
   let t = performance.now();
   const p = new Patcher(model, g, { clean, corrupted, positions: clean.map(() => T - 1) }, { ablation: "corrupted", metric: klMetric() });
@@ -682,15 +687,8 @@ async function benchEap(gpt, edgesReport) {
   out.tracr = tracrRows;
 
   // (b) a small random model: agreement of EAP-IG's top-k with ACDC's circuit.
-  const small = QUICK
-    ? { nLayers: 2, dModel: 128, nHeads: 4, dHead: 32, dMlp: 512, dVocab: 1024, nCtx: 64 }
-    : { nLayers: 4, dModel: 256, nHeads: 8, dHead: 32, dMlp: 1024, dVocab: 4096, nCtx: 64 };
-  const { model, cfg } = await buildModel(small, 9);
-  const r = rng(31);
-  const B = 10, T = 16;
-  const clean = randomTokens(B, T, cfg.dVocab, r), corrupted = randomTokens(B, T, cfg.dVocab, r);
+  const { small, model, B, T, clean, corrupted, g } = await smallTask();
   const data = { clean, corrupted, positions: clean.map(() => T - 1) };
-  const g = buildGraph(cfg);
   const pa = new Patcher(model, g, data, { ablation: "corrupted", metric: klMetric() });
   const res = acdc(pa, { threshold: 1e-4 });
   const k = res.edges.length;

@@ -90,3 +90,12 @@ export function customMetric(name: string, fn: (logits: Float32Array, rows: numb
     compute(logits, ctx) { return fn(ctx.engine.f32(logits, ctx.rows * ctx.vocab), ctx.rows, ctx.vocab, ctx.rowPrompt); },
   };
 }
+
+/** log Σ_j exp(x[o+j]) over one row of n logits, and its max m (for stable softmax in metrics). */
+export function logSumExpRow(x: Float32Array, o: number, n: number): { m: number; lse: number } {
+  let m = -Infinity;
+  for (let j = 0; j < n; j++) if (x[o + j] > m) m = x[o + j];
+  let z = 0;
+  for (let j = 0; j < n; j++) z += Math.exp(x[o + j] - m);
+  return { m, lse: m + Math.log(z) };
+}

@@ -7,6 +7,7 @@ import t from "tap";
 import { createEngine } from "../dist/index.js";
 import * as ref from "../dist/reference/scalar.js";
 import { rng } from "./helpers/fixtures.mjs";
+import { same } from "./helpers/bits.mjs";
 
 const e = await createEngine();
 const TOL = 1e-5;
@@ -37,13 +38,6 @@ function close(t, got, want, msg, scale = null, tol = TOL) {
   return t.ok(bad === 0, bad ? `${msg}: ${bad} bad, first [${first}] got ${got[first]} want ${want[first]}` : `${msg} (worst rel err ${worst.toExponential(1)})`);
 }
 
-/** Bitwise equality (for row-split and causality checks). */
-function same(t, a, b, msg) {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  let i = 0;
-  while (i < ua.length && ua[i] === ub[i]) i++;
-  return t.ok(a.length === b.length && i === ua.length, i < ua.length ? `${msg}: differs at [${i}] ${a[i]} vs ${b[i]}` : msg);
-}
 
 /** Run fn between mark() and reset() so each case starts from the same arena top. */
 function scoped(fn) {

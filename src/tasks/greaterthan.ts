@@ -36,7 +36,7 @@
 // HISP 0.279, SP 0.820; task metric: 0.461, 0.275, 0.848.
 import { decode } from "gpt-tokenizer/encoding/r50k_base";
 import type { Metric } from "../metrics.js";
-import { klMetric } from "../metrics.js";
+import { klMetric, logSumExpRow } from "../metrics.js";
 import { InputError } from "../model/transformer.js";
 import { logspace } from "../eval/sweep.js";
 import {
@@ -118,12 +118,9 @@ export function greaterThanMetric(yearEnds: ArrayLike<number>, suffixTokens: Arr
       let s = 0;
       for (let r = 0; r < R; r++) {
         const o = r * V;
-        let m = -Infinity;
-        for (let j = 0; j < V; j++) if (x[o + j] > m) m = x[o + j];
-        let z = 0;
-        for (let j = 0; j < V; j++) z += Math.exp(x[o + j] - m);
+        const { lse } = logSumExpRow(x, o, V);
         let acc = 0;
-        for (let i = 0; i < 100; i++) { acc += Math.exp(x[o + suffixTokens[i]] - m) / z; csum[i] = acc; }
+        for (let i = 0; i < 100; i++) { acc += Math.exp(x[o + suffixTokens[i]] - lse); csum[i] = acc; }
         const y = yearEnds[ctx.rowPrompt[r]];
         s += csum[99] - 2 * (y === 0 ? 0 : csum[y]);
       }

@@ -40,7 +40,7 @@
 // metric holds rows × 50,259 floats per buffer, so 50 × 300 rows would need
 // several gigabytes.
 import type { Metric } from "../metrics.js";
-import { klMetric } from "../metrics.js";
+import { klMetric, logSumExpRow } from "../metrics.js";
 import { makeConfig, type ModelConfig } from "../model/config.js";
 import { InputError } from "../model/transformer.js";
 import { logspace } from "../eval/sweep.js";
@@ -68,11 +68,7 @@ export function nllMetric(labels: ArrayLike<number>): Metric {
       let s = 0;
       for (let r = 0; r < R; r++) {
         const o = r * V;
-        let m = -Infinity;
-        for (let j = 0; j < V; j++) if (x[o + j] > m) m = x[o + j];
-        let z = 0;
-        for (let j = 0; j < V; j++) z += Math.exp(x[o + j] - m);
-        s += m + Math.log(z) - x[o + labels[r]];
+        s += logSumExpRow(x, o, V).lse - x[o + labels[r]];
       }
       return s / R;
     },
