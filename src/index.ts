@@ -25,3 +25,7 @@ export { convertLlama2c, loadLlama2c, llama2cConfig, parseLlama2cHeader, Llama2c
 export { Llama2cTokenizer, TokenizerError, BOS, EOS } from "./model/llama2c-tokenizer.js";
 export { greedyDecode, argmaxRow, type GreedyOptions } from "./model/generate.js";
 export { nameRepeatTask, NAME_REPEAT_TEMPLATE, NAME_REPEAT_PAIRS, type NameRepeatTask } from "./tasks/name-repeat.js";
+export { nllMetric, logSumExpRow } from "./metrics.js";
+export { Trainer, initWeights, mulberry32, gaussian, type Batch, type AdamWOptions, type LossResult, type Param } from "./train/trainer.js";
+export { trainInduction, INDUCTION_RECIPE, INDUCTION_2L_CONFIG_JSON, induction2lConfig, repeatBatch, halvesLoss, type InductionRecipe } from "./train/induction.js";
+export { inductionOfflineTask, inductionHeadScores, inductionGroundTruth, type InductionOfflineTask, type InductionCorruption, type HeadScores, type InductionGroundTruth } from "./tasks/induction-offline.js";

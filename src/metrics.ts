@@ -99,3 +99,38 @@ export function logSumExpRow(x: Float32Array, o: number, n: number): { m: number
   for (let j = 0; j < n; j++) z += Math.exp(x[o + j] - m);
   return { m, lse: m + Math.log(z) };
 }
+
+/**
+ * Mean negative log-probability of `labels[r]` over the metric rows
+ * (negative_log_probs with a mask); higher is worse.
+ */
+export function nllMetric(labels: ArrayLike<number>): Metric {
+  return {
+    name: "nll",
+    init(ctx) {
+      if (labels.length !== ctx.rows) throw new InputError(`nll: need one label per metric row (${ctx.rows}), got ${labels.length}`);
+      for (const t of Array.from(labels)) if (!Number.isInteger(t) || t < 0 || t >= ctx.vocab) throw new InputError(`nll: label ${t} is outside the vocabulary [0, ${ctx.vocab})`);
+    },
+    compute(logits, ctx) {
+      const { rows: R, vocab: V } = ctx;
+      const x = ctx.engine.f32(logits, R * V);
+      let s = 0;
+      for (let r = 0; r < R; r++) {
+        const o = r * V;
+        s += logSumExpRow(x, o, V).lse - x[o + labels[r]];
+      }
+      return s / R;
+    },
+    backward(logits, dlogits, ctx) {
+      // d/dlogits of mean NLL: (softmax − one-hot) / R.
+      const { rows: R, vocab: V, engine: e } = ctx;
+      const x = e.f32(logits, R * V), d = e.f32(dlogits, R * V);
+      for (let r = 0; r < R; r++) {
+        const o = r * V, { lse } = logSumExpRow(x, o, V);
+        for (let j = 0; j < V; j++) d[o + j] = Math.exp(x[o + j] - lse) / R;
+        d[o + labels[r]] -= 1 / R;
+      }
+    },
+  };
+}
+

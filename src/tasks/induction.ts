@@ -39,8 +39,7 @@
 // synthetic defaults (half = 10, token seed 0) are this module's choice: the
 // metric holds rows × 50,259 floats per buffer, so 50 × 300 rows would need
 // several gigabytes.
-import type { Metric } from "../metrics.js";
-import { klMetric, logSumExpRow } from "../metrics.js";
+import { klMetric, nllMetric } from "../metrics.js";
 import { makeConfig, type ModelConfig } from "../model/config.js";
 import { InputError } from "../model/transformer.js";
 import { logspace } from "../eval/sweep.js";
@@ -51,29 +50,8 @@ export function redwoodAttn2lConfig(): ModelConfig {
   return makeConfig({ nLayers: 2, dModel: 256, nHeads: 8, dHead: 32, dVocab: 50259, nCtx: 2048, attnOnly: true });
 }
 
-/**
- * Mean negative log-probability of `labels[r]` over the metric rows
- * (negative_log_probs with a mask); higher is worse.
- */
-export function nllMetric(labels: ArrayLike<number>): Metric {
-  return {
-    name: "nll",
-    init(ctx) {
-      if (labels.length !== ctx.rows) throw new InputError(`nll: need one label per metric row (${ctx.rows}), got ${labels.length}`);
-      for (const t of Array.from(labels)) if (!Number.isInteger(t) || t < 0 || t >= ctx.vocab) throw new InputError(`nll: label ${t} is outside the vocabulary [0, ${ctx.vocab})`);
-    },
-    compute(logits, ctx) {
-      const { rows: R, vocab: V } = ctx;
-      const x = ctx.engine.f32(logits, R * V);
-      let s = 0;
-      for (let r = 0; r < R; r++) {
-        const o = r * V;
-        s += logSumExpRow(x, o, V).lse - x[o + labels[r]];
-      }
-      return s / R;
-    },
-  };
-}
+/** The induction task metric (mean NLL of the induced token), shared with the offline task. */
+export { nllMetric };
 
 /** shuffle_tensor(rows, seed): rows[torch.randperm(B)] after torch.manual_seed(seed). */
 export function shuffleRows<T>(rows: T[], seed = 42): T[] {
