@@ -1,9 +1,21 @@
 // SGEMM on raw offsets: C[M,N] (= or +=) op(A)[M,K] · op(B)[K,N] (+ bias[N]).
 // GotoBLAS-style blocking: a KC×NC block of B is packed into 8-wide column
 // panels, an MC×KC block of A into 4-high row panels, and a 4×8 register
-// micro-kernel walks the panels. Not here: threading (the caller splits rows)
-// and any reordering that depends on M, so each C element's sum runs over k
-// in the same order whatever rows a call covers (bit-identical row splits).
+// micro-kernel walks the panels. Not here: threading (the caller splits C's
+// rows or columns, src/wasm/parallel.ts) and any reordering that depends on
+// M or N, so each C element's sum runs over k in the same order whatever
+// rows and columns a call covers (bit-identical splits).
+
+// c + a·b per lane. The default and threads builds multiply, round, add,
+// round: the same bits on every CPU. The relaxed-SIMD builds (asconfig targets
+// "relaxed", "relaxed-threads"; engine option deterministic: false) use
+// relaxed_madd, which the engine may fuse into one rounding or not depending
+// on the CPU, so their results differ across machines (never across thread
+// counts on one machine: every element still runs the same instructions).
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
 
 // Register tile: 4 rows × 8 columns = 8 f32x4 accumulators. With 2 B vectors
 // and 1 A splat that is 11 of x64's 16 xmm registers, so V8 never spills.
@@ -100,17 +112,17 @@ function packB(Bp: usize, B: usize, ldb: i32, trans: i32, p0: i32, kc: i32, j0: 
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let s = v128.load32_splat(a);
-    c00 = f32x4.add(c00, f32x4.mul(s, b0));
-    c01 = f32x4.add(c01, f32x4.mul(s, b1));
+    c00 = madd(s, b0, c00);
+    c01 = madd(s, b1, c01);
     s = v128.load32_splat(a, 4);
-    c10 = f32x4.add(c10, f32x4.mul(s, b0));
-    c11 = f32x4.add(c11, f32x4.mul(s, b1));
+    c10 = madd(s, b0, c10);
+    c11 = madd(s, b1, c11);
     s = v128.load32_splat(a, 8);
-    c20 = f32x4.add(c20, f32x4.mul(s, b0));
-    c21 = f32x4.add(c21, f32x4.mul(s, b1));
+    c20 = madd(s, b0, c20);
+    c21 = madd(s, b1, c21);
     s = v128.load32_splat(a, 12);
-    c30 = f32x4.add(c30, f32x4.mul(s, b0));
-    c31 = f32x4.add(c31, f32x4.mul(s, b1));
+    c30 = madd(s, b0, c30);
+    c31 = madd(s, b1, c31);
     a += MR << 2;
     b += NR << 2;
   }

@@ -1,6 +1,6 @@
 // acdc-wasm: circuit discovery for transformer language models, with SIMD
 // WebAssembly kernels. Runtime-agnostic entry point (Node, Deno, browsers).
-export { createEngine, Engine, kernelModule } from "./wasm/engine.js";
+export { createEngine, Engine, kernelModule, type EngineOptions, type KernelBuild } from "./wasm/engine.js";
 export { parseSafetensors, writeSafetensors, SafetensorsError, type RawTensor } from "./model/safetensors.js";
 export { makeConfig, configFromJson, configFromHuggingFace, configFromTransformerLens, ConfigError, type ModelConfig } from "./model/config.js";
 export { canonicalWeights, checkWeights, convertHuggingFaceGPT2, expectedWeights, WeightError, type Tensor, type WeightMap } from "./model/weights.js";

@@ -1,6 +1,10 @@
 // Cross-runtime check: the bundled dist/acdc-wasm.mjs must produce the fixture
 // reference logits (to 1e-4) in Node, Deno and headless Chromium, and the three
 // runtimes must agree bit for bit (same wasm kernels, same IEEE arithmetic).
+// Each runtime also runs the probe on a 2-thread engine (shared memory, worker
+// pool): the same bits again. Chromium gets threads only in a cross-origin
+// isolated page (COOP/COEP headers); without them it falls back to one thread
+// with a warning.
 import t from "tap";
 import { execFile } from "node:child_process";
 import { createServer } from "node:http";
@@ -95,14 +99,17 @@ async function main() {
       data: existsSync(fx(name, "data.json")) ? JSON.parse(await readFile(fx(name, "data.json"), "utf8")) : undefined,
     })));
     checkAgainstReference(tt, "node", await runProbe(api, inputs));
+    const threaded = await runProbe(api, inputs, { threads: 2 });
+    tt.same(threaded.map((r) => r.threads), threaded.map(() => 2), "node: the threaded engine got 2 threads");
+    checkAgainstReference(tt, "node threads", threaded);
   });
 
-  await t.test("deno", { timeout: 180_000 }, async (tt) => {
+  async function runDeno(extra) {
     const { cmd, pre } = denoCommand();
     const denoDir = mkdtempSync(join(tmpdir(), "acdc-deno-"));
     try {
       const args = [...pre, "run", "--allow-read", "--no-remote", "--no-npm", "--no-config", "--no-lock",
-        denoScript, `--bundle=${bundlePath}`, `--fixtures=${fixturesDir}`, ...names];
+        denoScript, `--bundle=${bundlePath}`, `--fixtures=${fixturesDir}`, ...extra, ...names];
       const stdout = await new Promise((res, rej) => {
         execFile(cmd, args, {
           cwd: repoRoot,
@@ -115,13 +122,25 @@ async function main() {
         });
       });
       const line = stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
-      const parsed = JSON.parse(line ?? "null");
-      tt.ok(parsed && Array.isArray(parsed.results), "deno printed probe JSON", { stdout: stdout.slice(0, 500) });
-      if (parsed) tt.comment(`deno ${parsed.version?.deno} (v8 ${parsed.version?.v8})`);
-      checkAgainstReference(tt, "deno", parsed?.results ?? []);
+      return { stdout, parsed: JSON.parse(line ?? "null") };
     } finally {
       rmSync(denoDir, { recursive: true, force: true });
     }
+  }
+
+  await t.test("deno", { timeout: 180_000 }, async (tt) => {
+    const { stdout, parsed } = await runDeno([]);
+    tt.ok(parsed && Array.isArray(parsed.results), "deno printed probe JSON", { stdout: stdout.slice(0, 500) });
+    if (parsed) tt.comment(`deno ${parsed.version?.deno} (v8 ${parsed.version?.v8})`);
+    checkAgainstReference(tt, "deno", parsed?.results ?? []);
+  });
+
+  await t.test("deno threads", { timeout: 180_000 }, async (tt) => {
+    // Ends by itself: the workers are node:worker_threads, unref'd (see src/wasm/pool.ts).
+    const { stdout, parsed } = await runDeno(["--threads=2"]);
+    tt.ok(parsed && Array.isArray(parsed.results), "deno printed probe JSON", { stdout: stdout.slice(0, 500) });
+    tt.same((parsed?.results ?? []).map((r) => r.threads), names.map(() => 2), "deno: the threaded engine got 2 threads");
+    checkAgainstReference(tt, "deno threads", parsed?.results ?? []);
   });
 
   await t.test("chromium", { timeout: 240_000 }, async (tt) => {
@@ -175,6 +194,45 @@ async function main() {
         throw new Error(`${e.message}${pageErrors.length ? `\npage errors:\n${pageErrors.join("\n")}` : ""}`);
       });
       checkAgainstReference(tt, "chromium", out.results);
+
+      // Not cross-origin isolated: threads fall back to one, with one warning.
+      const warnings = [];
+      page.on("console", (m) => { if (m.type() === "warning") warnings.push(m.text()); });
+      const fallback = await withTimeout(page.evaluate(async () => {
+        const api = await import("/dist/acdc-wasm.mjs");
+        const e = await api.createEngine({ threads: 2 });
+        return { threads: e.threads, build: e.build, isolated: globalThis.crossOriginIsolated };
+      }), 60_000, "page.evaluate(fallback)");
+      tt.same(fallback, { threads: 1, build: "simd", isolated: false }, "page without COOP/COEP: one thread, the default build");
+      tt.ok(warnings.some((w) => /threads unavailable.*cross-origin isolated/.test(w)), "and a warning saying why", { warnings });
+
+      // Cross-origin isolated (COOP: same-origin, COEP: require-corp): threads.
+      const isolated = await browser.newPage();
+      isolated.setDefaultTimeout(60_000);
+      isolated.on("pageerror", (e) => pageErrors.push(String(e)));
+      isolated.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
+      await isolated.goto(`http://127.0.0.1:${port}/__probe.html?isolated=1`, { timeout: 60_000 });
+      const threaded = await withTimeout(isolated.evaluate(async (names) => {
+        const api = await import("/dist/acdc-wasm.mjs");
+        const { runProbe } = await import("/test/runtimes/probe.mjs");
+        const inputs = [];
+        for (const name of names) {
+          const get = (path) => fetch(path).then((r) => { if (!r.ok) throw new Error(`GET ${path}: ${r.status}`); return r; });
+          inputs.push({
+            name,
+            safetensors: new Uint8Array(await (await get(`/__fixtures/${name}.safetensors`)).arrayBuffer()),
+            config: await (await get(`/__fixtures/${name}.config.json`)).json(),
+            tokens: (await (await get(`/__fixtures/${name}.logits.json`)).json()).tokens,
+            data: await fetch(`/__fixtures/${name}.data.json`).then((r) => (r.ok ? r.json() : undefined)),
+          });
+        }
+        return { isolated: globalThis.crossOriginIsolated, results: await runProbe(api, inputs, { threads: 2 }) };
+      }, names), 120_000, "page.evaluate(runProbe, threads)").catch((e) => {
+        throw new Error(`${e.message}${pageErrors.length ? `\npage errors:\n${pageErrors.join("\n")}` : ""}`);
+      });
+      tt.ok(threaded.isolated, "page with COOP/COEP is cross-origin isolated");
+      tt.same(threaded.results.map((r) => r.threads), names.map(() => 2), "chromium (isolated page): the threaded engine got 2 threads");
+      checkAgainstReference(tt, "chromium threads", threaded.results);
     } finally {
       if (browser) await withTimeout(browser.close(), 30_000, "browser.close()").catch(() => {});
       server.closeAllConnections?.();
@@ -184,7 +242,7 @@ async function main() {
 
   await t.test("bit-identical across runtimes", async (tt) => {
     const node = byRuntime.get("node");
-    const others = ["deno", "chromium"].filter((r) => byRuntime.has(r));
+    const others = ["deno", "chromium", "node threads", "deno threads", "chromium threads"].filter((r) => byRuntime.has(r));
     if (!node) {
       tt.fail("no Node results to compare against");
       return;
@@ -244,7 +302,10 @@ function startServer() {
       const p = decodeURIComponent(url.pathname);
       if (process.env.ACDC_DEBUG_SERVER) res.on("finish", () => console.error("GET", p, res.statusCode));
       if (p === "/" || p === "/__probe.html") {
-        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+        // ?isolated=1: cross-origin isolated, so SharedArrayBuffer (and threads) exist.
+        const isolation = url.searchParams.get("isolated") === "1"
+          ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {};
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...isolation });
         res.end("<!doctype html><meta charset=utf-8><title>acdc-wasm runtime probe</title>");
         return;
       }

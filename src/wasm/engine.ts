@@ -1,11 +1,59 @@
 // Instantiates the kernels in any runtime and owns one linear memory with a
 // bump arena. The wasm bytes are embedded (base64) so Node, Deno and browsers
 // load them the same way, with no file system or fetch. Nothing happens at
-// import time: the module is compiled on the first createEngine() and cached.
-import { KERNELS_WASM_BASE64 } from "./kernels.generated.js";
+// import time: a module is compiled on the first createEngine() that needs it
+// and cached.
+//
+// Four builds of the same kernels are embedded (asconfig.json targets):
+//   simd                  the default: one thread, deterministic
+//   simd-threads          shared, imported memory for a worker pool (pool.ts,
+//                         parallel.ts); the same instructions, so the same bits
+//   relaxed-simd(-threads) the SGEMM micro-kernel uses f32x4.relaxed_madd
+// createEngine() picks one from its options and WebAssembly.validate.
+//
+// Threads (createEngine({threads: n})): the engine's memory is a shared
+// WebAssembly.Memory, n − 1 workers instantiate the same module over it, and
+// each large kernel call is cut by output into chunks (SGEMM: blocks of C's
+// rows or columns; attention: (batch, head) pairs; row-wise and elementwise
+// kernels: rows and ranges) that the calling thread and the workers take
+// (parallel.ts, pool.ts). Every output element is computed by one thread
+// with the same instructions in the same order as in the default engine, so
+// results are bit-identical for any n, any schedule, and to the default
+// engine. Calls stay synchronous (forward(), Patcher.trial() are unchanged):
+// the calling thread works through chunks with the workers, then waits for
+// the last one, in Atomics.wait in Node, Deno and any Worker. A browser
+// page's main thread may not block in Atomics.wait, so there it spins on
+// Atomics.load instead: the page is busy for the call either way, as with one
+// thread; to keep a page responsive, run the whole engine in a Worker.
+// Threads need SharedArrayBuffer, which browsers give only to cross-origin
+// isolated pages (served with Cross-Origin-Opener-Policy: same-origin and
+// Cross-Origin-Embedder-Policy: require-corp); where it is missing the engine
+// falls back to one thread with one console warning, never an error. Small
+// calls (below about 10–30 µs of work) run on the calling thread alone.
+//
+// Relaxed SIMD (createEngine({deterministic: false})): relaxed_madd may be
+// fused (one rounding) or not (two), as the CPU and engine choose, so results
+// can differ between machines and from the default build. Hence opt-in only;
+// the default stays deterministic. Runtimes without relaxed SIMD (Node 20
+// without --experimental-wasm-relaxed-simd) fall back to the deterministic
+// build with a warning.
+import {
+  KERNELS_WASM_BASE64, KERNELS_THREADS_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64, KERNELS_RELAXED_THREADS_WASM_BASE64,
+} from "./kernels.generated.js";
 import type { KernelExports } from "./kernels.js";
+import { MAX_THREADS, Pool } from "./pool.js";
+import { GEMM_WORKSPACE, ParallelKernels, POOL_KERNELS } from "./parallel.js";
 
-let compiled: Promise<WebAssembly.Module> | null = null;
+export type KernelBuild = "simd" | "simd-threads" | "relaxed-simd" | "relaxed-simd-threads";
+
+const SOURCES: Record<KernelBuild, string> = {
+  "simd": KERNELS_WASM_BASE64,
+  "simd-threads": KERNELS_THREADS_WASM_BASE64,
+  "relaxed-simd": KERNELS_RELAXED_WASM_BASE64,
+  "relaxed-simd-threads": KERNELS_RELAXED_THREADS_WASM_BASE64,
+};
+const compiled = new Map<KernelBuild, Promise<WebAssembly.Module>>();
+const valid = new Map<KernelBuild, boolean>();
 
 function decodeBase64(b64: string): Uint8Array {
   // atob exists in Node >= 16, Deno and browsers.
@@ -15,31 +63,66 @@ function decodeBase64(b64: string): Uint8Array {
   return out;
 }
 
-/** The compiled kernel module (compiled once per process). */
-export function kernelModule(): Promise<WebAssembly.Module> {
-  if (!compiled) {
+/** Whether this runtime accepts a build (WebAssembly.validate on its own bytes). */
+function validates(build: KernelBuild): boolean {
+  let v = valid.get(build);
+  if (v === undefined) {
+    try { v = WebAssembly.validate(decodeBase64(SOURCES[build]) as BufferSource); } catch { v = false; }
+    valid.set(build, v);
+  }
+  return v;
+}
+
+/** The compiled kernel module of a build (compiled once per process); the default one without an argument. */
+export function kernelModule(build: KernelBuild = "simd"): Promise<WebAssembly.Module> {
+  let m = compiled.get(build);
+  if (!m) {
     if (!WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]))) {
       throw new Error("acdc-wasm: this runtime lacks WebAssembly SIMD (v128), which the kernels need");
     }
-    compiled = WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64) as BufferSource);
+    m = WebAssembly.compile(decodeBase64(SOURCES[build]) as BufferSource);
+    compiled.set(build, m);
   }
-  return compiled;
+  return m;
 }
 
 const PAGE = 65536;
 const ALIGN = 64;
+/** Pages of the threads builds' memory: initial (as in asconfig.json) and maximum (the whole 32-bit space). */
+const SHARED_INITIAL = 17, SHARED_MAXIMUM = 65536;
+
+interface EngineParts { build: KernelBuild; pool?: Pool; splitSmallCalls?: boolean }
 
 /** One instance of the kernels with its own memory and arena. */
 export class Engine {
+  /** The kernels: the instance's exports, or (threads > 1) the same API split over the worker pool. */
   readonly k: KernelExports;
   private top: number;
   /** Scratch for sgemm packing, allocated once. */
   readonly gemmWork: number;
+  /** Threads kernel calls run on (1: the calling thread only). */
+  readonly threads: number;
+  /** Which kernel build runs. */
+  readonly build: KernelBuild;
+  /** False only for the relaxed-SIMD builds, whose results may differ across machines. */
+  readonly deterministic: boolean;
+  private readonly pool: Pool | null;
 
-  constructor(instance: WebAssembly.Instance) {
-    this.k = instance.exports as unknown as KernelExports;
-    this.top = (this.k.heapBase() + ALIGN - 1) & ~(ALIGN - 1);
-    this.gemmWork = this.alloc(this.k.sgemmWorkspaceBytes());
+  constructor(instance: WebAssembly.Instance, parts?: EngineParts) {
+    const raw = instance.exports as unknown as KernelExports;
+    this.build = parts?.build ?? "simd";
+    this.deterministic = !this.build.startsWith("relaxed");
+    this.pool = parts?.pool ?? null;
+    this.threads = this.pool?.size ?? 1;
+    this.k = raw;
+    this.top = (raw.heapBase() + ALIGN - 1) & ~(ALIGN - 1);
+    this.gemmWork = this.alloc(raw.sgemmWorkspaceBytes());
+    if (this.pool) {
+      // One sgemm workspace per thread; worker i packs into its own.
+      const work = [this.gemmWork];
+      for (let i = 1; i < this.threads; i++) work.push(this.alloc(raw.sgemmWorkspaceBytes()));
+      this.k = new ParallelKernels(raw, this.pool, work, parts?.splitSmallCalls).kernels();
+    }
   }
 
   get memory(): WebAssembly.Memory { return this.k.memory; }
@@ -90,13 +173,150 @@ export class Engine {
     this.k.sgemm(opts.transA ? 1 : 0, opts.transB ? 1 : 0, M, N, K, A, lda, B, ldb, C, ldc,
       opts.bias ?? 0, opts.accumulate ? 1 : 0, this.gemmWork);
   }
+
+  /** End the worker threads (a threaded engine cannot run kernels afterwards); a no-op with one thread. */
+  dispose(): void { this.pool?.close(); }
+
+  /**
+   * Run every pooled kernel a few times on every thread, so the first real
+   * calls do not run on V8's baseline tier (about half speed). Allocates
+   * scratch and frees it. createEngine() does this for threaded engines.
+   */
+  warmUp(): void {
+    const mark = this.mark();
+    try {
+      const M = 96, N = 256, K = 256, D = 1024, rows = 128;
+      const A = this.allocF32(M * K), B = this.allocF32(K * N), C = this.allocF32(M * N);
+      const x = this.allocF32(rows * D), y = this.allocF32(rows * D), st = this.allocF32(2 * rows);
+      const T = 32, H = 8, Dh = 32;
+      const q = this.allocF32(T * H * Dh), pat = this.allocF32(H * T * T), z = this.allocF32(T * H * Dh);
+      const k = this.k;
+      k.fill(A, 0.01, M * K); k.fill(B, 0.02, K * N); k.fill(x, 0.5, rows * D); k.fill(q, 0.1, T * H * Dh);
+      for (let r = 0; r < 8; r++) {
+        k.sgemm(0, 0, M, N, K, A, K, B, N, C, N, 0, 0, this.gemmWork);
+        k.sgemm(0, 1, M, N, K, A, K, B, K, C, N, 0, 1, this.gemmWork);
+        k.layernorm(y, st, st + rows * 4, x, x, x, rows, D, 1e-5);
+        k.gelu(y, x, rows * D);
+        k.add(y, y, x, rows * D);
+        k.addDiff(y, y, x, y, rows * D);
+        k.attention(z, pat, q, q, q, 1, T, H, H, Dh, 0.1, 0, H, 1);
+      }
+    } finally {
+      this.reset(mark);
+    }
+  }
 }
 
-/** A new engine: its own instance and memory over the shared compiled module. */
-export async function createEngine(): Promise<Engine> {
-  const mod = await kernelModule();
-  const instance = await WebAssembly.instantiate(mod, {
+export interface EngineOptions {
+  /**
+   * Threads for kernel calls: 1 (the default: exactly the single-thread
+   * engine), n > 1 (the calling thread and n − 1 workers over shared memory;
+   * the same bits as one thread), or "auto" (every logical core). Falls back
+   * to 1 with one console warning where threads are impossible: no
+   * SharedArrayBuffer (a browser page that is not cross-origin isolated), no
+   * Worker API, or a runtime that rejects shared WebAssembly memory. In a
+   * browser page the calling thread spins rather than blocks while workers
+   * finish a call; run the engine in a Worker to keep the page responsive.
+   * A threaded engine's workers end with the process (Node, Deno) or page;
+   * dispose() ends them sooner. More threads than free cores make calls
+   * slower, not faster: on a busy machine ask for fewer.
+   */
+  threads?: number | "auto";
+  /**
+   * true (the default): results are the same bits on every machine, in every
+   * runtime and for every thread count. false: use the relaxed-SIMD build
+   * where the runtime has it, whose SGEMM micro-kernel uses
+   * f32x4.relaxed_madd. The engine may compute that as a fused multiply-add
+   * (one rounding) or as a multiply then an add (two), depending on the CPU,
+   * so results differ across machines (and from the default build) in the
+   * last bits; on one machine they are still the same for every thread count.
+   * About 1.4× faster SGEMM on an x86 CPU with FMA. Runtimes without relaxed
+   * SIMD (Node 20 unless started with --experimental-wasm-relaxed-simd) fall
+   * back to the deterministic build with one warning.
+   */
+  deterministic?: boolean;
+  /** Testing: behave as if a feature were missing, to exercise the fallbacks. */
+  unavailable?: { sharedMemory?: boolean; relaxedSimd?: boolean; workers?: boolean };
+  /** Testing: split every kernel call over the threads however small (the size cutoff never changes results). */
+  splitSmallCalls?: boolean;
+}
+
+const warned = new Set<string>();
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.warn(message);
+}
+
+async function logicalCores(): Promise<number> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
+  try {
+    const name = "node:os"; // a variable keeps browser bundlers away from it
+    const os = (await import(/* @vite-ignore */ /* webpackIgnore: true */ name)) as typeof import("node:os");
+    return os.availableParallelism?.() ?? os.cpus().length;
+  } catch {
+    return 1;
+  }
+}
+
+/** Why threads cannot run here, or null if they can. */
+function threadsBlocked(opts: EngineOptions, build: KernelBuild): string | null {
+  const g = globalThis as { crossOriginIsolated?: boolean };
+  if (opts.unavailable?.sharedMemory || typeof SharedArrayBuffer === "undefined") {
+    return g.crossOriginIsolated === false
+      ? "SharedArrayBuffer is unavailable (the page is not cross-origin isolated: serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)"
+      : "SharedArrayBuffer is unavailable";
+  }
+  if (g.crossOriginIsolated === false) return "the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)";
+  if (!validates(build)) return "this runtime rejects the shared-memory kernels (no WebAssembly threads)";
+  return null;
+}
+
+/**
+ * A new engine: its own instance and memory over a shared compiled module.
+ * With no options, exactly the single-thread deterministic engine.
+ */
+export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
+  let threads = opts.threads === "auto" ? Math.min(MAX_THREADS, await logicalCores()) : Math.floor(opts.threads ?? 1);
+  if (!(threads >= 1 && threads <= MAX_THREADS)) throw new RangeError(`acdc-wasm: threads must be an integer from 1 to ${MAX_THREADS} or "auto", got ${JSON.stringify(opts.threads)}`);
+  let relaxed = opts.deterministic === false;
+  if (relaxed && (opts.unavailable?.relaxedSimd || !validates("relaxed-simd"))) {
+    warnOnce("acdc-wasm: this runtime has no WebAssembly relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd); using the deterministic kernels");
+    relaxed = false;
+  }
+  if (threads > 1) {
+    const build: KernelBuild = relaxed ? "relaxed-simd-threads" : "simd-threads";
+    const why = threadsBlocked(opts, build);
+    if (why) {
+      warnOnce(`acdc-wasm: threads unavailable, running on one thread: ${why}`);
+    } else {
+      try {
+        if (opts.unavailable?.workers) throw new Error("workers disabled (unavailable.workers)");
+        return await threadedEngine(build, threads, opts.splitSmallCalls === true);
+      } catch (e) {
+        warnOnce(`acdc-wasm: threads unavailable, running on one thread: ${(e as Error)?.message ?? e}`);
+      }
+    }
+    threads = 1;
+  }
+  const build: KernelBuild = relaxed ? "relaxed-simd" : "simd";
+  const instance = await WebAssembly.instantiate(await kernelModule(build), {
     env: { abort: () => { throw new Error("acdc-wasm: kernel abort"); } },
   });
-  return new Engine(instance);
+  return new Engine(instance, build === "simd" ? undefined : { build });
+}
+
+async function threadedEngine(build: KernelBuild, threads: number, splitSmallCalls: boolean): Promise<Engine> {
+  const mod = await kernelModule(build);
+  const memory = new WebAssembly.Memory({ initial: SHARED_INITIAL, maximum: SHARED_MAXIMUM, shared: true });
+  const instance = await WebAssembly.instantiate(mod, {
+    env: { memory, abort: () => { throw new Error("acdc-wasm: kernel abort"); } },
+  });
+  // Workers instantiate after the calling thread: each rewrites the module's
+  // (constant) data segments, which lie below the arena, so nothing is lost.
+  const pool = await Pool.create(threads, mod, memory, POOL_KERNELS, GEMM_WORKSPACE);
+  const engine = new Engine(instance, { build, pool, splitSmallCalls });
+  engine.warmUp();
+  return engine;
 }

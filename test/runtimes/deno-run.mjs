@@ -1,8 +1,9 @@
 // Deno driver for the runtime probe.
-//   deno run --allow-read test/runtimes/deno-run.mjs [--bundle=PATH] [--fixtures=DIR] [NAME...]
+//   deno run --allow-read test/runtimes/deno-run.mjs [--bundle=PATH] [--fixtures=DIR] [--threads=N] [NAME...]
 // Defaults: the repo's dist/acdc-wasm.mjs, ../shared/fixtures beside the repo, and
 // the fixture models tiny-ln-mlp, tiny-attn-only, tiny-ln-mlp-hf. Prints a JSON
-// array of probe results ({name, shape, hash, logitsHex}) to stdout.
+// array of probe results ({name, shape, hash, logitsHex}) to stdout. With
+// --threads=N the models run on one engine with N threads.
 /* global Deno */
 import { runProbe } from "./probe.mjs";
 
@@ -15,8 +16,10 @@ function toFileUrl(p) {
 let bundle = new URL("../../dist/acdc-wasm.mjs", import.meta.url);
 let fixtures = new URL("../../../shared/fixtures/", import.meta.url);
 const names = [];
+let threads = 1;
 for (const a of Deno.args) {
   if (a.startsWith("--bundle=")) bundle = toFileUrl(a.slice(9));
+  else if (a.startsWith("--threads=")) threads = parseInt(a.slice(10), 10);
   else if (a.startsWith("--fixtures=")) fixtures = toFileUrl(a.slice(11).replace(/\/?$/, "/"));
   else names.push(a);
 }
@@ -33,5 +36,5 @@ for (const name of names) {
   try { data = JSON.parse(dec.decode(await Deno.readFile(new URL(`${name}.data.json`, fixtures)))); } catch { data = undefined; }
   inputs.push({ name, safetensors, config, tokens: ref.tokens, data });
 }
-const results = await runProbe(api, inputs);
-console.log(JSON.stringify({ runtime: "deno", version: Deno.version, results }));
+const results = await runProbe(api, inputs, { threads });
+console.log(JSON.stringify({ runtime: threads > 1 ? "deno threads" : "deno", version: Deno.version, results }));

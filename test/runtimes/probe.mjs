@@ -50,25 +50,37 @@ function probeAcdc(api, model, data) {
 }
 
 /**
- * @param {{loadModel: (st: Uint8Array, cfg: object) => Promise<any>}} api the imported bundle
+ * @param {{loadModel: (st: Uint8Array, cfg: object, engine?: any) => Promise<any>, createEngine: (o?: object) => Promise<any>}} api the imported bundle
  * @param {{name: string, safetensors: Uint8Array, config: object, tokens: number[][]}[]} inputs
- * @returns {Promise<{name: string, shape: number[], hash: string, logitsHex: string}[]>}
+ * @param {{threads?: number}} [opts] threads > 1: every model on one threaded engine
+ *   (createEngine({threads, splitSmallCalls: true}), so even the tiny fixtures'
+ *   kernel calls are split across the workers); each result then says how
+ *   many threads the engine got (1 where threads were unavailable)
+ * @returns {Promise<{name: string, shape: number[], hash: string, logitsHex: string, threads?: number}[]>}
  */
-export async function runProbe(api, inputs) {
+export async function runProbe(api, inputs, opts = {}) {
   const results = [];
-  for (const input of inputs) {
-    const model = await api.loadModel(input.safetensors, input.config);
-    try {
-      const out = model.forward(input.tokens);
-      // Copy at once: the logits may be a view into wasm memory.
-      const logits = new Float32Array(out.logits);
-      const logitsHex = floatsToHex(logits);
-      const result = { name: input.name, shape: Array.from(out.shape), hash: fnv1a(logitsHex), logitsHex };
-      if (input.data) result.acdc = probeAcdc(api, model, input.data);
-      results.push(result);
-    } finally {
-      if (model && typeof model.dispose === "function") model.dispose();
-    }
+  const engine = opts.threads > 1 ? await api.createEngine({ threads: opts.threads, splitSmallCalls: true }) : undefined;
+  try {
+    for (const input of inputs) results.push(await probeOne(api, input, engine));
+  } finally {
+    if (engine) engine.dispose();
   }
   return results;
+}
+
+async function probeOne(api, input, engine) {
+  const model = await api.loadModel(input.safetensors, input.config, engine);
+  try {
+    const out = model.forward(input.tokens);
+    // Copy at once: the logits may be a view into wasm memory.
+    const logits = new Float32Array(out.logits);
+    const logitsHex = floatsToHex(logits);
+    const result = { name: input.name, shape: Array.from(out.shape), hash: fnv1a(logitsHex), logitsHex };
+    if (engine) result.threads = engine.threads;
+    if (input.data) result.acdc = probeAcdc(api, model, input.data);
+    return result;
+  } finally {
+    if (model && typeof model.dispose === "function") model.dispose();
+  }
 }
