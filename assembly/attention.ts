@@ -4,15 +4,8 @@
 // GPT-2; fewer for grouped-query models, head h reads kv head h/(H/Hkv)), Dh d_head.
 // q: [B,T,H,Dh]; k, v: [B,T,Hkv,Dh]; pattern: [B,H,T,T]; z: [B,T,H,Dh].
 // Each (b,h) is independent, so splitting heads across threads changes nothing.
+import { dot } from "./simd";
 
-@inline function dot(a: usize, b: usize, n: i32): f32 {
-  let acc = f32x4.splat(0);
-  let d = 0;
-  for (; d + 4 <= n; d += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>d << 2)), v128.load(b + (<usize>d << 2))));
-  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-  for (; d < n; d++) s += load<f32>(a + (<usize>d << 2)) * load<f32>(b + (<usize>d << 2));
-  return s;
-}
 
 /**
  * For heads [h0,h1): pattern = softmax(mask(q·kᵀ·scale)) (masked entries 0),

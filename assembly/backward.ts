@@ -32,15 +32,7 @@
 // Pass accumulate = 0 instead to overwrite. test/backward.test.mjs checks all
 // four cases against finite differences.
 
-// Σ_d a[d]·b[d] in the fixed order of norm.ts's sums.
-@inline function dot(a: usize, b: usize, n: i32): f32 {
-  let acc = f32x4.splat(0);
-  let d = 0;
-  for (; d + 4 <= n; d += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>d << 2)), v128.load(b + (<usize>d << 2))));
-  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-  for (; d < n; d++) s += load<f32>(a + (<usize>d << 2)) * load<f32>(b + (<usize>d << 2));
-  return s;
-}
+import { dot } from "./simd";
 
 @inline function sum(a: usize, n: i32): f32 {
   let acc = f32x4.splat(0);

@@ -40,6 +40,7 @@ import type { Metric } from "../metrics.js";
 import { compileTracr, type TracrProgram } from "../tracr/programs.js";
 import { encodeInput, type CompiledModel } from "../tracr/compiler.js";
 import type { Value } from "../tracr/rasp.js";
+import { mulberry32 } from "../random.js";
 
 export type TracrTaskName = "tracr-reverse" | "tracr-proportion";
 export type TracrData = "paper" | "all";
@@ -95,17 +96,6 @@ export const TRACR_GROUND_TRUTH: Record<TracrTaskName, [string, string, EdgeType
   ],
 };
 
-/** mulberry32, a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle(n: number, random: () => number): number[] {
   const p = Array.from({ length: n }, (_, i) => i);
@@ -116,7 +106,7 @@ function shuffle(n: number, random: () => number): number[] {
 /** A random permutation of n ≥ 2 items with no fixed point (utils.py get_perm: redraw until none). */
 export function derangement(n: number, seed: number): number[] {
   if (n < 2) throw new Error("derangement: need at least 2 items");
-  const random = rng(seed);
+  const random = mulberry32(seed);
   for (;;) { const p = shuffle(n, random); if (p.every((x, i) => x !== i)) return p; }
 }
 
@@ -178,7 +168,7 @@ export function tracrTask(name: TracrTaskName, opts: TracrTaskOptions = {}): Tra
   } else {
     // utils.py: data_tens[i] = to_tens(all_things[randperm[i]]), ord(c) − ord("w") ∈ 0..3; the first 50 rows validate.
     const rows = allSequences([0, 1, 2, 3], 4) as number[][];
-    clean = shuffle(rows.length, rng(seed + 1)).slice(0, 50).map((i) => rows[i]);
+    clean = shuffle(rows.length, mulberry32(seed + 1)).slice(0, 50).map((i) => rows[i]);
   }
   const T = clean[0].length;
   const positions = clean.map(() => Array.from({ length: T - 1 }, (_, i) => i + 1));

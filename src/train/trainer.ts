@@ -22,17 +22,8 @@ import { checkWeights, expectedWeights, type Tensor, type WeightMap } from "../m
 import { InputError, Transformer, type LayerWeights } from "../model/transformer.js";
 import type { Engine } from "../wasm/engine.js";
 
-/** mulberry32 (Tommy Ettinger): a 32-bit seeded generator of floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "../random.js";
+import { mulberry32 } from "../random.js";
 
 /** Standard normal draws from a uniform generator (Box–Muller, both values used in turn). */
 export function gaussian(rand: () => number): () => number {

@@ -17,14 +17,5 @@ export async function fixture(name) {
   return { model, data, acdc };
 }
 
-/** mulberry32: small seeded PRNG so failures reproduce. */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: the package's seeded PRNG, so test failures reproduce. */
+export { mulberry32 as rng } from "../../dist/random.js";
