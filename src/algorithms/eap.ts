@@ -93,16 +93,10 @@ export function eapScores(p: Patcher, opts: EapOptions = {}): EapScores {
     const runs = steps === 0 ? [1] : Array.from({ length: steps }, (_, k) => (k + 1) / steps);
     const w = 1 / runs.length;
 
-    const norm = (o: number, x: number, nrows: number, wt: number, bs: number, s: { mean: number; rstd: number }) => {
-      if (cfg.normalization === "LN") e.k.layernorm(o, s.mean, s.rstd, x, wt, bs, nrows, D, cfg.eps);
-      else if (cfg.normalization === "RMS") e.k.rmsnorm(o, s.rstd, x, wt, nrows, D, cfg.eps);
-      else e.f32(o, nrows * D).set(e.f32(x, nrows * D));
-    };
-    const normBack = (dx: number, dout: number, x: number, nrows: number, wt: number, s: { mean: number; rstd: number }) => {
-      if (cfg.normalization === "LN") e.k.layernormBackward(dx, junkW, junkB, dout, x, s.mean, s.rstd, wt, nrows, D);
-      else if (cfg.normalization === "RMS") e.k.rmsnormBackward(dx, junkW, dout, x, s.rstd, wt, nrows, D);
-      else if (dx !== dout) e.f32(dx, nrows * D).set(e.f32(dout, nrows * D));
-    };
+    const norm = (o: number, x: number, nrows: number, wt: number, bs: number, s: { mean: number; rstd: number }) =>
+      m.normalize(o, x, nrows, wt, bs, s.mean, s.rstd);
+    const normBack = (dx: number, dout: number, x: number, nrows: number, wt: number, s: { mean: number; rstd: number }) =>
+      m.normalizeBackward(dx, junkW, junkB, dout, x, nrows, wt, s.mean, s.rstd);
     // scores[edge(writers[i], readers[j])] += w·Σ Δ_i·g_j for i < prefix.
     const scoreReaders = (readers: number[], grads: number, prefix: number) => {
       if (prefix === 0 || readers.length === 0) return;

@@ -232,10 +232,19 @@ export class Patcher {
     return this.qkvIds[3 * result + letter];
   }
 
+  /** A reader's input from scratch: the constant Σ earlier b_O plus each parent edge's sender value (`src(edge)` gives its offset). */
+  private sumInputs(x: number, out: number, src: (edge: number) => number): void {
+    const g = this.graph, m = this.model, e = this.e, n = g.nodes[x];
+    const layer = n.kind === "qkv_input" ? n.layer : n.kind === "mlp_in" ? n.layer + 1 : m.cfg.nLayers;
+    e.k.fill(out, 0, this.size[x]);
+    e.k.addBias(out, this.bcum[layer], this.N, m.cfg.dModel);
+    for (const eid of g.parents[x]) e.k.add(out, out, src(eid), this.size[x]);
+  }
+
   /** Full run (every edge present) writing every node's value into `dst`. */
   private runAll(ids: number, dst: Float64Array, writers: "none" | "zero" | "mean"): void {
     const g = this.graph, m = this.model, e = this.e;
-    const { B, T, N } = this;
+    const { B, T } = this;
     const D = m.cfg.dModel;
     const val = (n: number) => dst[n];
     let lastSum = -1; // receivers of one layer share one parent list: sum once, copy
@@ -251,10 +260,7 @@ export class Patcher {
           break;
         case "qkv_input": case "mlp_in": case "output": {
           if (lastSum >= 0 && sameParents(g, lastSum, x)) { e.f32(out, sz).set(e.f32(dst[lastSum], sz)); break; }
-          const layer = n.kind === "qkv_input" ? n.layer : n.kind === "mlp_in" ? n.layer + 1 : m.cfg.nLayers;
-          e.k.fill(out, 0, sz);
-          e.k.addBias(out, this.bcum[layer], N, D);
-          for (const eid of g.parents[x]) e.k.add(out, out, dst[g.edges[eid].parent], sz);
+          this.sumInputs(x, out, (eid) => dst[g.edges[eid].parent]);
           lastSum = x;
           break;
         }
@@ -278,20 +284,16 @@ export class Patcher {
    * patched forward pass for circuits chosen by other means (EAP, a file).
    */
   setPresent(mask: Uint8Array): number {
-    const g = this.graph, e = this.e, m = this.model;
+    const g = this.graph, e = this.e;
     if (mask.length !== g.edges.length) throw new InputError(`setPresent: mask has ${mask.length} entries, the graph ${g.edges.length} edges`);
     for (const ed of g.edges) if (ed.type === "placeholder" && !mask[ed.id]) throw new InputError("setPresent: placeholder edges cannot be removed");
     this.reject();
     this.present.set(mask);
-    const D = m.cfg.dModel, N = this.N;
     for (const x of this.order) {
       const n = g.nodes[x], out = this.value(x), sz = this.size[x];
       if (n.kind === "input" || n.kind === "embed" || n.kind === "pos_embed") continue; // sources never change
       if (n.kind === "qkv_input" || n.kind === "mlp_in" || n.kind === "output") {
-        const layer = n.kind === "qkv_input" ? n.layer : n.kind === "mlp_in" ? n.layer + 1 : m.cfg.nLayers;
-        e.k.fill(out, 0, sz);
-        e.k.addBias(out, this.bcum[layer], N, D);
-        for (const eid of g.parents[x]) e.k.add(out, out, this.present[eid] ? this.value(g.edges[eid].parent) : this.corr[g.edges[eid].parent], sz);
+        this.sumInputs(x, out, (eid) => (this.present[eid] ? this.value(g.edges[eid].parent) : this.corr[g.edges[eid].parent]));
       } else if (n.kind === "qkv" && !this.present[g.parents[x][0]]) {
         e.f32(out, sz).set(e.f32(this.corr[x], sz));
       } else {

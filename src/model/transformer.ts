@@ -108,13 +108,22 @@ export class Transformer {
 
   // ---- components on offsets -------------------------------------------------
 
-  /** out[N,D] = norm(x[N,D]) with the given weights (copy when the model has no norm). */
-  normalize(out: number, x: number, N: number, w: number, b: number): void {
+  /** out[N,D] = norm(x[N,D]) with the given weights (copy when the model has no norm); saves mean/rstd [N] when given (for backward). */
+  normalize(out: number, x: number, N: number, w: number, b: number, mean = 0, rstd = 0): void {
     const { k } = this.engine;
     const { dModel: D, eps } = this.cfg;
-    if (this.cfg.normalization === "LN") k.layernorm(out, 0, 0, x, w, b, N, D, eps);
-    else if (this.cfg.normalization === "RMS") k.rmsnorm(out, 0, x, w, N, D, eps);
+    if (this.cfg.normalization === "LN") k.layernorm(out, mean, rstd, x, w, b, N, D, eps);
+    else if (this.cfg.normalization === "RMS") k.rmsnorm(out, rstd, x, w, N, D, eps);
     else if (out !== x) this.engine.f32(out, N * D).set(this.engine.f32(x, N * D));
+  }
+
+  /** dx[N,D] (written) from dout through normalize(x) with its saved mean/rstd; adds the weight/bias gradients into dw, db [D]. */
+  normalizeBackward(dx: number, dw: number, db: number, dout: number, x: number, N: number, w: number, mean: number, rstd: number): void {
+    const { k } = this.engine;
+    const D = this.cfg.dModel;
+    if (this.cfg.normalization === "LN") k.layernormBackward(dx, dw, db, dout, x, mean, rstd, w, N, D);
+    else if (this.cfg.normalization === "RMS") k.rmsnormBackward(dx, dw, dout, x, rstd, w, N, D);
+    else if (dx !== dout) this.engine.f32(dx, N * D).set(this.engine.f32(dout, N * D));
   }
 
   /** Heads [h0,h1) of letter's projection: out[N, Hx·Dh] cols h·Dh… = x[N,D]·W[h] + b[h]. */

@@ -11,6 +11,7 @@ import { circuitDot, circuitJson } from "../io/circuit.js";
 import type { Graph } from "../graph/graph.js";
 import { loadModelFromPath, readDataFile, UsageError } from "./files.js";
 import { progressBar } from "./progress.js";
+import { oneOf, parseThreshold } from "./args.js";
 import { taskCommands } from "./task-commands.js";
 
 const VERSION = "0.1.0";
@@ -59,20 +60,6 @@ sweep: the paper's threshold sweep (default 10^linspace(-5, -1, 21), zero
   ablation, task metric) on a tracr task; prints TPR/FPR per threshold and the
   AUCs, writes TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg.
 `;
-
-/** Parse a non-negative finite number option. */
-function parseThreshold(s: string | undefined): number {
-  if (s === undefined) throw new UsageError("--threshold is required (e.g. --threshold 0.01)");
-  const v = Number(s);
-  if (s.trim() === "" || !Number.isFinite(v) || v < 0) throw new UsageError(`--threshold must be a non-negative number, got "${s}"`);
-  return v;
-}
-
-function oneOf<T extends string>(name: string, s: string | undefined, allowed: readonly T[], dflt: T): T {
-  if (s === undefined) return dflt;
-  if (!(allowed as readonly string[]).includes(s)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}; got "${s}"`);
-  return s as T;
-}
 
 function geometry(m: { cfg: { nLayers: number; nHeads: number; dModel: number; dVocab: number; attnOnly: boolean } }): string {
   const c = m.cfg;

@@ -16,6 +16,7 @@ import { createTracrModel, tracrTask, type TracrTask, type TracrTaskName } from 
 import type { Transformer } from "../model/transformer.js";
 import { UsageError } from "./files.js";
 import { progressBar } from "./progress.js";
+import { oneOf, parseThreshold } from "./args.js";
 
 const TASKS: TracrTaskName[] = ["tracr-reverse", "tracr-proportion"];
 /** The paper's tracr sweep: 10^linspace(−5, −1, 21), zero ablation, task metric. */
@@ -26,12 +27,6 @@ function parseTask(s: string | undefined): TracrTaskName {
   if (!s) throw new UsageError(`--task is required (one of ${TASKS.join(", ")})`);
   if (!(TASKS as string[]).includes(s)) throw new UsageError(`unknown task "${s}" (one of ${TASKS.join(", ")})`);
   return s as TracrTaskName;
-}
-
-function parseAblation(s: string | undefined): Ablation {
-  if (s === undefined) return "zero";
-  if (!["corrupted", "zero", "mean"].includes(s)) throw new UsageError(`--ablation must be one of corrupted, zero, mean; got "${s}"`);
-  return s as Ablation;
 }
 
 /** "lo:hi:n" exponents → 10^linspace(lo, hi, n). */
@@ -83,7 +78,7 @@ async function cmdSweep(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, strict: true, options: {
     task: { type: "string" }, ablation: { type: "string" }, thresholds: { type: "string" }, "out-dir": { type: "string" }, quiet: { type: "boolean" },
   } });
-  const name = parseTask(values.task), ablation = parseAblation(values.ablation), thresholds = parseThresholds(values.thresholds);
+  const name = parseTask(values.task), ablation = oneOf<Ablation>("ablation", values.ablation, ["corrupted", "zero", "mean"], "zero"), thresholds = parseThresholds(values.thresholds);
   const task = tracrTask(name);
   const model = await createTracrModel(task);
   const graph = buildGraph(task.cfg, task.graphOptions);
@@ -96,8 +91,7 @@ async function cmdSweep(args: string[]): Promise<void> {
 
 async function cmdDemo(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, strict: true, options: { threshold: { type: "string" }, "out-dir": { type: "string" }, quiet: { type: "boolean" } } });
-  const threshold = values.threshold === undefined ? 1e-3 : Number(values.threshold);
-  if (!Number.isFinite(threshold) || threshold < 0) throw new UsageError(`--threshold must be a non-negative number, got "${values.threshold}"`);
+  const threshold = parseThreshold(values.threshold, 1e-3);
   const dir = values["out-dir"] ?? ".";
   const quiet = Boolean(values.quiet);
   const out = process.stdout;

@@ -190,18 +190,12 @@ export class Trainer {
   }
 
   private normFwd(out: number, mean: number, rstd: number, x: number, w: number, b: number, N: number): void {
-    const { dModel: D, eps, normalization } = this.cfg;
-    if (normalization === "LN") this.e.k.layernorm(out, mean, rstd, x, w, b, N, D, eps);
-    else if (normalization === "RMS") this.e.k.rmsnorm(out, rstd, x, w, N, D, eps);
-    else this.e.f32(out, N * D).set(this.e.f32(x, N * D));
+    this.model.normalize(out, x, N, w, b, mean, rstd);
   }
 
   /** dx (written) from dout through the norm of x; accumulates the norm's weight/bias gradients. */
   private normBwd(dx: number, dw: number, db: number, dout: number, x: number, mean: number, rstd: number, w: number, N: number): void {
-    const D = this.cfg.dModel;
-    if (this.cfg.normalization === "LN") this.e.k.layernormBackward(dx, dw, db, dout, x, mean, rstd, w, N, D);
-    else if (this.cfg.normalization === "RMS") this.e.k.rmsnormBackward(dx, dw, dout, x, rstd, w, N, D);
-    else if (dx !== dout) this.e.f32(dx, N * D).set(this.e.f32(dout, N * D));
+    this.model.normalizeBackward(dx, dw, db, dout, x, N, w, mean, rstd);
   }
 
   /** Forward pass with every activation backward needs; per-row cross-entropy into acts.ce. */
