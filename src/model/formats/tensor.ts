@@ -1,0 +1,43 @@
+// What a weights-file reader hands the loader: where each tensor's bytes are,
+// never the values. The loader converts each tensor once, straight into its
+// place in wasm memory, so a file is read without a JavaScript-heap copy of
+// its weights. Legend: dtype as safetensors spells it.
+
+export type DType = "F32" | "F16" | "BF16" | "F64";
+
+/** Bytes per element of each dtype. */
+export const DTYPE_BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+
+/** One stored tensor: its dtype, shape and the byte range of its (contiguous, little-endian, row-major) data in the file. */
+export interface StoredTensor {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** Absolute byte offset of the first element in the source. */
+  offset: number;
+  byteLength: number;
+}
+
+/**
+ * Random access to a file's bytes: a whole file in memory (bytesSource), a
+ * Node file handle read in chunks (src/node/), or a browser File. `read`
+ * returns exactly `length` bytes starting at `offset`.
+ */
+export interface ByteSource {
+  readonly byteLength: number;
+  /** A name for error messages (a path, a URL, a file name). */
+  readonly name: string;
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** A ByteSource over bytes already in memory (no copy: reads are subarrays). */
+export function bytesSource(bytes: Uint8Array, name = "bytes"): ByteSource {
+  return {
+    byteLength: bytes.byteLength,
+    name,
+    async read(offset, length) {
+      if (offset < 0 || length < 0 || offset + length > bytes.byteLength) throw new RangeError(`${name}: read [${offset}, ${offset + length}) beyond ${bytes.byteLength} bytes`);
+      return bytes.subarray(offset, offset + length);
+    },
+  };
+}
