@@ -3,15 +3,18 @@
 // place in wasm memory, so a file is read without a JavaScript-heap copy of
 // its weights. Legend: dtype as safetensors spells it.
 
+/** Float dtypes the loader converts. */
 export type DType = "F32" | "F16" | "BF16" | "F64";
+/** Every dtype a reader may report; the non-float ones (masks, counters) are only ever skipped or refused by name. */
+export type AnyDType = DType | "BOOL" | "U8" | "I8" | "I16" | "U16" | "I32" | "U32" | "I64" | "U64";
 
 /** Bytes per element of each dtype. */
-export const DTYPE_BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+export const DTYPE_BYTES: Record<AnyDType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, BOOL: 1, U8: 1, I8: 1, I16: 2, U16: 2, I32: 4, U32: 4, I64: 8, U64: 8 };
 
 /** One stored tensor: its dtype, shape and the byte range of its (contiguous, little-endian, row-major) data in the file. */
 export interface StoredTensor {
   name: string;
-  dtype: DType;
+  dtype: AnyDType;
   shape: number[];
   /** Absolute byte offset of the first element in the source. */
   offset: number;
