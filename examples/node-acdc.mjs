@@ -15,5 +15,5 @@ const result = acdc(patcher, { threshold: 0.05 });
 
 console.log(`kept ${result.edges.length} of ${graph.counts.addition + graph.counts.direct} edges; KL ${result.metric.toFixed(4)}`);
 for (const e of result.edges) console.log(`  ${graph.nodes[e.parent].label} -> ${graph.nodes[e.child].label}`);
-const json = circuitJson(graph, result, { ablation: "corrupted", metric: "kl" });
+const json = circuitJson(result, { ablation: "corrupted", metric: "kl" });
 console.log(`circuit JSON v${json.version}: ${json.num_kept} edges, ${json.num_tested} tested`);

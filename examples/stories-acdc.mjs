@@ -10,12 +10,10 @@
 // The weights are not in the repository: ../shared/models/stories260K/
 // holds stories260K.bin and tok512.bin (karpathy/tinyllamas on Hugging Face).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { acdc, buildGraph, circuitJson, klMetric, logitDiffMetric, loadModel, Patcher } from "../dist/index.js";
+import { Llama2cTokenizer, BOS, greedyDecode } from "../dist/model/formats/index.js";
+import { nameRepeatTask } from "../dist/tasks/index.js";
 import { fileURLToPath } from "node:url";
-import { acdc, buildGraph, circuitJson, klMetric, logitDiffMetric, Patcher } from "../dist/index.js";
-import { loadLlama2c } from "../dist/model/llama2c.js";
-import { BOS, Llama2cTokenizer } from "../dist/model/llama2c-tokenizer.js";
-import { greedyDecode } from "../dist/model/generate.js";
-import { nameRepeatTask } from "../dist/tasks/name-repeat.js";
 
 const threshold = Number(process.argv[2] ?? 0.01);
 const outPath = process.argv[3] ?? "stories-circuit.json";
@@ -28,7 +26,7 @@ for (const f of ["stories260K.bin", "tok512.bin"]) {
 }
 const read = (f) => new Uint8Array(readFileSync(new URL(f, dir)));
 
-const model = await loadLlama2c(read("stories260K.bin"));
+const model = await loadModel(read("stories260K.bin")); // a llama2.c checkpoint carries its own config
 const tok = Llama2cTokenizer.parse(read("tok512.bin"), model.cfg.dVocab);
 const c = model.cfg;
 console.log(`stories260K: ${c.nLayers} layers, d_model ${c.dModel}, ${c.nHeads} query heads on ${c.nKvHeads} kv heads, d_mlp ${c.dMlp} (SwiGLU), vocab ${c.dVocab}`);
@@ -39,8 +37,8 @@ const cont = greedyDecode(model, prompt, { steps: 40, stop: [BOS] });
 console.log(`greedy: ${JSON.stringify(tok.decode([...prompt, ...cont]))}`);
 
 // The task: 10 prompts of 42 tokens, clean name vs. corrupted name.
-const task = nameRepeatTask(tok);
-console.log(`task: ${task.clean.length} prompts of ${task.clean[0].length} tokens, e.g. ${JSON.stringify(task.texts[0])} (corrupted: ${task.corruptedNames[0]})`);
+const task = nameRepeatTask(tok, model.cfg), data = task.data;
+console.log(`task: ${data.clean.length} prompts of ${data.clean[0].length} tokens, e.g. ${JSON.stringify(task.texts[0])} (corrupted: ${task.corruptedNames[0]})`);
 
 const graph = buildGraph(c);
 const total = graph.counts.addition + graph.counts.direct;
@@ -49,7 +47,7 @@ console.log(`graph: ${graph.nodes.length} nodes, ${graph.counts.addition} additi
 // Logit difference (clean name − corrupted name, first token) of the model, the
 // corrupted run and the circuit: a patcher with the logit-diff metric replays the removals.
 const logitDiffAfter = (removed) => {
-  const p = new Patcher(model, graph, task, { ablation: "corrupted", metric: logitDiffMetric(task.correct, task.incorrect) });
+  const p = new Patcher(model, graph, data, { ablation: "corrupted", metric: logitDiffMetric(data.correct, data.incorrect) });
   for (const e of removed) { p.trial(e); p.commit(); }
   return -p.current;
 };
@@ -57,13 +55,13 @@ const ldClean = logitDiffAfter([]);
 const ldCorrupted = logitDiffAfter(graph.parents[graph.output]);
 
 const t0 = performance.now();
-const patcher = new Patcher(model, graph, task, { ablation: "corrupted", metric: klMetric() });
+const patcher = new Patcher(model, graph, data, { ablation: "corrupted", metric: klMetric() });
 const setupMs = performance.now() - t0;
 const r = acdc(patcher, { threshold });
 const ldCircuit = logitDiffAfter(r.trace.filter((d) => d.removed).map((d) => d.edge));
 const recovered = (ldCircuit - ldCorrupted) / (ldClean - ldCorrupted);
 
-console.log(`ACDC (KL, corrupted ablation, threshold ${threshold}): tested ${r.tested} of ${total} edges, kept ${r.edges.length}; KL ${r.metric.toFixed(4)}; ${r.searchMs.toFixed(0)} ms search + ${setupMs.toFixed(0)} ms setup`);
+console.log(`ACDC (KL, corrupted ablation, threshold ${threshold}): tested ${r.stats.tested} of ${total} edges, kept ${r.edges.length}; KL ${r.metric.toFixed(4)}; ${r.stats.ms.toFixed(0)} ms search + ${setupMs.toFixed(0)} ms setup`);
 console.log(`logit difference: clean ${ldClean.toFixed(3)}, corrupted ${ldCorrupted.toFixed(3)}, circuit ${ldCircuit.toFixed(3)} (${(100 * recovered).toFixed(1)}% recovered)`);
 
 // Importance of a kept edge: how much removing it raised the KL when it was tried.
@@ -74,9 +72,9 @@ const ranked = r.edges.map((e) => ({ e, cost: before.get(e.id)?.cost ?? NaN })).
 console.log("kept edges, by KL increase when removed:");
 for (const { e, cost } of ranked) console.log(`  ${cost.toFixed(4).padStart(8)}  ${graph.nodes[e.parent].label} -> ${graph.nodes[e.child].label}`);
 
-const json = circuitJson(graph, r, { ablation: "corrupted", metric: "kl", model: { name: "stories260K", format: "llama2.c", ...c } });
+const json = circuitJson(r, { ablation: "corrupted", metric: "kl", model: { name: "stories260K", format: "llama2.c", ...c } });
 json.task = {
-  name: "name-repeat", texts: task.texts, names: task.names, corrupted_names: task.corruptedNames, positions: task.positions,
+  name: "name-repeat", texts: task.texts, names: task.names, corrupted_names: task.corruptedNames, positions: data.positions,
   logit_diff: { clean: ldClean, corrupted: ldCorrupted, circuit: ldCircuit, recovered },
 };
 writeFileSync(outPath, JSON.stringify(json, null, 1) + "\n");

@@ -3,7 +3,7 @@
 // (remove when new − current < τ) needs: KL divergence as is, logit
 // difference negated. Metrics allocate their wasm scratch once in init().
 import type { Engine } from "./wasm/engine.js";
-import { InputError } from "./model/transformer.js";
+import { InputError } from "./errors.js";
 
 export interface MetricContext {
   engine: Engine;
@@ -91,46 +91,32 @@ export function customMetric(name: string, fn: (logits: Float32Array, rows: numb
   };
 }
 
-/** log Σ_j exp(x[o+j]) over one row of n logits, and its max m (for stable softmax in metrics). */
-export function logSumExpRow(x: Float32Array, o: number, n: number): { m: number; lse: number } {
-  let m = -Infinity;
-  for (let j = 0; j < n; j++) if (x[o + j] > m) m = x[o + j];
-  let z = 0;
-  for (let j = 0; j < n; j++) z += Math.exp(x[o + j] - m);
-  return { m, lse: m + Math.log(z) };
-}
-
 /**
  * Mean negative log-probability of `labels[r]` over the metric rows
- * (negative_log_probs with a mask); higher is worse.
+ * (negative_log_probs with a mask); higher is worse. The R×V work is the
+ * cross-entropy kernels'.
  */
 export function nllMetric(labels: ArrayLike<number>): Metric {
+  let targets = 0, out = 0;
   return {
     name: "nll",
     init(ctx) {
       if (labels.length !== ctx.rows) throw new InputError(`nll: need one label per metric row (${ctx.rows}), got ${labels.length}`);
       for (const t of Array.from(labels)) if (!Number.isInteger(t) || t < 0 || t >= ctx.vocab) throw new InputError(`nll: label ${t} is outside the vocabulary [0, ${ctx.vocab})`);
+      targets = ctx.engine.alloc(ctx.rows * 4);
+      out = ctx.engine.alloc(ctx.rows * 8);
+      ctx.engine.i32(targets, ctx.rows).set(Array.from(labels));
     },
     compute(logits, ctx) {
-      const { rows: R, vocab: V } = ctx;
-      const x = ctx.engine.f32(logits, R * V);
+      const { rows: R, vocab: V, engine: e } = ctx;
+      e.k.crossEntropy(out, logits, targets, R, V);
+      const ce = e.f64(out, R);
       let s = 0;
-      for (let r = 0; r < R; r++) {
-        const o = r * V;
-        s += logSumExpRow(x, o, V).lse - x[o + labels[r]];
-      }
+      for (let r = 0; r < R; r++) s += ce[r];
       return s / R;
     },
     backward(logits, dlogits, ctx) {
-      // d/dlogits of mean NLL: (softmax − one-hot) / R.
-      const { rows: R, vocab: V, engine: e } = ctx;
-      const x = e.f32(logits, R * V), d = e.f32(dlogits, R * V);
-      for (let r = 0; r < R; r++) {
-        const o = r * V, { lse } = logSumExpRow(x, o, V);
-        for (let j = 0; j < V; j++) d[o + j] = Math.exp(x[o + j] - lse) / R;
-        d[o + labels[r]] -= 1 / R;
-      }
+      ctx.engine.k.crossEntropyBackward(dlogits, logits, targets, ctx.rows, ctx.vocab, 1 / ctx.rows);
     },
   };
 }
-

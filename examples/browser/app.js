@@ -12,18 +12,18 @@ async function run() {
   try {
     const task = tracrTask(name);
     const model = await createTracrModel(task);
-    const graph = buildGraph(task.cfg, task.graphOptions);
-    const p = new Patcher(model, graph, task.data, { ablation, metric: task.metric });
-    const r = acdc(p, { threshold, onProgress: (d, t) => { $("bar").value = d / t; } });
+    const graph = buildGraph(task.cfg, task.graph);
+    const p = new Patcher(model, graph, task.data, { ablation, metric: task.metrics.task() });
+    const r = acdc(p, { threshold, onProgress: (p) => { $("bar").value = p.done / p.total; } });
     const truth = new Set(task.groundTruth.map(([a, b]) => `${a}->${b}`));
     const label = (e) => `${graph.nodes[e.parent].label} → ${graph.nodes[e.child].label}`;
     const hits = r.edges.filter((e) => truth.has(`${graph.nodes[e.parent].label}->${graph.nodes[e.child].label}`)).length;
-    const s = sweep({ model, graph, data: task.data, metric: () => task.metric, ablation, thresholds: logspace(-5, -1, 21),
+    const s = sweep({ model, graph, data: task.data, metric: task.metrics.task, ablation, values: logspace(-5, -1, 21),
       groundTruth: task.groundTruth.map(([a, b]) => [a, b]) });
     $("svg").innerHTML = circuitSvg(graph, r.edges, `${name}: ${r.edges.length} edges at τ=${threshold}`);
     $("edges").textContent = r.edges.map((e) => `${truth.has(label(e).replace(" → ", "->")) ? "✓" : "✗"} ${label(e)}`).join("\n") +
       `\n\n${hits} of ${truth.size} ground-truth edges, ${r.edges.length - hits} extra\nAUC over 21 thresholds: edges ${s.edgeAuc.toFixed(3)}, heads/MLPs ${s.nodeAuc.toFixed(3)}`;
-    status(`${r.tested} edges tested in ${r.searchMs.toFixed(0)} ms · metric ${r.metric.toExponential(2)}`);
+    status(`${r.stats.tested} edges tested in ${r.stats.ms.toFixed(0)} ms · metric ${r.metric.toExponential(2)}`);
     document.body.dataset.done = JSON.stringify({ kept: r.edges.length, hits, edgeAuc: s.edgeAuc });
   } catch (e) {
     status(`error: ${e.message}`);

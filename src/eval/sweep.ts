@@ -1,12 +1,15 @@
-// A threshold sweep: one ACDC run per threshold on the same model and data,
-// each circuit scored against a ground truth at the edge and the component
-// level, giving the ROC curves, their AUCs and the faithfulness curve
-// (metric vs. edges kept).
+// A sweep: one run of an algorithm per value of its knob (ACDC's threshold,
+// attribution's threshold or top-k, …) on the same model and data, each
+// circuit scored against a ground truth at the edge and the component level,
+// giving the ROC curves, their AUCs and the faithfulness curve (metric vs.
+// edges kept).
 import type { Graph } from "../graph/graph.js";
 import type { Transformer } from "../model/transformer.js";
-import { Patcher, type Ablation, type PatchData } from "../graph/patcher.js";
+import { Patcher, type Ablation, type PatchData } from "../patch/patcher.js";
 import type { Metric } from "../metrics.js";
-import { acdc, type AcdcResult } from "../algorithms/acdc.js";
+import type { Circuit } from "../circuit.js";
+import { getAlgorithm, type RunOptions } from "../algorithms/registry.js";
+import { InputError } from "../errors.js";
 import { allComponents, componentsOf, confusion, edgeKey, rocAuc, type Confusion, type RocPoint } from "./roc.js";
 
 export interface SweepOptions {
@@ -16,14 +19,20 @@ export interface SweepOptions {
   /** A fresh metric per run (metrics hold wasm scratch). */
   metric: () => Metric;
   ablation: Ablation;
-  thresholds: number[];
+  /** Registry key (default "acdc"). */
+  algorithm?: string;
+  /** Values of the algorithm's knob, one run each. */
+  values: number[];
+  /** Other options for every run (igSteps, topK for hybrid, …). */
+  options?: RunOptions;
   /** Ground-truth edges as [parent label, child label]. */
   groundTruth: [string, string][];
-  onRun?: (i: number, n: number, threshold: number, r: AcdcResult) => void;
+  onRun?: (i: number, n: number, value: number, c: Circuit) => void;
 }
 
 export interface SweepRun {
-  threshold: number;
+  /** The knob's value for this run (ACDC: its threshold). */
+  value: number;
   numKept: number;
   numTested: number;
   metric: number;
@@ -33,6 +42,8 @@ export interface SweepRun {
 }
 
 export interface SweepResult {
+  algorithm: string;
+  knob: string;
   runs: SweepRun[];
   edgeAuc: number;
   nodeAuc: number;
@@ -42,46 +53,47 @@ export interface SweepResult {
   faithfulness: [number, number][];
 }
 
-/** `n` thresholds 10^linspace(lo, hi, n), as the paper sweeps them. */
-export function logspace(lo: number, hi: number, n: number): number[] {
-  return Array.from({ length: n }, (_, i) => 10 ** (n === 1 ? lo : lo + ((hi - lo) * i) / (n - 1)));
-}
-
-/** Run ACDC at each threshold and score the circuits against the ground truth. */
-export function sweep(o: SweepOptions): SweepResult {
-  const g = o.graph;
-  for (const [p, c] of o.groundTruth) {
+/** Refuse ground-truth edges that are not counted edges of the graph. */
+export function checkGroundTruth(g: Graph, truth: [string, string][]): void {
+  for (const [p, c] of truth) {
     const a = g.byLabel.get(p), b = g.byLabel.get(c);
     if (a === undefined || b === undefined || !g.edges.some((e) => e.parent === a && e.child === b && e.type !== "placeholder")) {
-      throw new Error(`ground-truth edge ${p} → ${c} is not a counted edge of the graph`);
+      throw new InputError(`ground-truth edge ${p} → ${c} is not a counted edge of the graph`);
     }
   }
-  const truthEdges = new Set(o.groundTruth.map(([p, c]) => edgeKey(p, c)));
-  const truthNodes = componentsOf(g, o.groundTruth);
-  const totalEdges = g.counts.addition + g.counts.direct;
-  const totalNodes = allComponents(g).size;
+}
+
+/** Score one circuit against a ground truth (edges and heads/MLPs). */
+export function scoreCircuit(g: Graph, c: Circuit, truth: [string, string][]): { edges: Confusion; nodes: Confusion } {
+  const pairs: [string, string][] = c.edges.map((x) => [g.nodes[x.parent].label, g.nodes[x.child].label]);
+  return {
+    edges: confusion(new Set(pairs.map(([a, b]) => edgeKey(a, b))), new Set(truth.map(([p, q]) => edgeKey(p, q))), g.counts.addition + g.counts.direct),
+    nodes: confusion(componentsOf(g, pairs), componentsOf(g, truth), allComponents(g).size),
+  };
+}
+
+/** Run the algorithm at each knob value and score the circuits against the ground truth. */
+export function sweep(o: SweepOptions): SweepResult {
+  const g = o.graph;
+  const alg = getAlgorithm(o.algorithm ?? "acdc");
+  checkGroundTruth(g, o.groundTruth);
   const e = o.model.engine;
   const runs: SweepRun[] = [];
-  o.thresholds.forEach((threshold, i) => {
+  o.values.forEach((value, i) => {
     const mark = e.mark();
     try {
       const p = new Patcher(o.model, g, o.data, { ablation: o.ablation, metric: o.metric() });
-      const r = acdc(p, { threshold });
-      const pairs: [string, string][] = r.edges.map((x) => [g.nodes[x.parent].label, g.nodes[x.child].label]);
-      runs.push({
-        threshold, numKept: r.edges.length, numTested: r.tested, metric: r.metric, searchMs: r.searchMs,
-        edges: confusion(new Set(pairs.map(([a, b]) => edgeKey(a, b))), truthEdges, totalEdges),
-        nodes: confusion(componentsOf(g, pairs), truthNodes, totalNodes),
-      });
-      o.onRun?.(i, o.thresholds.length, threshold, r);
+      const c = alg.run(p, { ...o.options, [alg.knob.option]: value });
+      runs.push({ value, numKept: c.edges.length, numTested: c.stats.tested, metric: c.metric, searchMs: c.stats.ms, ...scoreCircuit(g, c, o.groundTruth) });
+      o.onRun?.(i, o.values.length, value, c);
     } finally {
       e.reset(mark);
     }
   });
-  const edgeRoc = runs.map((r) => ({ fpr: r.edges.fpr, tpr: r.edges.tpr, threshold: r.threshold }));
-  const nodeRoc = runs.map((r) => ({ fpr: r.nodes.fpr, tpr: r.nodes.tpr, threshold: r.threshold }));
+  const edgeRoc = runs.map((r) => ({ fpr: r.edges.fpr, tpr: r.edges.tpr, threshold: r.value }));
+  const nodeRoc = runs.map((r) => ({ fpr: r.nodes.fpr, tpr: r.nodes.tpr, threshold: r.value }));
   return {
-    runs, edgeRoc, nodeRoc, edgeAuc: rocAuc(edgeRoc), nodeAuc: rocAuc(nodeRoc),
+    algorithm: alg.key, knob: alg.knob.option, runs, edgeRoc, nodeRoc, edgeAuc: rocAuc(edgeRoc), nodeAuc: rocAuc(nodeRoc),
     faithfulness: runs.map((r) => [r.numKept, r.metric] as [number, number]).sort((a, b) => a[0] - b[0]),
   };
 }

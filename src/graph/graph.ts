@@ -5,8 +5,7 @@
 // order nodes are visited and the order each node's parents are tried.
 // Frozen data with dense integer ids; nothing here touches weights.
 import type { ModelConfig } from "../model/config.js";
-import type { Letter } from "../model/transformer.js";
-import { hookName, nodeLabel } from "./names.js";
+import { hook as hookName, LETTERS, nodeLabel, type Letter } from "../names.js";
 
 export type NodeKind = "input" | "embed" | "pos_embed" | "output" | "mlp_in" | "mlp_out" | "result" | "qkv" | "qkv_input";
 export type EdgeType = "addition" | "direct" | "placeholder";
@@ -48,8 +47,6 @@ export interface GraphOptions {
   /** Tracr-style graphs split the input into hook_embed and hook_pos_embed nodes. */
   splitInput?: boolean;
 }
-
-const LETTERS: Letter[] = ["q", "k", "v"];
 
 /** Build the graph of a model's geometry. */
 export function buildGraph(cfg: ModelConfig, opts: GraphOptions = {}): Graph {

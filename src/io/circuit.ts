@@ -1,8 +1,8 @@
 // Circuit serialisation: the versioned JSON the spec compares (parent, child,
 // type per kept edge, plus run metadata) and DOT for graphviz. Pure functions
-// of an ACDC result and its graph; no I/O here.
-import type { AcdcResult } from "../algorithms/acdc.js";
-import type { Graph, GraphNode } from "../graph/graph.js";
+// of a Circuit; no I/O here.
+import type { Circuit } from "../circuit.js";
+import type { GraphNode } from "../graph/graph.js";
 
 export const CIRCUIT_SCHEMA_VERSION = 1;
 
@@ -12,7 +12,7 @@ export interface CircuitEdgeJson {
   /** Receiver node label, e.g. "blocks.1.hook_q_input[2]". */
   child: string;
   type: "addition" | "direct";
-  /** Metric after this edge was tried and kept (how much removing it would have cost). */
+  /** ACDC: the metric with this edge removed when it was tried (it was kept because that rise reached the threshold); EAP: its attribution score; null if never scored. */
   score: number | null;
   sender: { hook: string; head: number | null; layer: number };
   receiver: { hook: string; head: number | null; layer: number };
@@ -33,6 +33,10 @@ export interface CircuitJson {
   search_ms: number;
   nodes: string[];
   edges: CircuitEdgeJson[];
+  /** Registry key of the algorithm. */
+  algorithm: string;
+  /** The number of edges attribution methods kept before pruning, when cut by top-k. */
+  top_k?: number;
 }
 
 export interface CircuitMeta {
@@ -43,38 +47,40 @@ export interface CircuitMeta {
 
 const endpoint = (n: GraphNode) => ({ hook: n.name, head: n.head, layer: n.layer });
 
-/** The circuit JSON (schema version 1) of an ACDC result. */
-export function circuitJson(g: Graph, r: AcdcResult, meta: CircuitMeta): CircuitJson {
-  const tried = new Map<number, number>();
-  for (const d of r.trace) tried.set(d.edge, d.metric);
-  const edges: CircuitEdgeJson[] = r.edges.map((e) => {
-    const p = g.nodes[e.parent], c = g.nodes[e.child];
+/** The circuit JSON (schema version 1) of a circuit. */
+export function circuitJson(c: Circuit, meta: CircuitMeta): CircuitJson {
+  const g = c.graph;
+  const edges: CircuitEdgeJson[] = c.edges.map((e) => {
+    const p = g.nodes[e.parent], ch = g.nodes[e.child];
+    const score = c.scores[e.id];
     return {
       parent: p.label,
-      child: c.label,
+      child: ch.label,
       type: e.type as "addition" | "direct",
-      score: tried.has(e.id) ? tried.get(e.id)! : null,
+      score: Number.isNaN(score) ? null : score,
       sender: endpoint(p),
-      receiver: endpoint(c),
+      receiver: endpoint(ch),
     };
   });
   const used = new Set<number>();
-  for (const e of r.edges) { used.add(e.parent); used.add(e.child); }
+  for (const e of c.edges) { used.add(e.parent); used.add(e.child); }
   const nodes = g.visitOrder.filter((id) => used.has(id)).map((id) => g.nodes[id].label);
   return {
     version: CIRCUIT_SCHEMA_VERSION,
-    threshold: r.threshold,
+    threshold: c.knob.name === "threshold" ? c.knob.value : 0,
     ablation: meta.ablation,
     metric: meta.metric,
     model: meta.model ?? {},
-    baseline: r.baseline,
-    final_metric: r.metric,
-    num_tested: r.tested,
-    num_kept: r.edges.length,
+    baseline: c.baseline,
+    final_metric: c.metric,
+    num_tested: c.stats.tested,
+    num_kept: c.edges.length,
     total_edges: g.counts.addition + g.counts.direct,
-    search_ms: Math.round(r.searchMs),
+    search_ms: Math.round(c.stats.ms),
     nodes,
     edges,
+    algorithm: c.algorithm,
+    ...(c.knob.name === "topK" ? { top_k: c.knob.value } : {}),
   };
 }
 
@@ -90,7 +96,8 @@ function colour(n: GraphNode): string {
 }
 
 /** Graphviz DOT of a circuit's kept edges (direct edges dashed). */
-export function circuitDot(g: Graph, r: AcdcResult): string {
+export function circuitDot(c: Circuit): string {
+  const g = c.graph, r = c;
   const used = new Set<number>();
   for (const e of r.edges) { used.add(e.parent); used.add(e.child); }
   const lines = ["digraph circuit {", "  rankdir=BT;", '  node [shape=box, style="rounded,filled", fontname="Helvetica"];'];

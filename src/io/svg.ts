@@ -90,7 +90,7 @@ export function circuitSvg(g: Graph, edges: { parent: number; child: number; typ
   return out.join("\n") + "\n";
 }
 
-export interface CurveSeries { name: string; points: [number, number][]; colour?: string; step?: boolean }
+export interface CurveSeries { name: string; points: [number, number][]; colour?: string; step?: boolean; dash?: string }
 
 /** A line plot of one or more series on [xmin,xmax]×[ymin,ymax] (ROC curves use the unit square). */
 export function plotSvg(series: CurveSeries[], opts: { title: string; xLabel: string; yLabel: string; xRange?: [number, number]; yRange?: [number, number] }): string {
@@ -120,8 +120,10 @@ export function plotSvg(series: CurveSeries[], opts: { title: string; xLabel: st
       else if (s.step) d += ` H${X(x)} V${Y(y)}`;
       else d += ` L${X(x)},${Y(y)}`;
     });
-    out.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="2"/>`);
-    for (const [x, y] of s.points) out.push(`<circle cx="${X(x)}" cy="${Y(y)}" r="2.5" fill="${c}"/>`);
+    // Later series are drawn thinner and dashed, so one lying exactly on an earlier one still shows.
+    const dash = s.dash ?? (i > 0 ? ["6 4", "2 3", "8 3 2 3"][(i - 1) % 3] : "");
+    out.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="${i === 0 ? 3 : 1.6}"${dash ? ` stroke-dasharray="${dash}"` : ""}><title>${esc(s.name)}</title></path>`);
+    for (const [x, y] of s.points) out.push(`<circle cx="${X(x)}" cy="${Y(y)}" r="${i === 0 ? 3 : 2}" fill="${c}"/>`);
     out.push(`<text x="${w - mr - 6}" y="${h - mb - 10 - 14 * i}" text-anchor="end" fill="${c}">${esc(s.name)}</text>`);
   });
   out.push("</svg>");

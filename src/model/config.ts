@@ -1,7 +1,13 @@
-// Model geometry and the options that change the forward pass. Read from a
-// TransformerLens-style config (the fixtures') or a Hugging Face GPT-2 config.json.
+// Model geometry and the options that change the forward pass, read from a
+// TransformerLens-style config (the fixtures') or a Hugging Face GPT-2
+// config.json. Every field is type-checked, every value that would change
+// the computation in a way this package does not implement is refused by
+// name (never ignored), and a missing field takes the source library's own
+// default (TransformerLens: LayerNorm; Hugging Face GPT-2: gelu_new).
+import { ConfigError } from "../errors.js";
 
-export type Normalization = "LN" | "RMS" | "none";
+/** "LN"/"RMS" with weights; "LNPre"/"RMSPre" folded (no weights: TransformerLens's fold_ln); "none". */
+export type Normalization = "LN" | "LNPre" | "RMS" | "RMSPre" | "none";
 export type Positional = "learned" | "rotary" | "none";
 export type ActFn = "gelu_new" | "swiglu" | "relu";
 
@@ -27,71 +33,118 @@ export interface ModelConfig {
   causal: boolean;
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) { super(`config: ${message}`); this.name = "ConfigError"; }
-}
+/** Largest value of any one dimension (beyond it no model fits WebAssembly's 4 GiB anyway). */
+const MAX_DIM = 1 << 24;
 
 function posInt(obj: Record<string, unknown>, key: string, allowZero = false): number {
   const v = obj[key];
   if (typeof v !== "number" || !Number.isInteger(v) || v < (allowZero ? 0 : 1)) throw new ConfigError(`"${key}" must be a ${allowZero ? "non-negative" : "positive"} integer, got ${JSON.stringify(v)}`);
+  if (v > MAX_DIM) throw new ConfigError(`"${key}" is ${v}, beyond any model that fits in WebAssembly's 4 GiB memory`);
   return v;
 }
 
+function bool(obj: Record<string, unknown>, key: string, dflt: boolean): boolean {
+  const v = obj[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== "boolean") throw new ConfigError(`"${key}" must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function positive(obj: Record<string, unknown>, key: string, dflt: number): number {
+  const v = obj[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) throw new ConfigError(`"${key}" must be a positive number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Fields whose non-default values change the computation in ways not implemented here: refused, never ignored. */
+function refuseUnsupported(j: Record<string, unknown>, fields: [string, (v: unknown) => boolean, string][]): void {
+  for (const [k, ok, why] of fields) if (k in j && !ok(j[k])) throw new ConfigError(`"${k}": ${JSON.stringify(j[k])} is not supported (${why})`);
+}
+const isFalse = (v: unknown) => v === false || v === null;
+
 /** Fill defaults and check a partial config; throws ConfigError on nonsense. */
 export function makeConfig(c: Partial<ModelConfig> & Pick<ModelConfig, "nLayers" | "dModel" | "nHeads" | "dHead" | "dVocab" | "nCtx">): ModelConfig {
+  const given = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
   const cfg: ModelConfig = {
     nKvHeads: c.nHeads, dMlp: 0, attnOnly: false, normalization: "LN", actFn: "gelu_new",
-    positional: "learned", eps: 1e-5, ropeTheta: 10000, causal: true, ...c,
+    positional: "learned", eps: 1e-5, ropeTheta: 10000, causal: true, ...given,
   } as ModelConfig;
   const rec = cfg as unknown as Record<string, unknown>;
   for (const k of ["nLayers", "dModel", "nHeads", "nKvHeads", "dHead", "dVocab", "nCtx"]) posInt(rec, k);
   posInt(rec, "dMlp", true);
+  for (const k of ["attnOnly", "causal"]) if (typeof rec[k] !== "boolean") throw new ConfigError(`${k} must be true or false, got ${JSON.stringify(rec[k])}`);
   if (!cfg.attnOnly && cfg.dMlp === 0) throw new ConfigError("dMlp is 0 but the model is not attention-only");
   if (cfg.nHeads % cfg.nKvHeads !== 0) throw new ConfigError(`nHeads ${cfg.nHeads} is not a multiple of nKvHeads ${cfg.nKvHeads}`);
-  if (!["LN", "RMS", "none"].includes(cfg.normalization)) throw new ConfigError(`normalization ${JSON.stringify(cfg.normalization)} is not LN, RMS or none`);
+  if (!["LN", "LNPre", "RMS", "RMSPre", "none"].includes(cfg.normalization)) throw new ConfigError(`normalization ${JSON.stringify(cfg.normalization)} is not LN, LNPre, RMS, RMSPre or none`);
   if (!["gelu_new", "swiglu", "relu"].includes(cfg.actFn)) throw new ConfigError(`activation ${JSON.stringify(cfg.actFn)} is not supported (gelu_new, swiglu, relu)`);
+  if (!["learned", "rotary", "none"].includes(cfg.positional)) throw new ConfigError(`positional ${JSON.stringify(cfg.positional)} is not learned, rotary or none`);
   if (cfg.positional === "rotary" && cfg.dHead % 2) throw new ConfigError("rotary embeddings need an even dHead");
-  if (!(cfg.eps > 0)) throw new ConfigError(`eps must be positive, got ${cfg.eps}`);
+  if (typeof cfg.eps !== "number" || !(cfg.eps > 0) || !Number.isFinite(cfg.eps)) throw new ConfigError(`eps must be a positive number, got ${JSON.stringify(cfg.eps)}`);
+  if (typeof cfg.ropeTheta !== "number" || !(cfg.ropeTheta > 0) || !Number.isFinite(cfg.ropeTheta)) throw new ConfigError(`ropeTheta must be a positive number, got ${JSON.stringify(cfg.ropeTheta)}`);
   return cfg;
 }
 
 /** Config from a TransformerLens-style JSON (n_layers, d_model, …; the fixtures' format). */
 export function configFromTransformerLens(j: Record<string, unknown>): ModelConfig {
+  const attnOnly = bool(j, "attn_only", false);
+  refuseUnsupported(j, [
+    ["parallel_attn_mlp", isFalse, "attention and MLP in parallel"],
+    ["gated_mlp", isFalse, "gated MLPs are read from llama-family files, not TransformerLens configs"],
+    ["scale_attn_by_inverse_layer_idx", isFalse, "layer-dependent attention scaling"],
+    ["use_attn_scale", (v) => v === true, "attention without the 1/√d_head scale"],
+    ["attn_scale", (v) => v === undefined || v === null || (typeof v === "number" && Math.abs(v - Math.sqrt(j.d_head as number)) < 1e-9), "an attention scale other than √d_head"],
+    ["d_vocab_out", (v) => v === undefined || v === null || v === -1 || v === j.d_vocab, "an output vocabulary different from the input one"],
+    ["final_rms", isFalse, "a final RMSNorm on a LayerNorm model"],
+    ["attention_dir", (v) => v === "causal" || v === "bidirectional", "attention_dir must be causal or bidirectional"],
+    ["positional_embedding_type", (v) => v === "standard", "only learned (\"standard\") positions are read from TransformerLens configs"],
+  ]);
   // Attention-only models have no MLP, so their act_fn (e.g. "solu_ln") does not matter.
-  const act = (j.attn_only ? "gelu_new" : j.act_fn ?? "gelu_new") as string;
-  const posType = j.positional_embedding_type ?? "standard";
-  if (posType !== "standard") throw new ConfigError(`positional_embedding_type ${JSON.stringify(posType)} is not supported (standard, i.e. learned)`);
+  const act = attnOnly ? "gelu_new" : j.act_fn ?? "gelu_new";
+  if (typeof act !== "string") throw new ConfigError(`"act_fn" must be a string, got ${JSON.stringify(act)}`);
   // TransformerLens "gelu" is the exact erf form, not GPT-2's tanh gelu_new; refuse rather than approximate.
   if (act !== "gelu_new" && act !== "relu") throw new ConfigError(`act_fn ${JSON.stringify(act)} is not supported (gelu_new, relu${act === "gelu" ? "; \"gelu\" is the exact erf GELU, which differs from gelu_new" : ""})`);
-  const dir = j.attention_dir ?? "causal";
-  if (dir !== "causal" && dir !== "bidirectional") throw new ConfigError(`attention_dir ${JSON.stringify(dir)} is not causal or bidirectional`);
   // Some TransformerLens configs (NeelNanda's) say "normalization" and "ln_eps".
-  const norm = j.normalization_type ?? j.normalization;
+  // A missing normalization_type is TransformerLens's default, "LN"; null means none.
+  const normKey = "normalization_type" in j ? "normalization_type" : "normalization" in j ? "normalization" : null;
+  const norm = normKey ? j[normKey] : "LN";
+  if (norm !== null && !["LN", "LNPre", "RMS", "RMSPre"].includes(norm as string)) {
+    throw new ConfigError(`"${normKey}" must be "LN", "LNPre", "RMS", "RMSPre" or null, got ${JSON.stringify(norm)}`);
+  }
+  const epsKey = "eps" in j ? "eps" : "ln_eps";
   return makeConfig({
     nLayers: posInt(j, "n_layers"), dModel: posInt(j, "d_model"), nHeads: posInt(j, "n_heads"),
-    dHead: posInt(j, "d_head"), dMlp: j.attn_only ? 0 : posInt(j, "d_mlp"), dVocab: posInt(j, "d_vocab"),
-    nCtx: posInt(j, "n_ctx"), attnOnly: Boolean(j.attn_only),
-    normalization: norm === null || norm === undefined || norm === "none" ? "none" : norm === "LN" || norm === "LNPre" ? "LN" : (norm as "LN"),
-    eps: typeof j.eps === "number" ? j.eps : typeof j.ln_eps === "number" ? j.ln_eps : 1e-5, actFn: act, causal: dir === "causal",
+    nKvHeads: j.n_key_value_heads === undefined || j.n_key_value_heads === null ? undefined : posInt(j, "n_key_value_heads"),
+    dHead: posInt(j, "d_head"), dMlp: attnOnly ? 0 : posInt(j, "d_mlp"), dVocab: posInt(j, "d_vocab"),
+    nCtx: posInt(j, "n_ctx"), attnOnly,
+    normalization: norm === null ? "none" : (norm as "LN"),
+    eps: positive(j, epsKey, 1e-5), actFn: act as "gelu_new", causal: (j.attention_dir ?? "causal") === "causal",
   });
 }
 
 /** Config from a Hugging Face GPT-2 config.json. */
 export function configFromHuggingFace(j: Record<string, unknown>): ModelConfig {
   if (j.model_type !== undefined && j.model_type !== "gpt2") throw new ConfigError(`model_type ${JSON.stringify(j.model_type)} is not supported (gpt2)`);
+  refuseUnsupported(j, [
+    ["scale_attn_by_inverse_layer_idx", isFalse, "layer-dependent attention scaling"],
+    ["scale_attn_weights", (v) => v === true, "attention without the 1/√d_head scale"],
+    ["add_cross_attention", isFalse, "cross-attention"],
+  ]);
   const d = posInt(j, "n_embd"), h = posInt(j, "n_head");
   if (d % h) throw new ConfigError(`n_embd ${d} is not divisible by n_head ${h}`);
-  const act = (j.activation_function ?? "gelu_new") as string;
-  if (act !== "gelu_new") throw new ConfigError(`activation_function ${JSON.stringify(act)} is not supported (gelu_new)`);
+  const act = j.activation_function ?? "gelu_new";
+  // gelu_pytorch_tanh is the same tanh approximation under another name.
+  if (act !== "gelu_new" && act !== "gelu_pytorch_tanh") throw new ConfigError(`activation_function ${JSON.stringify(act)} is not supported (gelu_new${act === "gelu" ? "; \"gelu\" is the exact erf GELU, which differs from gelu_new" : ""})`);
   return makeConfig({
     nLayers: posInt(j, "n_layer"), dModel: d, nHeads: h, dHead: d / h,
-    dMlp: typeof j.n_inner === "number" ? j.n_inner : 4 * d, dVocab: posInt(j, "vocab_size"),
-    nCtx: posInt(j, "n_positions"), eps: typeof j.layer_norm_epsilon === "number" ? j.layer_norm_epsilon : 1e-5,
+    dMlp: j.n_inner === undefined || j.n_inner === null ? 4 * d : posInt(j, "n_inner", true), dVocab: posInt(j, "vocab_size"),
+    nCtx: posInt(j, "n_positions"), eps: positive(j, "layer_norm_epsilon", 1e-5),
   });
 }
 
 /** Either kind of config JSON, told apart by its keys. */
 export function configFromJson(j: Record<string, unknown>): ModelConfig {
+  if (j === null || typeof j !== "object" || Array.isArray(j)) throw new ConfigError("a config must be a JSON object");
   if ("n_layers" in j) return configFromTransformerLens(j);
   if ("n_layer" in j) return configFromHuggingFace(j);
   throw new ConfigError("neither a TransformerLens config (n_layers, d_model, …) nor a Hugging Face GPT-2 config.json (n_layer, n_embd, …)");

@@ -2,15 +2,16 @@
 // hub with fetch. Runtime-agnostic: no file system, no cache, no Node APIs;
 // the Node cache lives in src/node/hub-cache.ts. URLs follow the hub's
 // `/{repo}/resolve/{revision}/{file}` route (huggingface_hub `hf_hub_url`).
+import { AcdcError } from "../errors.js";
 
 export const HUB_URL = "https://huggingface.co";
 
 /** What went wrong, for callers that react to it (the CLI adds a hint for "offline"). */
 export type HubErrorKind = "invalid" | "offline" | "timeout" | "not-found" | "auth" | "http" | "truncated" | "bad-file";
 
-export class HubError extends Error {
+export class HubError extends AcdcError {
   readonly kind: HubErrorKind;
-  constructor(kind: HubErrorKind, message: string) { super(message); this.name = "HubError"; this.kind = kind; }
+  constructor(kind: HubErrorKind, message: string) { super(message, "HubError"); this.kind = kind; }
 }
 
 export interface HubOptions {

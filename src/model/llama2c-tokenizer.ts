@@ -7,9 +7,11 @@
 //
 // File (run.c `build_tokenizer`): int32 max_token_length, then per token
 // float32 score, int32 length, that many bytes (UTF-8, no terminator).
+import { FormatError } from "../errors.js";
 
-export class TokenizerError extends Error {
-  constructor(message: string) { super(`llama2.c tokenizer: ${message}`); this.name = "TokenizerError"; }
+/** A malformed tokenizer file or text it cannot encode. */
+export class TokenizerError extends FormatError {
+  constructor(message: string) { super("llama2.c tokenizer", message); this.name = "TokenizerError"; }
 }
 
 export const BOS = 1;

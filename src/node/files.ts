@@ -1,15 +1,44 @@
-// Node-side input: resolve a --model path to safetensors + config, read a
-// data JSON, with errors that name the file and what is wrong with it.
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+// Node-side input and output: resolve a --model argument to its files, read
+// weights in chunks straight into wasm memory (no JavaScript copy, no 2 GiB
+// readFileSync limit), read a data JSON, check output paths before any work
+// and write outputs atomically (temp file + rename), with errors that name
+// the file and what is wrong with it.
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { loadModel } from "../model/load.js";
 import { HUB_ALIASES, HubError, isHubRepoId } from "../model/hub.js";
 import { loadHubModelCached } from "./hub-cache.js";
 import type { Transformer } from "../model/transformer.js";
-import type { PatchData } from "../graph/patcher.js";
+import type { PatchData } from "../patch/patcher.js";
+import type { ByteSource } from "../model/formats/tensor.js";
+import type { Engine } from "../wasm/engine.js";
+import { AcdcError } from "../errors.js";
 
-export class UsageError extends Error {
-  constructor(message: string) { super(message); this.name = "UsageError"; }
+export class UsageError extends AcdcError {
+  constructor(message: string) { super(message, "UsageError"); }
+}
+
+/** A file read on demand through one handle (positional reads; never the whole file at once). */
+export function fileSource(path: string): ByteSource & { close(): void } {
+  let fd: number;
+  try { fd = openSync(path, "r"); } catch (e) { throw new UsageError(`cannot open ${path}: ${(e as Error).message}`); }
+  const size = fstatSync(fd).size;
+  return {
+    byteLength: size,
+    name: path,
+    async read(offset, length) {
+      if (offset < 0 || offset + length > size) throw new RangeError(`${path}: read [${offset}, ${offset + length}) beyond ${size} bytes`);
+      const buf = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const n = readSync(fd, buf, got, length - got, offset + got);
+        if (n === 0) throw new UsageError(`${path} ended after ${offset + got} bytes (it was ${size} when opened; was it changed while loading?)`);
+        got += n;
+      }
+      return buf;
+    },
+    close() { closeSync(fd); },
+  };
 }
 
 /** Read and parse a JSON file, naming the file on failure. */
@@ -23,20 +52,25 @@ export function readJsonFile(path: string, what: string): Record<string, unknown
   return j as Record<string, unknown>;
 }
 
+/** Where a --model argument's weights (and config, for safetensors) are. */
+export interface ModelFiles { weights: string; config: string | null; name: string }
+
 /**
- * Where a --model argument's weights and config are: `NAME.safetensors` with
- * `NAME.config.json` (or `config.json`) beside it, or a folder holding
- * `model.safetensors` and `config.json` (the Hugging Face layout).
+ * Resolve a --model argument: `NAME.safetensors` with `NAME.config.json` (or
+ * `config.json`) beside it; a folder holding `model.safetensors` and
+ * `config.json` (the Hugging Face layout); or a llama2.c checkpoint `.bin`
+ * (its header is its config).
  */
-export function resolveModelPath(arg: string): { weights: string; config: string; name: string } {
-  if (!existsSync(arg)) throw new UsageError(`model not found: ${arg} (give a .safetensors file or a folder with model.safetensors and config.json)`);
+export function resolveModelPath(arg: string): ModelFiles {
+  if (!existsSync(arg)) throw new UsageError(`model not found: ${arg} (give a .safetensors file, a llama2.c .bin, or a folder with model.safetensors and config.json)`);
   if (statSync(arg).isDirectory()) {
     const weights = join(arg, "model.safetensors"), config = join(arg, "config.json");
     if (!existsSync(weights)) throw new UsageError(`model folder ${arg} has no model.safetensors`);
     if (!existsSync(config)) throw new UsageError(`model folder ${arg} has no config.json`);
-    return { weights, config, name: basename(arg.replace(/\/+$/, "")) };
+    return { weights, config, name: basename(resolve(arg)) };
   }
-  if (!arg.endsWith(".safetensors")) throw new UsageError(`model file ${arg} is not a .safetensors file`);
+  if (arg.endsWith(".bin")) return { weights: arg, config: null, name: basename(arg, ".bin") };
+  if (!arg.endsWith(".safetensors")) throw new UsageError(`model file ${arg} is neither a .safetensors file nor a llama2.c .bin`);
   const stem = arg.slice(0, -".safetensors".length);
   const candidates = [`${stem}.config.json`, join(dirname(arg), "config.json")];
   const config = candidates.find((c) => existsSync(c));
@@ -44,9 +78,9 @@ export function resolveModelPath(arg: string): { weights: string; config: string
   return { weights: arg, config, name: basename(stem) };
 }
 
-/** True when a --model argument is written as a path (./x, ../x, /x, ~/x, C:\\x, x.safetensors, x.json), never a hub id. */
+/** True when a --model argument is written as a path (./x, ../x, /x, ~/x, C:\\x, x.safetensors, x.json, x.bin), never a hub id. */
 export function looksLikePath(arg: string): boolean {
-  return /^(\.|\/|~|[A-Za-z]:)/.test(arg) || arg.includes("\\") || /\.(safetensors|json)$/i.test(arg);
+  return /^(\.|\/|~|[A-Za-z]:)/.test(arg) || arg.includes("\\") || /\.(safetensors|json|bin)$/i.test(arg);
 }
 
 /** True when a --model argument names a Hugging Face repo: not an existing path, not path-like, a valid repo id. */
@@ -61,21 +95,38 @@ function hubUsageError(e: HubError, arg: string): UsageError {
   return new UsageError(e.message);
 }
 
+/** The files of a --model argument (a hub model is downloaded into the cache first) and its parsed config. */
+export async function modelFiles(arg: string, opts: { quiet?: boolean } = {}): Promise<{ files: ModelFiles; config: Record<string, unknown> | null }> {
+  if (isHubModelArg(arg)) {
+    let hub: Awaited<ReturnType<typeof loadHubModelCached>>;
+    try { hub = await loadHubModelCached(arg, opts.quiet ? { progress: null } : {}); } catch (e) { throw e instanceof HubError ? hubUsageError(e, arg) : e; }
+    return { files: { weights: hub.weightsPath, config: join(hub.dir, "config.json"), name: hub.repo }, config: hub.config };
+  }
+  const files = resolveModelPath(arg);
+  return { files, config: files.config ? readJsonFile(files.config, "model config") : null };
+}
+
+export interface LoadFromPathOptions {
+  quiet?: boolean;
+  engine?: Engine;
+  /** Called as weights are read: (bytes done, bytes total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
 /**
  * Load a model from a --model argument: a local file or folder (see
  * resolveModelPath), or a Hugging Face repo id (gpt2, OWNER/NAME) fetched
  * through the disk cache (src/node/hub-cache.ts; ACDC_CACHE, ACDC_HUB_URL).
  */
-export async function loadModelFromPath(arg: string, opts: { quiet?: boolean } = {}): Promise<{ model: Transformer; name: string; config: Record<string, unknown> }> {
-  if (isHubModelArg(arg)) {
-    let hub: Awaited<ReturnType<typeof loadHubModelCached>>;
-    try { hub = await loadHubModelCached(arg, opts.quiet ? { progress: null } : {}); } catch (e) { throw e instanceof HubError ? hubUsageError(e, arg) : e; }
-    return { model: await loadModel(hub.safetensors, hub.config), name: hub.repo, config: hub.config };
+export async function loadModelFromPath(arg: string, opts: LoadFromPathOptions = {}): Promise<{ model: Transformer; name: string; config: Record<string, unknown> | null; files: ModelFiles }> {
+  const { files, config } = await modelFiles(arg, opts);
+  const src = fileSource(files.weights);
+  try {
+    const model = await loadModel(src, config, { engine: opts.engine, onProgress: opts.onProgress });
+    return { model, name: files.name, config, files };
+  } finally {
+    src.close();
   }
-  const { weights, config, name } = resolveModelPath(arg);
-  const cfgJson = readJsonFile(config, "model config");
-  const model = await loadModel(new Uint8Array(readFileSync(weights)), cfgJson);
-  return { model, name, config: cfgJson };
 }
 
 const isTokenRows = (x: unknown): x is number[][] => Array.isArray(x) && x.every((r) => Array.isArray(r) && r.every((v) => typeof v === "number"));
@@ -95,5 +146,31 @@ export function readDataFile(path: string): PatchData & { correct?: number[]; in
     if (!Array.isArray(v) || !v.every((x) => typeof x === "number")) throw new UsageError(`data file ${path}: "${k}" must be a list of token ids`);
     return v as number[];
   };
+  const known = new Set(["clean", "corrupted", "positions", "correct", "incorrect"]);
+  const extra = Object.keys(j).filter((k) => !known.has(k));
+  if (extra.length) throw new UsageError(`data file ${path}: unknown field${extra.length > 1 ? "s" : ""} ${extra.map((k) => `"${k}"`).join(", ")} (expected clean, corrupted, positions, correct, incorrect)`);
   return { clean: j.clean, corrupted: j.corrupted as number[][] | undefined, positions: positions as number[] | number[][], correct: nums("correct"), incorrect: nums("incorrect") };
+}
+
+/** Refuse an output path that cannot be written, before any work: a folder, a missing or read-only folder. */
+export function checkOutputPath(path: string, option: string): void {
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${option} ${path} is a folder, not a file`);
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir)) throw new UsageError(`${option} ${path}: folder ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${option} ${path}: ${dir} is not a folder`);
+  try { accessSync(dir, constants.W_OK); } catch { throw new UsageError(`${option} ${path}: folder ${dir} is not writable`); }
+  if (existsSync(path)) {
+    try { accessSync(path, constants.W_OK); } catch { throw new UsageError(`${option} ${path} exists and is not writable`); }
+  }
+}
+
+/** Write a file whole or not at all: a temp file beside it, then a rename. */
+export function writeAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = join(dirname(resolve(path)), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.part`);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }

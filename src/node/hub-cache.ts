@@ -2,7 +2,8 @@
 // model.safetensors}, each file written whole (temp file + rename, so an
 // interrupted download never leaves a file that looks complete) and read back
 // without touching the network. The download itself is src/model/hub.ts.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { writeAtomic } from "./files.js";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { fetchHubFile, hubRepoId, HubError, HUB_URL, parseHubConfig, tlCheckpointError, type HubOptions } from "../model/hub.js";
@@ -58,23 +59,12 @@ function byteProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, label
   };
 }
 
-/** Write bytes to path through a temp file in the same folder and a rename (atomic on one file system). */
-function writeAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.part`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-}
-
 /**
  * Load a hub model's files from the cache, downloading the missing ones.
  * `downloaded` lists the files fetched in this call (empty: all from cache).
  */
 export async function loadHubModelCached(repoArg: string, opts: HubCacheOptions = {}): Promise<{
-  safetensors: Uint8Array; config: Record<string, unknown>; repo: string; dir: string; downloaded: string[];
+  weightsPath: string; config: Record<string, unknown>; repo: string; dir: string; downloaded: string[];
 }> {
   const repo = hubRepoId(repoArg);
   const revision = opts.revision ?? "main";
@@ -85,10 +75,10 @@ export async function loadHubModelCached(repoArg: string, opts: HubCacheOptions 
   const token = baseUrl.replace(/\/+$/, "") === HUB_URL ? process.env.HF_TOKEN || undefined : undefined;
   const downloaded: string[] = [];
 
-  /** A file from the cache, or downloaded, checked by `check` (so a bad file is never cached) and cached. */
-  const get = async (file: string, check: (bytes: Uint8Array) => void = () => {}): Promise<Uint8Array> => {
+  /** A file's cached path, downloaded first when missing, checked by `check` (so a bad file is never cached). */
+  const get = async (file: string, check: (bytes: Uint8Array) => void = () => {}): Promise<string> => {
     const path = join(dir, file);
-    if (existsSync(path)) return new Uint8Array(readFileSync(path));
+    if (existsSync(path)) return path;
     if (opts.offline) throw new HubError("offline", `${repo} (${file}) is not in the cache ${dir} and downloads are off`);
     // config.json is a few hundred bytes: a progress line only for the weights.
     const bar = out && file !== "config.json" ? byteProgress(out, `downloading ${repo} ${file}`) : null;
@@ -107,13 +97,13 @@ export async function loadHubModelCached(repoArg: string, opts: HubCacheOptions 
     mkdirSync(dir, { recursive: true });
     writeAtomic(path, bytes);
     downloaded.push(file);
-    return bytes;
+    return path;
   };
 
-  const config = parseHubConfig(await get("config.json", (b) => parseHubConfig(b, repo)), repo);
-  let safetensors: Uint8Array;
-  try { safetensors = await get("model.safetensors"); } catch (e) {
+  const config = parseHubConfig(new Uint8Array(readFileSync(await get("config.json", (b) => parseHubConfig(b, repo)))), repo);
+  let weightsPath: string;
+  try { weightsPath = await get("model.safetensors"); } catch (e) {
     throw e instanceof HubError && e.kind === "not-found" && "n_layers" in config ? tlCheckpointError(e, repo) : e;
   }
-  return { safetensors, config, repo, dir, downloaded };
+  return { weightsPath, config, repo, dir, downloaded };
 }

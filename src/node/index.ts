@@ -1,4 +1,4 @@
-// Node-only helpers (file system, disk cache), exported as "acdc-wasm/node".
-export { loadModelFromPath, readDataFile, readJsonFile, resolveModelPath, UsageError } from "./files.js";
+// acdc-wasm/node: Node-only helpers (files read in chunks, the hub disk cache, progress lines).
+export { loadModelFromPath, readDataFile, readJsonFile, resolveModelPath, fileSource, checkOutputPath, writeAtomic, UsageError } from "./files.js";
 export { loadHubModelCached, defaultCacheDir, type HubCacheOptions } from "./hub-cache.js";
 export { progressBar, type ProgressBar } from "./progress.js";

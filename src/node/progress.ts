@@ -1,45 +1,74 @@
-// A progress line for long searches: edges done / total, rate and ETA. On a
-// terminal it redraws one line; in logs it prints a line every 10%.
+// Progress lines for long runs on stderr. On a terminal one line redraws;
+// in a log (not a TTY) a line every few seconds. ACDC progress counts
+// tested and skipped edges apart: a skipped edge costs nothing, so the rate
+// and the ETA are in tested edges, and the ETA assumes the rest of the graph
+// is skipped as often as the part done so far, at the recent test rate.
+import type { Progress } from "../algorithms/registry.js";
+
 export interface ProgressBar {
-  update(done: number, total: number): void;
+  update(p: Progress): void;
   finish(): void;
 }
 
 const fmtTime = (s: number) => (!Number.isFinite(s) ? "?" : s < 60 ? `${s.toFixed(0)}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${(s / 3600).toFixed(1)}h`);
 
-/** A progress bar writing to a stream (stderr) counting `unit`s; silent when `quiet`. */
-export function progressBar(stream: NodeJS.WriteStream, label: string, quiet = false, unit = "edges"): ProgressBar {
+/** Seconds between lines in a log. */
+const LOG_EVERY_S = 5;
+
+/** A progress line writing to a stream (stderr) counting `unit`s; silent when `quiet`. */
+export function progressBar(stream: NodeJS.WritableStream & { isTTY?: boolean }, label: string, quiet = false, unit = "edges"): ProgressBar {
   const t0 = performance.now();
   const tty = Boolean(stream.isTTY);
-  let lastDraw = 0, lastDecile = -1, lastDone = 0, lastTotal = 0;
-  const line = (done: number, total: number) => {
+  let lastDraw = -Infinity, last: Progress | null = null;
+  // A sliding window of (seconds, done, tested) samples for recent rates.
+  const window: [number, number, number][] = [];
+  const line = (p: Progress) => {
     const el = (performance.now() - t0) / 1000;
-    const frac = total ? done / total : 1;
-    const rate = el > 0 ? done / el : 0;
-    const eta = rate > 0 ? (total - done) / rate : Infinity;
+    const frac = p.total ? p.done / p.total : 1;
     const width = 24, fill = Math.round(frac * width);
-    return `${label} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${done}/${total} ${unit} ${(100 * frac).toFixed(0)}% · ${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s · ETA ${fmtTime(eta)}`;
+    let s = `${label} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${p.done}/${p.total} ${unit} ${(100 * frac).toFixed(0)}%`;
+    const tested = p.tested ?? p.done, skipped = p.skipped ?? 0;
+    if (p.tested !== undefined) s += ` · tested ${tested}, skipped ${skipped}`;
+    window.push([el, p.done, tested]);
+    while (window.length > 2 && el - window[0][0] > 30) window.shift();
+    const [t1, d1, x1] = window[0];
+    const dt = el - t1, dtested = tested - x1, ddone = p.done - d1;
+    const rate = dt > 0.5 ? dtested / dt : el > 0 ? tested / el : 0;
+    const testedPerDone = ddone > 0 ? dtested / ddone : p.done ? tested / p.done : 1;
+    const eta = rate > 0 ? ((p.total - p.done) * testedPerDone) / rate : Infinity;
+    s += ` · ${rate.toFixed(rate < 10 ? 1 : 0)} ${p.tested !== undefined ? "tested " : ""}${unit}/s · ETA ${p.done >= p.total ? "0s" : fmtTime(eta)}`;
+    if (p.extra) for (const [k, v] of Object.entries(p.extra)) s += ` · ${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`;
+    return s;
   };
   return {
-    update(done, total) {
-      lastDone = done; lastTotal = total;
+    update(p) {
+      last = p;
       if (quiet) return;
       const now = performance.now();
       if (tty) {
-        if (now - lastDraw < 100 && done < total) return;
+        if (now - lastDraw < 100 && p.done < p.total) return;
         lastDraw = now;
-        stream.write(`\r${line(done, total)}\x1b[K`);
+        stream.write(`\r${line(p)}\x1b[K`);
       } else {
-        const decile = Math.floor((10 * done) / Math.max(1, total));
-        if (decile === lastDecile) return;
-        lastDecile = decile;
-        stream.write(`${line(done, total)}\n`);
+        if (now - lastDraw < LOG_EVERY_S * 1000 && p.done < p.total) return;
+        lastDraw = now;
+        stream.write(`${line(p)}\n`);
       }
     },
     finish() {
-      if (quiet) return;
-      if (tty) stream.write(`\r${line(lastTotal, lastTotal)}\x1b[K\n`);
-      else if (lastDecile < 10) stream.write(`${line(lastDone, lastTotal)}\n`);
+      if (quiet || !last) return;
+      if (tty) stream.write(`\r${line(last)}\x1b[K\n`);
+      else if (last.done < last.total) stream.write(`${line(last)}\n`);
     },
+  };
+}
+
+/** A progress line for bytes read (loading a model); silent for files under 50 MB, which load in a blink. */
+export function bytesBar(stream: NodeJS.WritableStream & { isTTY?: boolean }, label: string, quiet = false): (done: number, total: number) => void {
+  const bar = progressBar(stream, label, quiet, "MB");
+  return (done, total) => {
+    if (total < 50e6) return;
+    bar.update({ phase: "load", done: Math.round(done / 1e6), total: Math.round(total / 1e6), ms: 0 });
+    if (done >= total) bar.finish();
   };
 }

@@ -1,103 +1,176 @@
-// `acdc demo` and `acdc sweep`: the paper's tracr tasks end to end, offline.
-// demo runs ACDC once on tracr-reverse (compiled in code, nothing
-// downloaded), scores it against the ground truth over the paper's threshold
-// sweep and writes circuit.json / .dot / .svg; sweep prints the ROC table.
-import { writeFileSync, mkdirSync } from "node:fs";
+// `acdc demo` and `acdc sweep`: the paper's tracr tasks (and the trained
+// induction model) end to end, offline. demo runs ACDC once on
+// tracr-reverse (compiled in code, nothing downloaded), scores it against the
+// ground truth over the paper's threshold sweep and writes circuit.json /
+// .dot / .svg; sweep prints the ROC table of any registered algorithm.
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { buildGraph, type Graph } from "../graph/graph.js";
-import { Patcher, type Ablation } from "../graph/patcher.js";
+import { Patcher, ABLATIONS, type Ablation } from "../patch/patcher.js";
 import { acdc } from "../algorithms/acdc.js";
+import { ALGORITHMS, getAlgorithm } from "../algorithms/registry.js";
 import { circuitDot, circuitJson } from "../io/circuit.js";
 import { circuitSvg, plotSvg, rocSvg } from "../io/svg.js";
-import { logspace, sweep, type SweepResult } from "../eval/sweep.js";
+import { sweep, type SweepResult } from "../eval/sweep.js";
 import { paretoFrontier } from "../eval/roc.js";
-import { createTracrModel, tracrTask, type TracrTask, type TracrTaskName } from "../tasks/tracr.js";
+import { logspace } from "../thresholds.js";
+import { createTracrModel, tracrTask, TRACR_THRESHOLDS, type TracrTaskName } from "../tasks/tracr.js";
+import { inductionGroundTruth, inductionOfflineTask } from "../tasks/induction-offline.js";
+import type { Task } from "../tasks/task.js";
 import type { Transformer } from "../model/transformer.js";
-import { UsageError } from "./files.js";
+import { loadModel } from "../model/load.js";
+import { createEngine, type Engine } from "../wasm/engine.js";
+import { checkOutputPath, UsageError, writeAtomic } from "./files.js";
 import { progressBar } from "./progress.js";
-import { oneOf, parseThreshold } from "./args.js";
+import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "./args.js";
 
-const TASKS: TracrTaskName[] = ["tracr-reverse", "tracr-proportion"];
-/** The paper's tracr sweep: 10^linspace(−5, −1, 21), zero ablation, task metric. */
-const PAPER_THRESHOLDS = logspace(-5, -1, 21);
-const PAPER_AUC: Record<TracrTaskName, number> = { "tracr-reverse": 1.0, "tracr-proportion": 1.0 };
+const TASKS = ["tracr-reverse", "tracr-proportion", "induction"] as const;
+type TaskName = (typeof TASKS)[number];
+const PAPER_AUC: Partial<Record<TaskName, number>> = { "tracr-reverse": 1.0, "tracr-proportion": 1.0 };
 
-function parseTask(s: string | undefined): TracrTaskName {
+export const SWEEP_HELP = `acdc sweep --task ${TASKS.join("|")} [options]
+
+Run an algorithm at each value of its knob and score each circuit against
+the task's ground truth: TP/FP/FN, edge and head/MLP TPR/FPR per run, the
+ROC AUCs and the faithfulness curve (metric vs. edges kept).
+  --task T         tracr-reverse, tracr-proportion (compiled from RASP), or
+                   induction (the trained 2-layer model shipped in models/;
+                   ground truth from its attention patterns)
+  --algorithm A    ${ALGORITHMS.map((a) => a.key).join("|")} (default acdc)
+  --ablation zero|corrupted|mean  default: the task's (zero for tracr, corrupted for induction)
+  --thresholds LO:HI:N   N thresholds 10^LO … 10^HI, evenly spaced in the
+                   exponent (LO, HI are exponents of 10: -5:-1:21 is the paper's
+                   tracr sweep 1e-5 … 1e-1, the default)
+  --top-k K        hybrid: EAP-IG candidates per run (required for hybrid)
+  --threads N|auto threads for the kernels (default 1)
+  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .)
+  --quiet          no progress line
+`;
+
+export const DEMO_HELP = `acdc demo [--threshold T] [--out-dir DIR] [--threads N|auto] [--quiet]
+
+Build the tracr-reverse model (compiled in code; no download), run ACDC
+with zero ablation, print the circuit against the ground truth and the AUC of
+the paper's threshold sweep, write circuit.json, circuit.dot, circuit.svg and
+the ROC and faithfulness plots. Default threshold 0.001.
+`;
+
+function parseTask(s: string | undefined): TaskName {
   if (!s) throw new UsageError(`--task is required (one of ${TASKS.join(", ")})`);
-  if (!(TASKS as string[]).includes(s)) throw new UsageError(`unknown task "${s}" (one of ${TASKS.join(", ")})`);
-  return s as TracrTaskName;
+  if (!(TASKS as readonly string[]).includes(s)) throw new UsageError(`unknown task "${s}" (one of ${TASKS.join(", ")})`);
+  return s as TaskName;
 }
 
-/** "lo:hi:n" exponents → 10^linspace(lo, hi, n). */
-function parseThresholds(s: string | undefined): number[] {
-  if (s === undefined) return PAPER_THRESHOLDS;
-  const m = s.match(/^(-?[\d.]+):(-?[\d.]+):(\d+)$/);
-  if (!m || Number(m[3]) < 1) throw new UsageError(`--thresholds must be LO:HI:N (exponents of 10 and a count, e.g. -5:-1:21), got "${s}"`);
-  return logspace(Number(m[1]), Number(m[2]), Number(m[3]));
+/** "LO:HI:N": N values 10^LO … 10^HI, evenly spaced in the exponent. */
+export function parseThresholds(s: string | undefined, dflt: number[]): number[] {
+  if (s === undefined) return dflt;
+  const parts = s.split(":");
+  if (parts.length !== 3) throw new UsageError(`--thresholds must be LO:HI:N (exponents of 10 and a count, e.g. -5:-1:21 for 1e-5 … 1e-1), got "${s}"`);
+  const lo = parseNumber("thresholds", parts[0]), hi = parseNumber("thresholds", parts[1]);
+  const n = parseInteger("thresholds", parts[2], 1, 1000);
+  // A user writing 0.001:0.1:5 means thresholds, not exponents: 10^0.001 … 10^0.1 would be absurd thresholds > 1.
+  if (lo > 0 && hi > 0 && lo < 1 && hi < 1) throw new UsageError(`--thresholds ${s}: LO and HI are exponents of 10 (e.g. -3:-1:${n} for 0.001 … 0.1), not the thresholds themselves`);
+  if (lo > hi) throw new UsageError(`--thresholds ${s}: LO must not exceed HI`);
+  if (hi > 6 || lo < -30) throw new UsageError(`--thresholds ${s}: exponents outside [-30, 6] are not thresholds any metric here reaches`);
+  return logspace(lo, hi, n);
 }
 
 const pct = (x: number) => x.toFixed(3);
 
 function printSweep(out: NodeJS.WriteStream, name: string, s: SweepResult, paper?: number) {
-  out.write(`\n${name}: ${s.runs.length} thresholds\n`);
-  out.write("  threshold   kept  tested  TP  FP  FN   edge TPR  edge FPR   node TPR  node FPR   metric\n");
+  out.write(`\n${name} (${s.algorithm}): ${s.runs.length} runs\n`);
+  out.write(`  ${s.knob.padStart(9)}   kept  tested  TP  FP  FN   edge TPR  edge FPR   node TPR  node FPR   metric\n`);
   for (const r of s.runs) {
-    out.write(`  ${r.threshold.toExponential(2).padStart(9)}  ${String(r.numKept).padStart(5)}  ${String(r.numTested).padStart(6)}` +
+    out.write(`  ${r.value.toExponential(2).padStart(9)}  ${String(r.numKept).padStart(5)}  ${String(r.numTested).padStart(6)}` +
       `  ${String(r.edges.tp).padStart(2)}  ${String(r.edges.fp).padStart(2)}  ${String(r.edges.fn).padStart(2)}` +
       `   ${pct(r.edges.tpr).padStart(8)}  ${pct(r.edges.fpr).padStart(8)}   ${pct(r.nodes.tpr).padStart(8)}  ${pct(r.nodes.fpr).padStart(8)}   ${r.metric.toExponential(2)}\n`);
   }
   out.write(`  AUC (edges) ${s.edgeAuc.toFixed(3)}   AUC (heads and MLPs) ${s.nodeAuc.toFixed(3)}${paper !== undefined ? `   paper (ACDC, edges): ${paper.toFixed(3)}` : ""}\n`);
 }
 
+function sweepFiles(dir: string, name: string): string[] {
+  return [join(dir, `${name}-sweep.json`), join(dir, `${name}-roc.svg`), join(dir, `${name}-faithfulness.svg`)];
+}
+
 function writeSweepFiles(dir: string, name: string, s: SweepResult): string[] {
-  mkdirSync(dir, { recursive: true });
-  const files = [join(dir, `${name}-sweep.json`), join(dir, `${name}-roc.svg`), join(dir, `${name}-faithfulness.svg`)];
-  writeFileSync(files[0], JSON.stringify({ task: name, ...s, edgeFrontier: paretoFrontier(s.edgeRoc), nodeFrontier: paretoFrontier(s.nodeRoc) }, null, 1) + "\n");
-  writeFileSync(files[1], rocSvg(`${name}: ROC against the ground truth`, [
+  const files = sweepFiles(dir, name);
+  writeAtomic(files[0], JSON.stringify({ task: name, ...s, edgeFrontier: paretoFrontier(s.edgeRoc), nodeFrontier: paretoFrontier(s.nodeRoc) }, null, 1) + "\n");
+  writeAtomic(files[1], rocSvg(`${name}: ROC against the ground truth`, [
     { name: `edges (AUC ${s.edgeAuc.toFixed(3)})`, frontier: paretoFrontier(s.edgeRoc) },
     { name: `heads/MLPs (AUC ${s.nodeAuc.toFixed(3)})`, frontier: paretoFrontier(s.nodeRoc) },
   ]));
-  writeFileSync(files[2], plotSvg([{ name: "circuit metric", points: s.faithfulness }],
+  writeAtomic(files[2], plotSvg([{ name: "circuit metric", points: s.faithfulness }],
     { title: `${name}: metric vs. edges kept`, xLabel: "edges kept", yLabel: "metric (higher is worse)" }));
   return files;
 }
 
-async function runSweep(task: TracrTask, model: Transformer, graph: Graph, ablation: Ablation, thresholds: number[], quiet: boolean): Promise<SweepResult> {
-  const bar = progressBar(process.stderr, `sweep ${task.name}`, quiet, "thresholds");
-  const result = sweep({
-    model, graph, data: task.data, metric: () => task.metric, ablation, thresholds,
-    groundTruth: task.groundTruth.map(([p, c]) => [p, c] as [string, string]),
-    onRun: (i, n) => bar.update(i + 1, n),
-  });
-  bar.finish();
-  return result;
+/** The output folder, made if needed, and each file in it checked writable. */
+function prepareOutDir(dir: string, files: string[]): void {
+  try { mkdirSync(dir, { recursive: true }); } catch (e) { throw new UsageError(`--out-dir ${dir}: ${(e as Error).message}`); }
+  for (const f of files) checkOutputPath(f, "--out-dir");
+}
+
+/** A task's model, graph and ground truth, built offline. */
+async function taskSetup(name: TaskName, engine: Engine): Promise<{ task: Task; model: Transformer; graph: Graph; truth: [string, string][] }> {
+  if (name === "induction") {
+    const task = inductionOfflineTask();
+    const dir = new URL("../../models/", import.meta.url);
+    const model = await loadModel(new Uint8Array(readFileSync(new URL("induction-2l.safetensors", dir))), JSON.parse(readFileSync(new URL("induction-2l.config.json", dir), "utf8")), { engine });
+    const truth = inductionGroundTruth(model, task.data.clean).edges.map(([a, b]) => [a, b] as [string, string]);
+    return { task, model, graph: buildGraph(model.cfg), truth };
+  }
+  const task = tracrTask(name);
+  const model = await createTracrModel(task, engine);
+  return { task, model, graph: buildGraph(task.cfg, task.graph), truth: task.groundTruth.map(([a, b]) => [a, b]) };
 }
 
 async function cmdSweep(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, strict: true, options: {
-    task: { type: "string" }, ablation: { type: "string" }, thresholds: { type: "string" }, "out-dir": { type: "string" }, quiet: { type: "boolean" },
-  } });
-  const name = parseTask(values.task), ablation = oneOf<Ablation>("ablation", values.ablation, ["corrupted", "zero", "mean"], "zero"), thresholds = parseThresholds(values.thresholds);
-  const task = tracrTask(name);
-  const model = await createTracrModel(task);
-  const graph = buildGraph(task.cfg, task.graphOptions);
-  process.stderr.write(`${name}: compiled from RASP, ${task.cfg.nLayers} layers, d_model ${task.cfg.dModel}; ${graph.counts.addition + graph.counts.direct} edges; ` +
-    `${task.data.clean.length} prompts; ${ablation} ablation; task metric (squared output difference)\n`);
-  const s = await runSweep(task, model, graph, ablation, thresholds, Boolean(values.quiet));
-  printSweep(process.stdout, name, s, ablation === "zero" ? PAPER_AUC[name] : undefined);
-  for (const f of writeSweepFiles(values["out-dir"] ?? ".", name, s)) process.stdout.write(`wrote ${f}\n`);
+  const values = parseOptions(args, {
+    task: { type: "string" }, ablation: { type: "string" }, thresholds: { type: "string" }, "out-dir": { type: "string" },
+    quiet: { type: "boolean" }, algorithm: { type: "string" }, threads: { type: "string" }, "top-k": { type: "string" },
+  });
+  if (values.help) { process.stdout.write(SWEEP_HELP); return; }
+  const str = (k: string) => values[k] as string | undefined;
+  const name = parseTask(str("task"));
+  const alg = getAlgorithm(oneOf("algorithm", str("algorithm"), ALGORITHMS.map((a) => a.key), "acdc"));
+  const topK = str("top-k") === undefined ? undefined : parseInteger("top-k", str("top-k")!, 1, 1e9);
+  if (alg.key === "hybrid" && topK === undefined) throw new UsageError("--algorithm hybrid needs --top-k");
+  if (topK !== undefined && alg.key !== "hybrid") throw new UsageError(`--top-k applies to the hybrid sweep only (${alg.key} sweeps its ${alg.knob.option})`);
+  const thresholds = parseThresholds(str("thresholds"), name === "induction" ? logspace(-4, 0, 21) : TRACR_THRESHOLDS);
+  const dir = str("out-dir") ?? ".";
+  prepareOutDir(dir, sweepFiles(dir, name));
+  const quiet = Boolean(values.quiet);
+  const engine = await createEngine({ threads: parseThreads(str("threads")) });
+  const { task, model, graph, truth } = await taskSetup(name, engine);
+  const ablation = oneOf<Ablation>("ablation", str("ablation"), ABLATIONS, task.defaultAblation);
+  process.stderr.write(`${task.name}: ${task.cfg.nLayers} layers, d_model ${task.cfg.dModel}; ${graph.counts.addition + graph.counts.direct} edges; ` +
+    `${task.data.clean.length} prompts; ${ablation} ablation; metric ${task.defaultMetric}; ${alg.name}\n`);
+  const bar = progressBar(process.stderr, `sweep ${name}`, quiet, "runs");
+  const t0 = performance.now();
+  const s = sweep({
+    model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
+    options: { topK }, groundTruth: truth,
+    onRun: (i, n) => bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 }),
+  });
+  bar.finish();
+  printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name] : undefined);
+  for (const f of writeSweepFiles(dir, name, s)) process.stdout.write(`wrote ${f}\n`);
+  engine.dispose();
 }
 
 async function cmdDemo(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, strict: true, options: { threshold: { type: "string" }, "out-dir": { type: "string" }, quiet: { type: "boolean" } } });
-  const threshold = parseThreshold(values.threshold, 1e-3);
-  const dir = values["out-dir"] ?? ".";
+  const values = parseOptions(args, { threshold: { type: "string" }, "out-dir": { type: "string" }, quiet: { type: "boolean" }, threads: { type: "string" } });
+  if (values.help) { process.stdout.write(DEMO_HELP); return; }
+  const threshold = parseThreshold(values.threshold as string | undefined, 1e-3);
+  const dir = (values["out-dir"] as string | undefined) ?? ".";
   const quiet = Boolean(values.quiet);
+  prepareOutDir(dir, [...["circuit.json", "circuit.dot", "circuit.svg"].map((f) => join(dir, f)), ...sweepFiles(dir, "tracr-reverse")]);
   const out = process.stdout;
-  const task = tracrTask("tracr-reverse");
-  const model = await createTracrModel(task);
-  const graph = buildGraph(task.cfg, task.graphOptions);
+  const engine = await createEngine({ threads: parseThreads(values.threads as string | undefined) });
+  const name: TracrTaskName = "tracr-reverse";
+  const task = tracrTask(name);
+  const model = await createTracrModel(task, engine);
+  const graph = buildGraph(task.cfg, task.graph);
   const counted = graph.counts.addition + graph.counts.direct;
   out.write(`acdc-wasm demo: tracr-reverse, a transformer compiled in code from the RASP program\n` +
     `  length = SelectorWidth(Select(tokens, tokens, TRUE)); opp = length − indices − 1;\n` +
@@ -106,11 +179,11 @@ async function cmdDemo(args: string[]): Promise<void> {
     `${task.data.clean.length} prompts (BOS + permutations of 1 2 3); zero ablation; metric: squared output difference\n\n`);
 
   const bar = progressBar(process.stderr, `ACDC τ=${threshold}`, quiet);
-  const p = new Patcher(model, graph, task.data, { ablation: "zero", metric: task.metric });
-  const r = acdc(p, { threshold, onProgress: (d, t) => bar.update(d, t) });
+  const p = new Patcher(model, graph, task.data, { ablation: "zero", metric: task.metrics.task() });
+  const r = acdc(p, { threshold, onProgress: (x) => bar.update(x) });
   bar.finish();
   const truth = new Set(task.groundTruth.map(([a, b]) => `${a}->${b}`));
-  out.write(`\ncircuit at τ=${threshold}: ${r.edges.length} of ${counted} edges (${r.tested} tested, ${r.searchMs.toFixed(0)} ms); metric ${r.metric.toExponential(2)}\n`);
+  out.write(`\ncircuit at τ=${threshold}: ${r.edges.length} of ${counted} edges (${r.stats.tested} tested, ${r.stats.ms.toFixed(0)} ms); metric ${r.metric.toExponential(2)}\n`);
   for (const e of r.edges) {
     const a = graph.nodes[e.parent].label, b = graph.nodes[e.child].label;
     out.write(`  ${truth.has(`${a}->${b}`) ? "✓" : "✗"} ${a} → ${b}${e.type === "direct" ? " (direct)" : ""}\n`);
@@ -118,18 +191,24 @@ async function cmdDemo(args: string[]): Promise<void> {
   const found = r.edges.filter((e) => truth.has(`${graph.nodes[e.parent].label}->${graph.nodes[e.child].label}`)).length;
   out.write(`  ${found} of ${truth.size} ground-truth edges found, ${r.edges.length - found} extra\n`);
 
-  const s = await runSweep(task, model, graph, "zero", PAPER_THRESHOLDS, quiet);
-  out.write(`\nthreshold sweep 10^linspace(−5, −1, 21): AUC (edges) ${s.edgeAuc.toFixed(3)}, AUC (heads and MLPs) ${s.nodeAuc.toFixed(3)}; paper: ${PAPER_AUC["tracr-reverse"].toFixed(3)}\n\n`);
+  const sbar = progressBar(process.stderr, `sweep ${name}`, quiet, "runs");
+  const t0 = performance.now();
+  const s = sweep({
+    model, graph, data: task.data, metric: task.metrics.task, ablation: "zero", values: TRACR_THRESHOLDS,
+    groundTruth: task.groundTruth.map(([a, b]) => [a, b]), onRun: (i, n) => sbar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 }),
+  });
+  sbar.finish();
+  out.write(`\nthreshold sweep 10^linspace(−5, −1, 21): AUC (edges) ${s.edgeAuc.toFixed(3)}, AUC (heads and MLPs) ${s.nodeAuc.toFixed(3)}; paper: ${PAPER_AUC[name]!.toFixed(3)}\n\n`);
 
-  mkdirSync(dir, { recursive: true });
-  const json = circuitJson(graph, r, { ablation: "zero", metric: "l2", model: { name: "tracr-reverse", ...task.cfg } });
+  const json = circuitJson(r, { ablation: "zero", metric: "l2", model: { name, ...task.cfg } });
   const files: [string, string][] = [
-    ["circuit.json", JSON.stringify({ ...json, task: "tracr-reverse", auc: { edges: s.edgeAuc, nodes: s.nodeAuc } }, null, 1) + "\n"],
-    ["circuit.dot", circuitDot(graph, r)],
+    ["circuit.json", JSON.stringify({ ...json, task: name, auc: { edges: s.edgeAuc, nodes: s.nodeAuc } }, null, 1) + "\n"],
+    ["circuit.dot", circuitDot(r)],
     ["circuit.svg", circuitSvg(graph, r.edges, `tracr-reverse: ACDC circuit at τ=${threshold} (${r.edges.length} edges)`)],
   ];
-  for (const [f, text] of files) { writeFileSync(join(dir, f), text); out.write(`wrote ${join(dir, f)}\n`); }
-  for (const f of writeSweepFiles(dir, "tracr-reverse", s)) out.write(`wrote ${f}\n`);
+  for (const [f, text] of files) { writeAtomic(join(dir, f), text); out.write(`wrote ${join(dir, f)}\n`); }
+  for (const f of writeSweepFiles(dir, name, s)) out.write(`wrote ${f}\n`);
+  engine.dispose();
 }
 
 export const taskCommands = { demo: cmdDemo, sweep: cmdSweep };

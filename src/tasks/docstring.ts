@@ -39,10 +39,13 @@
 // 0.177, 0.942.
 import type { Metric } from "../metrics.js";
 import { klMetric } from "../metrics.js";
-import { makeConfig, type ModelConfig } from "../model/config.js";
-import { InputError } from "../model/transformer.js";
-import { logspace } from "../eval/sweep.js";
-import { checkCount, checkSplit, lbl, PythonRandom, type PaperTask, type Split, type TaskData, type TaskEdge } from "./ioi.js";
+import { InputError } from "../errors.js";
+import { label } from "../names.js";
+import type { Letter } from "../names.js";
+import { logspace } from "../thresholds.js";
+import { checkCount, checkSplit, type PaperTask, type Split, type TaskData, type TaskEdge } from "./task.js";
+import { PythonRandom } from "./seeded.js";
+import { attnOnly4lConfig } from "./paper-models.js";
 
 /** prompts.py variable_names (111). */
 export const DOCSTRING_VARIABLE_NAMES: readonly string[] = (
@@ -121,11 +124,6 @@ export const DOCSTRING_NOUNS: readonly string[] = [
   "coin", "dust", "folk", "margin", "pole", "stand", "stick", "tin"
 ];
 
-/** attn-only-4l: 4 layers × 8 heads of 64, d_model 512, attention only, 48,262 tokens. */
-export function attnOnly4lConfig(): ModelConfig {
-  return makeConfig({ nLayers: 4, dModel: 512, nHeads: 8, dHead: 64, dVocab: 48262, nCtx: 1024, attnOnly: true });
-}
-
 export interface DocstringPrompt {
   clean: string;
   /** The "random_random" corruption. */
@@ -197,12 +195,12 @@ export function docstringMetric(correct: ArrayLike<number>, wrong: readonly (rea
   };
 }
 
-const H = (l: number, h: number) => lbl.result(l, h);
+const H = (l: number, h: number) => label.result(l, h);
 
 /** get_docstring_subgraph_true_edges ("the manual graph, from Stefan"), 37 edges in the code's order. */
 export function docstringGroundTruth(): TaskEdge[] {
-  const inp = lbl.input, q = (l: number, h: number, x: string) => lbl.qkvIn(l, h, x);
-  const d = (l: number, h: number, x: string): TaskEdge => [lbl.qkvIn(l, h, x), lbl.qkv(l, h, x), "direct"];
+  const inp = label.input(), q = (l: number, h: number, x: Letter) => label.qkvInput(l, x, h);
+  const d = (l: number, h: number, x: Letter): TaskEdge => [label.qkvInput(l, x, h), label.qkv(l, x, h), "direct"];
   const a = (p: string, c: string): TaskEdge => [p, c, "addition"];
   const out: TaskEdge[] = [
     a(H(0, 5), q(1, 4, "v")), d(0, 5, "v"), a(inp, q(0, 5, "v")),
@@ -214,7 +212,7 @@ export function docstringGroundTruth(): TaskEdge[] {
   ];
   for (const h of [0, 6]) {
     out.push(
-      a(H(3, h), lbl.output(4)),
+      a(H(3, h), label.output(4)),
       d(3, h, "q"), a(H(1, 4), q(3, h, "q")),
       d(3, h, "v"), a(inp, q(3, h, "v")), a(H(0, 5), q(3, h, "v")),
       d(3, h, "k"), a(H(2, 0), q(3, h, "k")), a(H(1, 2), q(3, h, "k")),
@@ -250,18 +248,19 @@ export function docstringTask(opts: DocstringTaskOptions = {}): DocstringTask {
   const tk = opts.tokenizer;
   if (tk) {
     const toks = (s: string) => [tk.bos, ...tk.encode(s)];
-    const first = (s: string) => { const t = tk.encode(s); if (t.length === 0) throw new Error(`docstring: ${JSON.stringify(s)} encodes to no tokens`); return t[0]; };
+    const first = (s: string) => { const t = tk.encode(s); if (t.length === 0) throw new InputError(`docstring: ${JSON.stringify(s)} encodes to no tokens`); return t[0]; };
     const clean = prompts.map((p) => toks(p.clean)), corrupted = prompts.map((p) => toks(p.corrupted));
     const T = clean[0].length;
-    for (const [i, t] of [...clean, ...corrupted].entries()) if (t.length !== T) throw new Error(`docstring: prompt ${i % n} tokenises to ${t.length} tokens, not ${T} like the first (the paper stacks them unpadded)`);
+    for (const [i, t] of [...clean, ...corrupted].entries()) if (t.length !== T) throw new InputError(`docstring: prompt ${i % n} tokenises to ${t.length} tokens, not ${T} like the first (the paper stacks them unpadded)`);
     const correct = prompts.map((p) => first(p.correct));
     const wrong = prompts.map((p) => p.wrong.map(first));
     data = { clean, corrupted, positions: prompts.map(() => T - 1), correct, wrong };
   }
-  const need = () => { if (!data) throw new Error("docstring: the task metric needs token ids; pass the model's tokenizer as `tokenizer`"); return data; };
+  const need = () => { if (!data) throw new InputError("docstring: the task metric needs token ids; pass the model's tokenizer as `tokenizer`"); return data; };
   return {
     key: "docstring", name: "Docstring (attn-only-4l)", cfg: attnOnly4lConfig(), split, data, prompts,
     metrics: { kl: () => klMetric(), task: () => { const d = need(); return docstringMetric(d.correct, d.wrong); } },
+    defaultMetric: "kl", defaultAblation: "corrupted",
     groundTruth: docstringGroundTruth(),
     thresholds: { kl: logspace(-4, 0, 21), task: logspace(-4, 0, 21) },
     paper: { numExamples: 50, auc: { kl: { acdc: 0.982, hisp: 0.183, sp: 0.937 }, task: { acdc: 0.972, hisp: 0.177, sp: 0.942 } } },

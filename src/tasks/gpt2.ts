@@ -5,15 +5,16 @@
 // token ids and the positions the metric reads), its two metrics (KL and the
 // task's own), the ground-truth circuit where there is one, the threshold
 // sweeps and the AUCs the paper reports; none comes with weights.
-import { ioiTask, type IoiTaskOptions, type PaperTask } from "./ioi.js";
+import { ioiTask, type IoiTaskOptions } from "./ioi.js";
+import type { PaperTask } from "./task.js";
+import { InputError } from "../errors.js";
 import { greaterThanTask, type GreaterThanTaskOptions } from "./greaterthan.js";
 import { docstringTask, type DocstringTaskOptions } from "./docstring.js";
 import { inductionTask, type InductionTaskOptions } from "./induction.js";
 
 export {
   ioiTask, ioiGroundTruth, ioiCleanPrompts, ioiAbcPrompts, IOI_CIRCUIT, IOI_NAMES, IOI_PLACES, IOI_OBJECTS, IOI_TEMPLATE,
-  gpt2SmallConfig, gpt2Encode, gpt2Token, MT19937, PythonRandom, NumpyRandomState, TorchGenerator,
-  type IoiTask, type IoiTaskOptions, type IoiPrompt, type PaperTask, type PaperAuc, type TaskData, type TaskEdge, type Split,
+  type IoiTask, type IoiTaskOptions, type IoiPrompt,
 } from "./ioi.js";
 export {
   greaterThanTask, greaterThanGroundTruth, greaterThanMetric, greaterThanPrompts, greaterThanYears, yearSuffixTokens,
@@ -21,11 +22,11 @@ export {
   type GreaterThanTask, type GreaterThanTaskOptions, type GreaterThanPrompt,
 } from "./greaterthan.js";
 export {
-  docstringTask, docstringGroundTruth, docstringMetric, docstringPrompt, attnOnly4lConfig, DOCSTRING_NOUNS, DOCSTRING_VARIABLE_NAMES,
+  docstringTask, docstringGroundTruth, docstringMetric, docstringPrompt, DOCSTRING_NOUNS, DOCSTRING_VARIABLE_NAMES,
   type DocstringTask, type DocstringTaskOptions, type DocstringPrompt, type DocstringTokenizer,
 } from "./docstring.js";
 export {
-  inductionTask, nllMetric, shuffleRows, redwoodAttn2lConfig,
+  inductionTask, shuffleRows,
   type InductionTask, type InductionTaskOptions,
 } from "./induction.js";
 
@@ -48,6 +49,6 @@ export const TASKS: readonly TaskEntry[] = [
 /** The registry entry for `key`; throws listing the keys otherwise. */
 export function getTask(key: string): TaskEntry {
   const t = TASKS.find((x) => x.key === key);
-  if (!t) throw new Error(`unknown task ${JSON.stringify(key)} (${TASKS.map((x) => x.key).join(", ")})`);
+  if (!t) throw new InputError(`unknown task ${JSON.stringify(key)} (${TASKS.map((x) => x.key).join(", ")})`);
   return t;
 }

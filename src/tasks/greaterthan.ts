@@ -34,15 +34,15 @@
 // replaced, 10^linspace(−4, 0, 21), is commented out there) and
 // 10^linspace(−3, −1, 21) for the task metric; edge AUCs, KL: ACDC 0.853,
 // HISP 0.279, SP 0.820; task metric: 0.461, 0.275, 0.848.
-import { decode } from "gpt-tokenizer/encoding/r50k_base";
 import type { Metric } from "../metrics.js";
-import { klMetric, logSumExpRow } from "../metrics.js";
-import { InputError } from "../model/transformer.js";
-import { logspace } from "../eval/sweep.js";
-import {
-  checkCount, checkSplit, gpt2Encode, gpt2SmallConfig, gpt2Token, lbl, TorchGenerator, uniqueEdges,
-  type PaperTask, type Split, type TaskData, type TaskEdge,
-} from "./ioi.js";
+import { klMetric } from "../metrics.js";
+import { InputError } from "../errors.js";
+import { label, LETTERS } from "../names.js";
+import { logspace } from "../thresholds.js";
+import { checkCount, checkSplit, uniqueEdges, type PaperTask, type Split, type TaskData, type TaskEdge } from "./task.js";
+import { TorchGenerator } from "./seeded.js";
+import { gpt2Decode, gpt2Encode, gpt2Token } from "./gpt2-tokens.js";
+import { gpt2SmallConfig } from "./paper-models.js";
 
 /** acdc/greaterthan/utils.py NOUNS (120). */
 export const GREATERTHAN_NOUNS: readonly string[] = [
@@ -103,9 +103,11 @@ export function greaterThanPrompts(n: number): GreaterThanPrompt[] {
 export function greaterThanMetric(yearEnds: ArrayLike<number>, suffixTokens: ArrayLike<number> = yearSuffixTokens()): Metric {
   if (suffixTokens.length !== 100) throw new InputError(`greater-than: need 100 suffix tokens, got ${suffixTokens.length}`);
   const csum = new Float64Array(100);
+  let lp = 0; // log-softmax [R,V], by the kernel: the R×V work stays in wasm
   return {
     name: "greaterthan",
     init(ctx) {
+      lp = ctx.engine.allocF32(ctx.rows * ctx.vocab);
       for (const t of Array.from(suffixTokens)) if (!Number.isInteger(t) || t < 0 || t >= ctx.vocab) throw new InputError(`greater-than: token ${t} is outside the vocabulary [0, ${ctx.vocab})`);
       for (let r = 0; r < ctx.rows; r++) {
         const y = yearEnds[ctx.rowPrompt[r]];
@@ -114,13 +116,13 @@ export function greaterThanMetric(yearEnds: ArrayLike<number>, suffixTokens: Arr
     },
     compute(logits, ctx) {
       const { rows: R, vocab: V } = ctx;
-      const x = ctx.engine.f32(logits, R * V);
+      ctx.engine.k.logSoftmax(lp, logits, R, V);
+      const x = ctx.engine.f32(lp, R * V);
       let s = 0;
       for (let r = 0; r < R; r++) {
         const o = r * V;
-        const { lse } = logSumExpRow(x, o, V);
         let acc = 0;
-        for (let i = 0; i < 100; i++) { acc += Math.exp(x[o + suffixTokens[i]] - lse); csum[i] = acc; }
+        for (let i = 0; i < 100; i++) { acc += Math.exp(x[o + suffixTokens[i]]); csum[i] = acc; }
         const y = yearEnds[ctx.rowPrompt[r]];
         s += csum[99] - 2 * (y === 0 ? 0 : csum[y]);
       }
@@ -142,10 +144,10 @@ export function greaterThanGroundTruth(): TaskEdge[] {
   const L = 12, C = GREATERTHAN_CIRCUIT, out: TaskEdge[] = [];
   // A component's senders (outp) or receivers.
   const hooks = (l: number, h: number | null, outp: boolean): string[] =>
-    outp ? [h === null ? lbl.mlpOut(l) : lbl.result(l, h)] : h === null ? [lbl.mlpIn(l)] : [..."qkv"].map((x) => lbl.qkvIn(l, h, x));
-  for (const g of ["0305", "01", "MEARLY"]) for (const [l, h] of C[g]) for (const r of hooks(l, h, false)) out.push([lbl.input, r, "addition"]);
-  for (const g of ["AMID", "MLATE"]) for (const [l, h] of C[g]) for (const s of hooks(l, h, true)) out.push([s, lbl.output(L), "addition"]);
-  for (const g of ["MEARLY", "MLATE"]) for (const [i1] of C[g]) for (const [i2] of C[g]) if (i1 < i2) out.push([lbl.mlpOut(i1), lbl.mlpIn(i2), "addition"]);
+    outp ? [h === null ? label.mlpOut(l) : label.result(l, h)] : h === null ? [label.mlpIn(l)] : LETTERS.map((x) => label.qkvInput(l, x, h));
+  for (const g of ["0305", "01", "MEARLY"]) for (const [l, h] of C[g]) for (const r of hooks(l, h, false)) out.push([label.input(), r, "addition"]);
+  for (const g of ["AMID", "MLATE"]) for (const [l, h] of C[g]) for (const s of hooks(l, h, true)) out.push([s, label.output(L), "addition"]);
+  for (const g of ["MEARLY", "MLATE"]) for (const [i1] of C[g]) for (const [i2] of C[g]) if (i1 < i2) out.push([label.mlpOut(i1), label.mlpIn(i2), "addition"]);
   for (const [g1, g2] of [["01", "MEARLY"], ["01", "AMID"], ["0305", "AMID"], ["MEARLY", "AMID"], ["AMID", "MLATE"]]) {
     for (const [i1, j1] of C[g1]) for (const [i2, j2] of C[g2]) {
       // Same layer only from a head to that layer's MLP.
@@ -153,11 +155,11 @@ export function greaterThanGroundTruth(): TaskEdge[] {
       for (const s of hooks(i1, j1, true)) for (const r of hooks(i2, j2, false)) out.push([s, r, "addition"]);
     }
   }
-  for (const [l, h] of Object.values(C).flat()) if (h !== null) for (const x of "qkv") out.push([lbl.qkvIn(l, h, x), lbl.qkv(l, h, x), "direct"]);
+  for (const [l, h] of Object.values(C).flat()) if (h !== null) for (const x of LETTERS) out.push([label.qkvInput(l, x, h), label.qkv(l, x, h), "direct"]);
   // Hanna et al.'s AMID queries read clean MLPs: all MLPs before the last AMID layer are chained, and feed every AMID q.
   const maxAmid = Math.max(...C.AMID.map(([l]) => l));
-  for (let s = 0; s < maxAmid; s++) for (let r = s + 1; r < maxAmid; r++) out.push([lbl.mlpOut(s), lbl.mlpIn(r), "addition"]);
-  for (const [l, h] of C.AMID) for (let s = 0; s < l; s++) out.push([lbl.mlpOut(s), lbl.qkvIn(l, h as number, "q"), "addition"]);
+  for (let s = 0; s < maxAmid; s++) for (let r = s + 1; r < maxAmid; r++) out.push([label.mlpOut(s), label.mlpIn(r), "addition"]);
+  for (const [l, h] of C.AMID) for (let s = 0; s < l; s++) out.push([label.mlpOut(s), label.qkvInput(l, "q", h as number), "addition"]);
   return uniqueEdges(out);
 }
 
@@ -180,7 +182,7 @@ export function greaterThanTask(opts: GreaterThanTaskOptions = {}): GreaterThanT
   const all = greaterThanPrompts(2 * n);
   const toks = all.map((p) => {
     const t = gpt2Encode(p.text);
-    if (t.length !== 10 || decode([t[7]]) !== p.year.slice(2)) throw new Error(`greater-than prompt ${JSON.stringify(p.text)} does not tokenise as 10 tokens with the year's end at 7`);
+    if (t.length !== 10 || gpt2Decode([t[7]]) !== p.year.slice(2)) throw new InputError(`greater-than prompt ${JSON.stringify(p.text)} does not tokenise as 10 tokens with the year's end at 7`);
     return t;
   });
   const lo = split === "validation" ? 0 : n, rows = Array.from({ length: n }, (_, i) => lo + i);
@@ -193,6 +195,7 @@ export function greaterThanTask(opts: GreaterThanTaskOptions = {}): GreaterThanT
     data: { clean, corrupted, positions: rows.map(() => 9) },
     yearEnds, prompts: rows.map((i) => all[i]),
     metrics: { kl: () => klMetric(), task: () => greaterThanMetric(yearEnds, suffix) },
+    defaultMetric: "kl", defaultAblation: "corrupted",
     groundTruth: greaterThanGroundTruth(),
     thresholds: { kl: logspace(-6, -4, 11), task: logspace(-3, -1, 21) },
     paper: { numExamples: 100, auc: { kl: { acdc: 0.853, hisp: 0.279, sp: 0.82 }, task: { acdc: 0.461, hisp: 0.275, sp: 0.848 } } },

@@ -37,14 +37,43 @@
 // induction heads' query edges are left out: their input is the same clean
 // and corrupted at every position the metric reads.
 import type { Transformer } from "../model/transformer.js";
-import { InputError } from "../model/transformer.js";
-import type { ModelConfig } from "../model/config.js";
-import { klMetric, nllMetric, type Metric } from "../metrics.js";
-import { logspace } from "../eval/sweep.js";
-import { hookName, nodeLabel } from "../graph/names.js";
-import type { TaskEdge, TaskData } from "./ioi.js";
-import { mulberry32 } from "../train/trainer.js";
-import { BOS, distinctTokens, induction2lConfig } from "../train/induction.js";
+import { configFromTransformerLens, type ModelConfig } from "../model/config.js";
+import { InputError } from "../errors.js";
+import { klMetric, nllMetric } from "../metrics.js";
+import { logspace } from "../thresholds.js";
+import { hook, label, LETTERS } from "../names.js";
+import type { Task, TaskEdge, TaskData } from "./task.js";
+import { mulberry32 } from "../random.js";
+
+export const BOS = 0;
+
+/** x: L distinct tokens from 1..V−1 (a partial Fisher–Yates shuffle driven by `rand`). */
+export function distinctTokens(rand: () => number, L: number, V: number): number[] {
+  const pool = Array.from({ length: V - 1 }, (_, i) => i + 1);
+  for (let i = 0; i < L; i++) {
+    const j = i + Math.floor(rand() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j], pool[i]];
+  }
+  return pool.slice(0, L);
+}
+
+/**
+ * The induction model's TransformerLens config (written beside the weights
+ * as models/induction-2l.config.json): 2 layers × 8 heads of 16, d_model 64,
+ * attention only, LN, learned positions, 64 tokens (0 = BOS), context 32.
+ * Eight heads per layer give the paper's induction graph (2L8H, 305 counted edges).
+ */
+export const INDUCTION_2L_CONFIG_JSON = {
+  model_name: "induction-2l",
+  n_layers: 2, d_model: 64, n_heads: 8, d_head: 16, d_mlp: 0, d_vocab: 64, n_ctx: 32,
+  attn_only: true, normalization_type: "LN", positional_embedding_type: "standard", attention_dir: "causal",
+  act_fn: "gelu_new", eps: 1e-5,
+};
+
+export function induction2lConfig(): ModelConfig {
+  return configFromTransformerLens({ ...INDUCTION_2L_CONFIG_JSON });
+}
+
 
 export type InductionCorruption = "rows" | "first";
 
@@ -60,14 +89,7 @@ export interface InductionOfflineOptions {
   vocab?: number;
 }
 
-export interface InductionOfflineTask {
-  key: "induction-offline";
-  name: string;
-  cfg: ModelConfig;
-  data: TaskData & { positions: number[][]; labels: number[][] };
-  metrics: { kl: () => Metric; task: () => Metric };
-  /** The paper's induction thresholds, 10^linspace(−4, 0, 21). */
-  thresholds: number[];
+export interface InductionOfflineTask extends Task<TaskData & { positions: number[][]; labels: number[][] }> {
   corruption: InductionCorruption;
 }
 
@@ -103,7 +125,11 @@ export function inductionOfflineTask(opts: InductionOfflineOptions = {}): Induct
     key: "induction-offline", name: "Induction (trained 2-layer attention-only, offline)", cfg,
     data: { clean, corrupted, positions, labels },
     metrics: { kl: () => klMetric(), task: () => nllMetric(flat) },
-    thresholds: logspace(-4, 0, 21),
+    defaultMetric: "kl", defaultAblation: "corrupted",
+    // Computed from a model's attention patterns: inductionGroundTruth(model, rows).
+    groundTruth: null,
+    // The paper's induction sweep, 10^linspace(−4, 0, 21).
+    thresholds: { kl: logspace(-4, 0, 21), task: logspace(-4, 0, 21) },
     corruption,
   };
 }
@@ -118,7 +144,7 @@ export interface HeadScores {
 /** Previous-token and induction scores of every head, from the attention patterns of `rows`. */
 export function inductionHeadScores(model: Transformer, rows: number[][]): HeadScores {
   const { nLayers: L, nHeads: H } = model.cfg;
-  const hooks = Array.from({ length: L }, (_, l) => `blocks.${l}.attn.hook_pattern`);
+  const hooks = Array.from({ length: L }, (_, l) => hook.pattern(l));
   const { cache } = model.forward(rows, { hooks });
   const B = rows.length, T = rows[0].length;
   // (t, target) pairs per row: previous token, and the token after the latest earlier occurrence.
@@ -166,20 +192,20 @@ export function inductionGroundTruth(model: Transformer, rows: number[][], opts:
   const L = model.cfg.nLayers;
   const pick = (m: number[][]) => m.flatMap((hs, l) => hs.flatMap((s, h) => (s > threshold ? [[l, h] as [number, number]] : [])));
   const previousTokenHeads = pick(scores.previousToken), inductionHeads = pick(scores.induction);
-  const input = hookName.input(), output = hookName.output(L);
+  const input = label.input(), output = label.output(L);
   const edges: TaskEdge[] = [];
   const qkv = (l: number, h: number, letter: "q" | "k" | "v", parents: string[]) => {
-    const into = nodeLabel(hookName.qkvInput(l, letter), h);
+    const into = label.qkvInput(l, letter, h);
     for (const p of parents) edges.push([p, into, "addition"]);
-    edges.push([into, nodeLabel(hookName.qkv(l, letter), h), "direct"]);
+    edges.push([into, label.qkv(l, letter, h), "direct"]);
   };
-  for (const [l, h] of previousTokenHeads) for (const letter of ["q", "k", "v"] as const) qkv(l, h, letter, [input]);
+  for (const [l, h] of previousTokenHeads) for (const letter of LETTERS) qkv(l, h, letter, [input]);
   for (const [l, h] of inductionHeads) {
-    const prevs = previousTokenHeads.filter(([pl]) => pl < l).map(([pl, ph]) => nodeLabel(hookName.result(pl), ph));
+    const prevs = previousTokenHeads.filter(([pl]) => pl < l).map(([pl, ph]) => label.result(pl, ph));
     if (corruption !== "first") qkv(l, h, "q", [input]);
     qkv(l, h, "k", prevs);
     qkv(l, h, "v", [input]);
-    edges.push([nodeLabel(hookName.result(l), h), output, "addition"]);
+    edges.push([label.result(l, h), output, "addition"]);
   }
   return { scores, previousTokenHeads, inductionHeads, edges };
 }

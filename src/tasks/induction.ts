@@ -40,18 +40,12 @@
 // metric holds rows × 50,259 floats per buffer, so 50 × 300 rows would need
 // several gigabytes.
 import { klMetric, nllMetric } from "../metrics.js";
-import { makeConfig, type ModelConfig } from "../model/config.js";
-import { InputError } from "../model/transformer.js";
-import { logspace } from "../eval/sweep.js";
-import { checkCount, checkSplit, TorchGenerator, type PaperTask, type Split, type TaskData } from "./ioi.js";
+import { InputError } from "../errors.js";
+import { logspace } from "../thresholds.js";
+import { checkCount, checkSplit, type PaperTask, type Split, type TaskData } from "./task.js";
+import { TorchGenerator } from "./seeded.js";
+import { redwoodAttn2lConfig } from "./paper-models.js";
 
-/** redwood_attn_2l: 2 layers × 8 heads of 32, d_model 256, attention only, 50,259 tokens, context 2,048. */
-export function redwoodAttn2lConfig(): ModelConfig {
-  return makeConfig({ nLayers: 2, dModel: 256, nHeads: 8, dHead: 32, dVocab: 50259, nCtx: 2048, attnOnly: true });
-}
-
-/** The induction task metric (mean NLL of the induced token), shared with the offline task. */
-export { nllMetric };
 
 /** shuffle_tensor(rows, seed): rows[torch.randperm(B)] after torch.manual_seed(seed). */
 export function shuffleRows<T>(rows: T[], seed = 42): T[] {
@@ -118,6 +112,7 @@ export function inductionTask(opts: InductionTaskOptions = {}): InductionTask {
     key: "induction", name: "Induction (redwood_attn_2l)", cfg: redwoodAttn2lConfig(), split, source,
     data: { clean, corrupted, positions, labels },
     metrics: { kl: () => klMetric(), task: () => nllMetric(flatLabels) },
+    defaultMetric: "kl", defaultAblation: "corrupted",
     groundTruth: null,
     thresholds: { kl: logspace(-4, 0, 21), task: logspace(-4, 0, 21) },
     paper: { numExamples: 50, auc: null },

@@ -6,29 +6,26 @@
 // B→A) so the clean and corrupted sets are the same stories. Built for
 // llama2.c's 512-token TinyStories vocabulary (stories260K), where each of
 // these names is three tokens, every prompt 42.
-import { InputError } from "../model/transformer.js";
+import { InputError } from "../errors.js";
 import type { Llama2cTokenizer } from "../model/llama2c-tokenizer.js";
+import type { ModelConfig } from "../model/config.js";
+import { klMetric, logitDiffMetric } from "../metrics.js";
+import { logspace } from "../thresholds.js";
+import type { Task, TaskData } from "./task.js";
 
 export const NAME_REPEAT_TEMPLATE = "Once upon a time, there was a boy named {A}. {A} had a big red ball. He liked to play with it every day. One day,";
 export const NAME_REPEAT_PAIRS: [string, string][] = [["Sara", "Mark"], ["Sue", "Lisa"], ["Max", "Luna"], ["Sally", "Mia"], ["Tommy", "Lila"]];
 
-export interface NameRepeatTask {
+export interface NameRepeatTask extends Task<TaskData & { positions: number[]; correct: number[]; incorrect: number[] }> {
   /** Prompt texts, clean names and corrupted names, one per prompt. */
   texts: string[];
   names: string[];
   corruptedNames: string[];
-  clean: number[][];
-  corrupted: number[][];
-  /** The last position of every prompt (where the name is predicted). */
-  positions: number[];
-  /** First token of the clean name / of the corrupted name, per prompt. */
-  correct: number[];
-  incorrect: number[];
 }
 
-/** Build the task's token data (BOS + prompt); throws when lengths or first tokens do not line up. */
-export function nameRepeatTask(tok: Llama2cTokenizer, pairs = NAME_REPEAT_PAIRS, template = NAME_REPEAT_TEMPLATE): NameRepeatTask {
-  const t: NameRepeatTask = { texts: [], names: [], corruptedNames: [], clean: [], corrupted: [], positions: [], correct: [], incorrect: [] };
+/** The task on a model of geometry `cfg` (BOS + prompt); throws when lengths or first tokens do not line up. */
+export function nameRepeatTask(tok: Llama2cTokenizer, cfg: ModelConfig, pairs = NAME_REPEAT_PAIRS, template = NAME_REPEAT_TEMPLATE): NameRepeatTask {
+  const t = { texts: [] as string[], names: [] as string[], corruptedNames: [] as string[], clean: [] as number[][], corrupted: [] as number[][], positions: [] as number[], correct: [] as number[], incorrect: [] as number[] };
   // Encoding "Sara" alone gives the dummy-prefix space merged into " S", the
   // piece the name starts with after "named " and "One day,".
   const firstToken = (name: string) => tok.encode(name, { bos: false })[0];
@@ -47,5 +44,11 @@ export function nameRepeatTask(tok: Llama2cTokenizer, pairs = NAME_REPEAT_PAIRS,
       t.correct.push(cx); t.incorrect.push(cy);
     }
   }
-  return t;
+  const data = { clean: t.clean, corrupted: t.corrupted, positions: t.positions, correct: t.correct, incorrect: t.incorrect };
+  return {
+    key: "name-repeat", name: "Name repetition (TinyStories)", cfg, data, texts: t.texts, names: t.names, corruptedNames: t.corruptedNames,
+    metrics: { kl: () => klMetric(), task: () => logitDiffMetric(data.correct, data.incorrect) },
+    defaultMetric: "task", defaultAblation: "corrupted", groundTruth: null,
+    thresholds: { kl: logspace(-4, 0, 21), task: logspace(-3, 0, 16) },
+  };
 }

@@ -30,13 +30,13 @@
 // the unembedded output. The output columns are the first nOut logit columns
 // (reverse: 3, the one-hot of the reversed token; proportion: 1, the
 // fraction); the unembedding's remaining columns are zero and not read.
-import type { ModelConfig } from "../model/config.js";
-import type { WeightMap } from "../model/weights.js";
-import { Transformer } from "../model/transformer.js";
+import { Transformer, type WeightMap } from "../model/transformer.js";
 import type { Engine } from "../wasm/engine.js";
-import type { EdgeType, GraphOptions } from "../graph/graph.js";
-import type { PatchData } from "../graph/patcher.js";
 import type { Metric } from "../metrics.js";
+import { InputError } from "../errors.js";
+import { label, LETTERS } from "../names.js";
+import { logspace } from "../thresholds.js";
+import type { Task, TaskData, TaskEdge } from "./task.js";
 import { compileTracr, type TracrProgram } from "../tracr/programs.js";
 import { encodeInput, type CompiledModel } from "../tracr/compiler.js";
 import type { Value } from "../tracr/rasp.js";
@@ -45,56 +45,53 @@ import { mulberry32 } from "../random.js";
 export type TracrTaskName = "tracr-reverse" | "tracr-proportion";
 export type TracrData = "paper" | "all";
 
-export interface TracrTask {
-  name: TracrTaskName;
-  cfg: ModelConfig;
+export interface TracrTask extends Task<TaskData & { positions: number[][] }> {
+  key: TracrTaskName;
+  /** Canonical weights compiled from the program. */
   weights: WeightMap;
-  /** Split inputs: hook_embed and hook_pos_embed are separate senders. */
-  graphOptions: GraphOptions;
-  data: PatchData & { corrupted: number[][]; positions: number[][] };
   dataVariant: TracrData;
-  /** Stateless (no wasm scratch): one instance serves any number of patchers. */
-  metric: Metric;
   /** Output-space columns the metric and decodeTracrOutput read. */
   nOut: number;
-  /** [parent label, child label, type], as the paper's code lists them (GROUND_TRUTH.md). */
-  groundTruth: [string, string, EdgeType][];
+  groundTruth: TaskEdge[];
   compiled: CompiledModel;
   program: TracrProgram;
 }
 
-const embed = "hook_embed", pos = "hook_pos_embed";
-const direct = (l: number, letters: string): [string, string, EdgeType][] =>
-  [...letters].map((x) => [`blocks.${l}.hook_${x}_input[0]`, `blocks.${l}.attn.hook_${x}[0]`, "direct"]);
+const embed = label.embed(), pos = label.posEmbed();
+const direct = (l: number, letters: string): TaskEdge[] =>
+  LETTERS.filter((x) => letters.includes(x)).map((x) => [label.qkvInput(l, x, 0), label.qkv(l, x, 0), "direct"]);
 
-/** Ground truths of acdc/tracr_task/utils.py get_tracr_{reverse,proportion}_edges. */
-export const TRACR_GROUND_TRUTH: Record<TracrTaskName, [string, string, EdgeType][]> = {
+/** Ground truths of acdc/tracr_task/utils.py get_tracr_{reverse,proportion}_edges (head 0 of each layer). */
+export const TRACR_GROUND_TRUTH: Record<TracrTaskName, TaskEdge[]> = {
   "tracr-reverse": [
-    ["blocks.3.attn.hook_result[0]", "blocks.3.hook_resid_post", "addition"],
-    ["blocks.2.hook_mlp_out", "blocks.3.hook_q_input[0]", "addition"],
-    [pos, "blocks.3.hook_k_input[0]", "addition"],
-    [embed, "blocks.3.hook_v_input[0]", "addition"],
-    ["blocks.1.hook_mlp_out", "blocks.2.hook_mlp_in", "addition"],
-    ["blocks.0.hook_mlp_out", "blocks.1.hook_mlp_in", "addition"],
-    [embed, "blocks.1.hook_mlp_in", "addition"],
-    [pos, "blocks.1.hook_mlp_in", "addition"],
-    ["blocks.0.attn.hook_result[0]", "blocks.0.hook_mlp_in", "addition"],
-    [embed, "blocks.0.hook_mlp_in", "addition"],
-    [embed, "blocks.0.hook_v_input[0]", "addition"],
+    [label.result(3, 0), label.output(4), "addition"],
+    [label.mlpOut(2), label.qkvInput(3, "q", 0), "addition"],
+    [pos, label.qkvInput(3, "k", 0), "addition"],
+    [embed, label.qkvInput(3, "v", 0), "addition"],
+    [label.mlpOut(1), label.mlpIn(2), "addition"],
+    [label.mlpOut(0), label.mlpIn(1), "addition"],
+    [embed, label.mlpIn(1), "addition"],
+    [pos, label.mlpIn(1), "addition"],
+    [label.result(0, 0), label.mlpIn(0), "addition"],
+    [embed, label.mlpIn(0), "addition"],
+    [embed, label.qkvInput(0, "v", 0), "addition"],
     ...direct(3, "qkv"),
     ...direct(0, "v"),
   ],
   "tracr-proportion": [
-    ["blocks.1.attn.hook_result[0]", "blocks.1.hook_resid_post", "addition"],
-    [embed, "blocks.1.hook_q_input[0]", "addition"],
-    [pos, "blocks.1.hook_q_input[0]", "addition"],
-    [embed, "blocks.1.hook_k_input[0]", "addition"],
-    [pos, "blocks.1.hook_k_input[0]", "addition"],
-    ["blocks.0.hook_mlp_out", "blocks.1.hook_v_input[0]", "addition"],
-    [embed, "blocks.0.hook_mlp_in", "addition"],
+    [label.result(1, 0), label.output(2), "addition"],
+    [embed, label.qkvInput(1, "q", 0), "addition"],
+    [pos, label.qkvInput(1, "q", 0), "addition"],
+    [embed, label.qkvInput(1, "k", 0), "addition"],
+    [pos, label.qkvInput(1, "k", 0), "addition"],
+    [label.mlpOut(0), label.qkvInput(1, "v", 0), "addition"],
+    [embed, label.mlpIn(0), "addition"],
     ...direct(1, "qkv"),
   ],
 };
+
+/** The paper's tracr sweep: 10^linspace(−5, −1, 21), zero ablation, the task metric. */
+export const TRACR_THRESHOLDS = logspace(-5, -1, 21);
 
 
 function shuffle(n: number, random: () => number): number[] {
@@ -105,7 +102,7 @@ function shuffle(n: number, random: () => number): number[] {
 
 /** A random permutation of n ≥ 2 items with no fixed point (utils.py get_perm: redraw until none). */
 export function derangement(n: number, seed: number): number[] {
-  if (n < 2) throw new Error("derangement: need at least 2 items");
+  if (n < 2) throw new InputError("derangement: need at least 2 items");
   const random = mulberry32(seed);
   for (;;) { const p = shuffle(n, random); if (p.every((x, i) => x !== i)) return p; }
 }
@@ -126,7 +123,7 @@ function permutations<T>(xs: T[]): T[][] {
 export function tracrMetric(nOut: number): Metric {
   return {
     name: "tracr-l2",
-    init(ctx) { if (nOut > ctx.vocab) throw new Error(`tracr-l2: ${nOut} output columns but the logits have ${ctx.vocab}`); },
+    init(ctx) { if (nOut > ctx.vocab) throw new InputError(`tracr-l2: ${nOut} output columns but the logits have ${ctx.vocab}`); },
     compute(logits, ctx) {
       const { rows: R, vocab: V, engine: e } = ctx;
       const x = e.f32(logits, R * V), c = e.f32(ctx.cleanLogits, R * V);
@@ -155,13 +152,13 @@ export interface TracrTaskOptions {
 /** One of the paper's tracr tasks, compiled and ready for a Patcher. */
 export function tracrTask(name: TracrTaskName, opts: TracrTaskOptions = {}): TracrTask {
   const variant = opts.data ?? "paper", seed = opts.seed ?? 0;
-  if (name !== "tracr-reverse" && name !== "tracr-proportion") throw new Error(`unknown tracr task ${JSON.stringify(name)} (tracr-reverse, tracr-proportion)`);
-  if (variant !== "paper" && variant !== "all") throw new Error(`tracr data must be "paper" or "all", got ${JSON.stringify(variant)}`);
+  if (name !== "tracr-reverse" && name !== "tracr-proportion") throw new InputError(`unknown tracr task ${JSON.stringify(name)} (tracr-reverse, tracr-proportion)`);
+  if (variant !== "paper" && variant !== "all") throw new InputError(`tracr data must be "paper" or "all", got ${JSON.stringify(variant)}`);
   const { program, model } = compileTracr(name === "tracr-reverse" ? "reverse" : "proportion");
   let clean: number[][];
   if (variant === "all") {
     const n = opts.length ?? 3;
-    if (!Number.isInteger(n) || n < 1 || n > program.maxSeqLen) throw new Error(`length must be an integer in [1, ${program.maxSeqLen}], got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > program.maxSeqLen) throw new InputError(`length must be an integer in [1, ${program.maxSeqLen}], got ${n}`);
     clean = allSequences(program.vocab, n).map((xs) => encodeInput(model, xs));
   } else if (name === "tracr-reverse") {
     clean = permutations(program.vocab).map((xs) => encodeInput(model, xs));
@@ -174,10 +171,14 @@ export function tracrTask(name: TracrTaskName, opts: TracrTaskOptions = {}): Tra
   const positions = clean.map(() => Array.from({ length: T - 1 }, (_, i) => i + 1));
   const corrupted = derangement(clean.length, seed).map((i) => clean[i]);
   const nOut = model.output.values.length;
+  // The metric is stateless (no wasm scratch): one instance serves any number of patchers.
+  const metric = tracrMetric(nOut);
   return {
-    name, cfg: model.cfg, weights: model.weights, graphOptions: { splitInput: true },
-    data: { clean, corrupted, positions }, dataVariant: variant, metric: tracrMetric(nOut), nOut,
-    groundTruth: TRACR_GROUND_TRUTH[name], compiled: model, program,
+    key: name, name: `${name} (compiled from RASP)`, cfg: model.cfg, weights: model.weights, graph: { splitInput: true },
+    data: { clean, corrupted, positions }, dataVariant: variant, nOut,
+    metrics: { task: () => metric }, defaultMetric: "task", defaultAblation: "zero",
+    groundTruth: TRACR_GROUND_TRUTH[name], thresholds: { task: TRACR_THRESHOLDS },
+    compiled: model, program,
   };
 }
 

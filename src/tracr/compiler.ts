@@ -10,7 +10,8 @@
 // The result is not a causal model: tracr compiles bidirectional attention
 // (its default causal=False), so the config says causal: false.
 import { makeConfig, type ModelConfig } from "../model/config.js";
-import { checkWeights, type WeightMap } from "../model/weights.js";
+import type { WeightMap } from "../model/transformer.js";
+import { weight } from "../names.js";
 import { compare, type SOp, type Value } from "./rasp.js";
 import {
   blockSpace, categoricalAttn, combineInParallel, dir, dirLabel, indexOf, mapCategoricalMlp,
@@ -222,19 +223,18 @@ export function compileRasp(program: SOp, o: CompileOptions): CompiledModel {
     w.set(name, { shape, data });
     return data;
   };
-  const WE = put("embed.W_E", [V, D]);
+  const WE = put(weight.embed(), [V, D]);
   const oneIdx = indexOf(residual, one);
   tokenSpace.forEach((t, id) => {
     WE[id * D + res(t)] = 1;
     if (oneIdx >= 0) WE[id * D + oneIdx] = 1; // every token, BOS and pad too, carries `one`
   });
   // Position 0 (BOS) has no index; position p holds index p − 1.
-  const Wpos = put("pos_embed.W_pos", [nCtx, D]);
+  const Wpos = put(weight.posEmbed(), [nCtx, D]);
   indexSpace.forEach((d, i) => { Wpos[(i + 1) * D + res(d)] = 1; });
   for (let l = 0; l < nLayers; l++) {
-    const b = `blocks.${l}`;
-    const WQ = put(`${b}.attn.W_Q`, [nHeads, D, dHead]), WK = put(`${b}.attn.W_K`, [nHeads, D, dHead]);
-    const WV = put(`${b}.attn.W_V`, [nHeads, D, dHead]), WO = put(`${b}.attn.W_O`, [nHeads, dHead, D]);
+    const WQ = put(weight.attnW(l, "q"), [nHeads, D, dHead]), WK = put(weight.attnW(l, "k"), [nHeads, D, dHead]);
+    const WV = put(weight.attnW(l, "v"), [nHeads, D, dHead]), WO = put(weight.WO(l), [nHeads, dHead, D]);
     heads[l].forEach((hd, h) => {
       // q = x·(P_query·W_QK) and k = x·P_key, so q·k = query·W_QK·key; v = x·(P_value·W_OV), out = v·P_outputᵀ.
       hd.query.forEach((d, i) => hd.key.forEach((_, j) => { WQ[(h * D + res(d)) * dHead + j] = hd.WQK[i][j]; }));
@@ -242,14 +242,14 @@ export function compileRasp(program: SOp, o: CompileOptions): CompiledModel {
       hd.value.forEach((d, i) => hd.output.forEach((_, j) => { WV[(h * D + res(d)) * dHead + j] = hd.WOV[i][j]; }));
       hd.output.forEach((d, j) => { WO[(h * dHead + j) * D + res(d)] = 1; });
     });
-    const Win = put(`${b}.mlp.W_in`, [D, dMlp]), Wout = put(`${b}.mlp.W_out`, [dMlp, D]);
+    const Win = put(weight.Win(l), [D, dMlp]), Wout = put(weight.Wout(l), [dMlp, D]);
     const m = mlps[l];
     if (m) {
       m.input.forEach((d, i) => m.hidden.forEach((_, j) => { Win[res(d) * dMlp + j] = m.W1[i][j]; }));
       m.hidden.forEach((_, j) => m.output.forEach((d, k) => { Wout[j * D + res(d)] = m.W2[j][k]; }));
     }
   }
-  const WU = put("unembed.W_U", [D, V]);
+  const WU = put(weight.unembed(), [D, V]);
   outSpace.forEach((d, j) => { WU[res(d) * V + j] = 1; });
 
   const labels = (ds: Dir[]) => ds.map(dirLabel);
@@ -264,7 +264,7 @@ export function compileRasp(program: SOp, o: CompileOptions): CompiledModel {
   }
 
   return {
-    cfg, weights: checkWeights(w, cfg), residual: labels(residual),
+    cfg, weights: w, residual: labels(residual),
     tokens: tokenSpace.map((d) => d.value as Value),
     bosId: tokenSpace.findIndex((d) => d.value === bos), padId: tokenSpace.findIndex((d) => d.value === pad),
     output: { label: program.label, categorical: program.encoding === "categorical", values: outSpace.map((d) => d.value as Value | null) },

@@ -10,21 +10,11 @@
 // Tokens within one x are distinct so the token after a match is never ambiguous.
 // Also here: the model's config and the training recipe scripts/train-induction.mjs
 // runs (and test/induction.test.mjs repeats for a few steps). Seeded
-// (mulberry32 from trainer.ts); no I/O.
-import { configFromTransformerLens, type ModelConfig } from "../model/config.js";
-import { mulberry32, Trainer, type Batch } from "./trainer.js";
-
-export const BOS = 0;
-
-/** x: L distinct tokens from 1..V−1 (a partial Fisher–Yates shuffle driven by `rand`). */
-export function distinctTokens(rand: () => number, L: number, V: number): number[] {
-  const pool = Array.from({ length: V - 1 }, (_, i) => i + 1);
-  for (let i = 0; i < L; i++) {
-    const j = i + Math.floor(rand() * (pool.length - i));
-    [pool[i], pool[j]] = [pool[j], pool[i]];
-  }
-  return pool.slice(0, L);
-}
+// (mulberry32); no I/O. The model's config and its BOS x x data live with
+// its task (tasks/induction-offline.ts).
+import { Trainer, type Batch } from "./trainer.js";
+import { mulberry32 } from "../random.js";
+import { BOS, distinctTokens, induction2lConfig } from "../tasks/induction-offline.js";
 
 export interface RepeatBatchOptions {
   B: number;
@@ -69,23 +59,6 @@ export function halvesBatches(rows: number[][]): { first: Batch; repeat: Batch }
     else if (t > L) repeat[b * T + t] = rows[b][t + 1];
   }
   return { first: { tokens, targets: first, B, T }, repeat: { tokens, targets: repeat, B, T } };
-}
-
-/**
- * The induction model's TransformerLens config (written beside the weights
- * as models/induction-2l.config.json): 2 layers × 8 heads of 16, d_model 64,
- * attention only, LN, learned positions, 64 tokens (0 = BOS), context 32.
- * Eight heads per layer give the paper's induction graph (2L8H, 305 counted edges).
- */
-export const INDUCTION_2L_CONFIG_JSON = {
-  model_name: "induction-2l",
-  n_layers: 2, d_model: 64, n_heads: 8, d_head: 16, d_mlp: 0, d_vocab: 64, n_ctx: 32,
-  attn_only: true, normalization_type: "LN", positional_embedding_type: "standard", attention_dir: "causal",
-  act_fn: "gelu_new", eps: 1e-5,
-};
-
-export function induction2lConfig(): ModelConfig {
-  return configFromTransformerLens({ ...INDUCTION_2L_CONFIG_JSON });
 }
 
 export interface InductionRecipe {

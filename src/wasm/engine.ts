@@ -41,6 +41,7 @@ import {
   KERNELS_WASM_BASE64, KERNELS_THREADS_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64, KERNELS_RELAXED_THREADS_WASM_BASE64,
 } from "./kernels.generated.js";
 import type { KernelExports } from "./kernels.js";
+import { AcdcError } from "../errors.js";
 import { MAX_THREADS, Pool } from "./pool.js";
 import { GEMM_WORKSPACE, ParallelKernels, POOL_KERNELS } from "./parallel.js";
 
@@ -87,6 +88,13 @@ export function kernelModule(build: KernelBuild = "simd"): Promise<WebAssembly.M
 }
 
 const PAGE = 65536;
+/** The 32-bit address space: no wasm32 memory grows past it. */
+const MAX_BYTES = 2 ** 32;
+
+/** An allocation that cannot fit in WebAssembly's 4 GiB. */
+export class MemoryLimitError extends AcdcError {
+  constructor(message: string) { super(message, "MemoryLimitError"); }
+}
 const ALIGN = 64;
 /** Pages of the threads builds' memory: initial (as in asconfig.json) and maximum (the whole 32-bit space). */
 const SHARED_INITIAL = 17, SHARED_MAXIMUM = 65536;
@@ -127,6 +135,17 @@ export class Engine {
 
   get memory(): WebAssembly.Memory { return this.k.memory; }
 
+  /** Bytes the arena can still hand out before the 4 GiB limit. */
+  headroom(): number { return MAX_BYTES - this.top; }
+
+  /** Refuse at once (with `what` and the numbers) an allocation of `bytes` that cannot fit, before any work. */
+  ensure(bytes: number, what: string, hint = ""): void {
+    if (bytes > this.headroom()) {
+      const gib = (b: number) => (b / 2 ** 30).toFixed(2);
+      throw new MemoryLimitError(`${what} needs ${gib(bytes)} GiB of WebAssembly memory but only ${gib(Math.max(0, this.headroom()))} GiB of the 4 GiB limit is left${hint ? `: ${hint}` : ""}`);
+    }
+  }
+
   /** Reserve `bytes` (64-byte aligned), growing memory as needed; returns the offset. */
   alloc(bytes: number): number {
     const p = this.top;
@@ -140,7 +159,7 @@ export class Engine {
       try {
         try { this.k.memory.grow(extra); } catch { this.k.memory.grow(pages); }
       } catch {
-        throw new Error(`acdc-wasm: out of WebAssembly memory growing to ${(end / 2 ** 20).toFixed(0)} MiB (the 32-bit limit is 4096 MiB)`);
+        throw new MemoryLimitError(`out of WebAssembly memory: growing to ${(end / 2 ** 20).toFixed(0)} MiB (the 32-bit limit is 4096 MiB, and the runtime may allow less)`);
       }
     }
     this.top = end;
@@ -235,9 +254,13 @@ export interface EngineOptions {
    * back to the deterministic build with one warning.
    */
   deterministic?: boolean;
-  /** Testing: behave as if a feature were missing, to exercise the fallbacks. */
+}
+
+/** Switches for tests only (createTestEngine): fake a missing feature, or split even tiny calls over the threads. */
+export interface TestHooks {
+  /** Behave as if a feature were missing, to exercise the fallbacks. */
   unavailable?: { sharedMemory?: boolean; relaxedSimd?: boolean; workers?: boolean };
-  /** Testing: split every kernel call over the threads however small (the size cutoff never changes results). */
+  /** Split every kernel call over the threads however small (the size cutoff never changes results). */
   splitSmallCalls?: boolean;
 }
 
@@ -261,7 +284,7 @@ async function logicalCores(): Promise<number> {
 }
 
 /** Why threads cannot run here, or null if they can. */
-function threadsBlocked(opts: EngineOptions, build: KernelBuild): string | null {
+function threadsBlocked(opts: TestHooks, build: KernelBuild): string | null {
   const g = globalThis as { crossOriginIsolated?: boolean };
   if (opts.unavailable?.sharedMemory || typeof SharedArrayBuffer === "undefined") {
     return g.crossOriginIsolated === false
@@ -278,22 +301,27 @@ function threadsBlocked(opts: EngineOptions, build: KernelBuild): string | null 
  * With no options, exactly the single-thread deterministic engine.
  */
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
+  return createTestEngine(opts, {});
+}
+
+/** createEngine with test switches (see TestHooks); not for production use. */
+export async function createTestEngine(opts: EngineOptions, hooks: TestHooks): Promise<Engine> {
   let threads = opts.threads === "auto" ? Math.min(MAX_THREADS, await logicalCores()) : Math.floor(opts.threads ?? 1);
   if (!(threads >= 1 && threads <= MAX_THREADS)) throw new RangeError(`acdc-wasm: threads must be an integer from 1 to ${MAX_THREADS} or "auto", got ${JSON.stringify(opts.threads)}`);
   let relaxed = opts.deterministic === false;
-  if (relaxed && (opts.unavailable?.relaxedSimd || !validates("relaxed-simd"))) {
+  if (relaxed && (hooks.unavailable?.relaxedSimd || !validates("relaxed-simd"))) {
     warnOnce("acdc-wasm: this runtime has no WebAssembly relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd); using the deterministic kernels");
     relaxed = false;
   }
   if (threads > 1) {
     const build: KernelBuild = relaxed ? "relaxed-simd-threads" : "simd-threads";
-    const why = threadsBlocked(opts, build);
+    const why = threadsBlocked(hooks, build);
     if (why) {
       warnOnce(`acdc-wasm: threads unavailable, running on one thread: ${why}`);
     } else {
       try {
-        if (opts.unavailable?.workers) throw new Error("workers disabled (unavailable.workers)");
-        return await threadedEngine(build, threads, opts.splitSmallCalls === true);
+        if (hooks.unavailable?.workers) throw new Error("workers disabled (unavailable.workers)");
+        return await threadedEngine(build, threads, hooks.splitSmallCalls === true);
       } catch (e) {
         warnOnce(`acdc-wasm: threads unavailable, running on one thread: ${(e as Error)?.message ?? e}`);
       }

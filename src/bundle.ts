@@ -1,0 +1,12 @@
+// The single-file browser and Deno bundle (dist/acdc-wasm.mjs, the wasm
+// embedded): the main entry plus everything that runs offline without the
+// GPT-2 tokenizer — evaluation, training, tracr and the offline tasks.
+export * from "./index.js";
+export * from "./eval/index.js";
+export * from "./train/index.js";
+export * from "./tracr/index.js";
+export { tracrTask, createTracrModel, decodeTracrOutput, TRACR_GROUND_TRUTH, TRACR_THRESHOLDS, type TracrTask } from "./tasks/tracr.js";
+export { inductionOfflineTask, inductionGroundTruth, inductionHeadScores, induction2lConfig } from "./tasks/induction-offline.js";
+export type { Task } from "./tasks/task.js";
+export { parseSafetensors, writeSafetensors, bytesSource, Llama2cTokenizer, parseLlama2cHeader, type ByteSource } from "./model/formats/index.js";
+export { createTestEngine, type TestHooks } from "./wasm/engine.js";

@@ -1,0 +1,142 @@
+// The parameter table: every tensor a config's model has, by canonical
+// (TransformerLens) name, with its shape, how it is laid out in wasm memory
+// and whether training decays it. It drives loading (which tensors a file
+// must provide), the one upload of all weights (one allocation, sub-views by
+// offset, as llm.c's ParameterTensors) and the trainer's parameter list.
+// Legend: L layers, D d_model, H heads, Hk kv heads, Dh d_head, M d_mlp, V vocab, C n_ctx.
+import type { ModelConfig } from "./config.js";
+import type { Engine } from "../wasm/engine.js";
+import { LETTERS, weight, type Letter } from "../names.js";
+import { WeightError } from "../errors.js";
+
+/**
+ * "plain": stored in canonical row-major order. "heads": canonical
+ * [Hx, D, Dh] (W_Q/K/V) stored as [D, Hx·Dh], so one GEMM projects every
+ * head and head h is the column block h·Dh…(h+1)·Dh.
+ */
+export type Layout = "plain" | "heads";
+
+export interface ParamSpec {
+  name: string;
+  /** Canonical TransformerLens shape. */
+  shape: number[];
+  layout: Layout;
+  /** Floats. */
+  size: number;
+  /** May be missing from a file (biases): then zero. */
+  optional: boolean;
+  /** Weight decay applies (matrices and embeddings, not biases or norms, as nanoGPT). */
+  decay: boolean;
+}
+
+/** Every parameter of a config's model, in the canonical order files, initialisation and training use. */
+export function paramTable(cfg: ModelConfig): ParamSpec[] {
+  const { nLayers: L, dModel: D, nHeads: H, nKvHeads: Hk, dHead: Dh, dMlp: M, dVocab: V, nCtx: C } = cfg;
+  const out: ParamSpec[] = [];
+  const add = (name: string, shape: number[], o: { layout?: Layout; optional?: boolean } = {}) => {
+    const leaf = name.slice(name.lastIndexOf(".") + 1);
+    out.push({ name, shape, layout: o.layout ?? "plain", size: shape.reduce((a, b) => a * b, 1), optional: o.optional ?? false, decay: leaf.startsWith("W_") });
+  };
+  // Folded norms (LNPre, RMSPre) have no weights: the scale and shift were folded into the next matrices.
+  const norm = (w: string, b: string) => {
+    if (cfg.normalization !== "LN" && cfg.normalization !== "RMS") return;
+    add(w, [D]);
+    if (cfg.normalization === "LN") add(b, [D]);
+  };
+  add(weight.embed(), [V, D]);
+  if (cfg.positional === "learned") add(weight.posEmbed(), [C, D]);
+  for (let l = 0; l < L; l++) {
+    norm(weight.norm(l, "ln1", "w"), weight.norm(l, "ln1", "b"));
+    for (const x of LETTERS) add(weight.attnW(l, x), [x === "q" ? H : Hk, D, Dh], { layout: "heads" });
+    for (const x of LETTERS) add(weight.attnB(l, x), [x === "q" ? H : Hk, Dh], { optional: true });
+    add(weight.WO(l), [H, Dh, D]);
+    add(weight.bO(l), [D], { optional: true });
+    if (!cfg.attnOnly) {
+      norm(weight.norm(l, "ln2", "w"), weight.norm(l, "ln2", "b"));
+      add(weight.Win(l), [D, M]);
+      add(weight.bin(l), [M], { optional: true });
+      if (cfg.actFn === "swiglu") add(weight.Wgate(l), [D, M]);
+      add(weight.Wout(l), [M, D]);
+      add(weight.bout(l), [D], { optional: true });
+    }
+  }
+  norm(weight.lnFinal("w"), weight.lnFinal("b"));
+  add(weight.unembed(), [D, V]);
+  add(weight.unembedBias(), [V], { optional: true });
+  return out;
+}
+
+/** Offsets of one layer's parameters (0 where the model has none). */
+export interface LayerParams {
+  ln1w: number; ln1b: number;
+  W: Record<Letter, number>; b: Record<Letter, number>;
+  WO: number; bO: number;
+  ln2w: number; ln2b: number;
+  Win: number; bin: number; Wgate: number; Wout: number; bout: number;
+}
+
+/** All parameters in one wasm allocation, laid out in table order. */
+export class Params {
+  readonly specs: ParamSpec[];
+  /** Byte offset of the whole block and its size in floats. */
+  readonly base: number;
+  readonly floats: number;
+  private readonly at = new Map<string, number>();
+
+  constructor(engine: Engine, specs: ParamSpec[]) {
+    this.specs = specs;
+    this.floats = specs.reduce((a, s) => a + s.size, 0);
+    engine.ensure(this.floats * 4, `the model's ${this.floats.toLocaleString("en-US")} parameters (as f32)`, "the model is too large for WebAssembly (check n_layers, d_model, d_vocab in its config)");
+    this.base = engine.allocF32(this.floats);
+    let off = this.base;
+    for (const s of specs) { this.at.set(s.name, off); off += s.size * 4; }
+  }
+
+  /** Byte offset of a parameter's storage, or 0 when the model has no such parameter. */
+  ptr(name: string): number { return this.at.get(name) ?? 0; }
+
+  has(name: string): boolean { return this.at.has(name); }
+
+  /** Offsets of layer l's parameters. */
+  layer(l: number): LayerParams {
+    const p = (n: string) => this.ptr(n);
+    return {
+      ln1w: p(weight.norm(l, "ln1", "w")), ln1b: p(weight.norm(l, "ln1", "b")),
+      W: { q: p(weight.attnW(l, "q")), k: p(weight.attnW(l, "k")), v: p(weight.attnW(l, "v")) },
+      b: { q: p(weight.attnB(l, "q")), k: p(weight.attnB(l, "k")), v: p(weight.attnB(l, "v")) },
+      WO: p(weight.WO(l)), bO: p(weight.bO(l)),
+      ln2w: p(weight.norm(l, "ln2", "w")), ln2b: p(weight.norm(l, "ln2", "b")),
+      Win: p(weight.Win(l)), bin: p(weight.bin(l)), Wgate: p(weight.Wgate(l)), Wout: p(weight.Wout(l)), bout: p(weight.bout(l)),
+    };
+  }
+}
+
+/** Strides (in floats) with which canonical index (i0, i1, …) lands in a parameter's storage. */
+export function storageStrides(spec: ParamSpec): number[] {
+  const s = spec.shape;
+  if (spec.layout === "heads") {
+    // canonical [Hx, D, Dh] → storage [D, Hx·Dh]: (h, d, j) at d·Hx·Dh + h·Dh + j
+    const [Hx, , Dh] = s;
+    return [Dh, Hx * Dh, 1];
+  }
+  const st = new Array<number>(s.length);
+  let acc = 1;
+  for (let i = s.length - 1; i >= 0; i--) { st[i] = acc; acc *= s[i]; }
+  return st;
+}
+
+/** Canonical-order copy of a parameter's storage (undoing the "heads" layout). */
+export function readCanonical(spec: ParamSpec, storage: Float32Array): Float32Array {
+  if (spec.layout === "plain") return storage.slice();
+  const [Hx, D, Dh] = spec.shape;
+  const out = new Float32Array(spec.size);
+  for (let h = 0; h < Hx; h++) for (let d = 0; d < D; d++) for (let j = 0; j < Dh; j++) out[(h * D + d) * Dh + j] = storage[d * Hx * Dh + h * Dh + j];
+  return out;
+}
+
+/** Refuse a tensor whose shape is not the table's. */
+export function checkShape(spec: ParamSpec, shape: number[], from: string): void {
+  if (shape.length !== spec.shape.length || shape.some((d, i) => d !== spec.shape[i])) {
+    throw new WeightError(`tensor "${from}" has shape [${shape}], expected [${spec.shape}] for ${spec.name}`);
+  }
+}

@@ -1,0 +1,313 @@
+// The graph pass: the model computed node by node over the ACDC graph, each
+// receiver's input mixed from its senders. A receiver (a head's q/k/v input,
+// an MLP's input, the output) reads Σ earlier b_O + Σ over its incoming
+// edges of the edge's contribution: the sender's current value when the
+// edge is present (weight 1), its ablated value when removed (weight 0),
+// ablated + w·(current − ablated) in between (learned masks). A removed
+// direct edge replaces a head's q/k/v by its ablated value. The forward pass
+// can keep what the backward pass needs; the backward pass hands each
+// receiver's gradient ∂metric/∂input to a callback (attribution scores,
+// mask gradients) and flows on through every component.
+// The Patcher runs it for its clean and ablated caches and for circuits set
+// from outside, and runs single nodes (computeNode) in its trials; EAP and
+// mask learning run it whole. The arithmetic is Transformer's components.
+// Legend: B batch, T positions, N = B·T, R metric rows, D d_model, H heads,
+// Dh d_head, M d_mlp, V vocab, L layers.
+import type { Transformer, MlpBuffers } from "../model/transformer.js";
+import type { Graph } from "../graph/graph.js";
+import { InputError } from "../errors.js";
+
+/** Per-edge mix: 1 (or true) keeps the sender's value, 0 its ablated value; fractions blend (Float32Array only). */
+export type EdgeWeights = Uint8Array | Float32Array;
+
+/** Where a pass reads and writes node values. */
+export interface NodeValues {
+  /** Offset of node x's value ([N,D], or [N,Dh] for a q/k/v node). */
+  value(x: number): number;
+  /** Offset of node x's ablated value (needed where a weight is below 1). */
+  ablated(x: number): number;
+}
+
+/** What the forward pass keeps for backward: per reader mean/rstd, per head pattern, per MLP its buffers, the final rows. */
+export interface PassSave {
+  mean: Float64Array; rstd: Float64Array; // offsets per node id (readers)
+  pattern: Float64Array; // per result node
+  mlp: MlpBuffers[];
+  gathered: number; lnf: number; meanf: number; rstdf: number; logits: number;
+}
+
+/** Node kinds that write the residual stream. */
+export const WRITER_KINDS = new Set(["input", "embed", "pos_embed", "result", "mlp_out"]);
+/** Node kinds that read it. */
+export const READER_KINDS = new Set(["qkv_input", "mlp_in", "output"]);
+
+export class GraphPass {
+  readonly model: Transformer;
+  readonly graph: Graph;
+  readonly B: number;
+  readonly T: number;
+  readonly N: number;
+  /** Metric rows (b·T + position) and their count. */
+  readonly rows: Int32Array;
+  readonly R: number;
+  /** Forward order of node ids (the reverse of ACDC's visiting order). */
+  readonly order: Int32Array;
+  /** Floats per node value. */
+  readonly size: Int32Array;
+  /** The q, k, v node ids of each result node (−1 elsewhere), [3·nodes]. */
+  readonly qkvIds: Int32Array;
+  /** Σ_{j<l} b_O[j] as [D] offsets, l = 0..L: the constant part of a reader's input before layer l. */
+  readonly bcum: number[];
+  private readonly s: { ln: number; z: number; pattern: number; rot: number; mlp: MlpBuffers | null; rowsIdx: number; gathered: number; lnf: number; tmp: number };
+
+  constructor(model: Transformer, graph: Graph, B: number, T: number, rows: Int32Array) {
+    const e = model.engine, cfg = model.cfg;
+    const { dModel: D, dHead: Dh, nLayers: L } = cfg;
+    this.model = model; this.graph = graph;
+    this.B = B; this.T = T;
+    const N = (this.N = B * T);
+    this.rows = rows; this.R = rows.length;
+    this.order = Int32Array.from(graph.visitOrder).reverse();
+    const nn = graph.nodes.length;
+    this.size = new Int32Array(nn);
+    for (const n of graph.nodes) this.size[n.id] = n.kind === "qkv" ? N * Dh : N * D;
+    this.qkvIds = new Int32Array(3 * nn).fill(-1);
+    for (const n of graph.nodes) {
+      if (n.kind !== "result") continue;
+      for (const eid of graph.parents[n.id]) {
+        const p = graph.nodes[graph.edges[eid].parent];
+        this.qkvIds[3 * n.id + "qkv".indexOf(p.letter!)] = p.id;
+      }
+    }
+    const R = this.R;
+    this.s = {
+      ln: e.allocF32(N * D), z: e.allocF32(N * Dh), pattern: e.allocF32(B * T * T), rot: e.allocF32(2 * N * Dh),
+      mlp: cfg.attnOnly ? null : model.mlpScratch(e.allocF32(model.mlpScratchFloats(N)), N),
+      rowsIdx: e.alloc(R * 4), gathered: e.allocF32(R * D), lnf: e.allocF32(R * D), tmp: e.allocF32(N * D),
+    };
+    e.i32(this.s.rowsIdx, R).set(rows);
+    this.bcum = [];
+    let acc = new Float32Array(D);
+    for (let l = 0; l <= L; l++) {
+      this.bcum.push(e.upload(acc));
+      if (l < L) { acc = acc.slice(); const bO = e.f32(model.layers[l].bO, D); for (let d = 0; d < D; d++) acc[d] += bO[d]; }
+    }
+  }
+
+  /** Layer whose Σ b_O prefix a reader's input carries. */
+  private readerLayer(x: number): number {
+    const n = this.graph.nodes[x];
+    return n.kind === "qkv_input" ? n.layer : n.kind === "mlp_in" ? n.layer + 1 : this.model.cfg.nLayers;
+  }
+
+  /** A reader's input from scratch: Σ earlier b_O plus each incoming edge's sender offset `src(edge)`, in parent order. */
+  sumInputs(x: number, out: number, src: (edge: number) => number): void {
+    const g = this.graph, e = this.model.engine;
+    e.k.fill(out, 0, this.size[x]);
+    e.k.addBias(out, this.bcum[this.readerLayer(x)], this.N, this.model.cfg.dModel);
+    for (const eid of g.parents[x]) e.k.add(out, out, src(eid), this.size[x]);
+  }
+
+  /** A reader's input under per-edge weights: Σ b_O + Σ_e ablated + w_e·(value − ablated) (exact adds for weights 0 and 1). */
+  mixInputs(x: number, out: number, vals: NodeValues, w: EdgeWeights): void {
+    const g = this.graph, e = this.model.engine, n = this.size[x];
+    e.k.fill(out, 0, n);
+    e.k.addBias(out, this.bcum[this.readerLayer(x)], this.N, this.model.cfg.dModel);
+    for (const eid of g.parents[x]) {
+      const p = g.edges[eid].parent, we = w[eid];
+      if (we === 1) e.k.add(out, out, vals.value(p), n);
+      else if (we === 0) e.k.add(out, out, vals.ablated(p), n);
+      else { e.k.lerp(this.s.tmp, vals.ablated(p), vals.value(p), we, n); e.k.add(out, out, this.s.tmp, n); }
+    }
+  }
+
+  /**
+   * A head's q/k/v, a head's result or an MLP's output from its parents'
+   * values as `val` gives them; `save` keeps the norm statistics and
+   * attention pattern for backward.
+   */
+  computeNode(x: number, out: number, val: (n: number) => number, save?: PassSave): void {
+    const g = this.graph, m = this.model, n = g.nodes[x], N = this.N;
+    switch (n.kind) {
+      case "qkv": {
+        const input = g.edges[g.parents[x][0]].parent;
+        const Lp = m.layers[n.layer];
+        m.normalize(this.s.ln, val(input), N, Lp.ln1w, Lp.ln1b, save ? save.mean[input] : 0, save ? save.rstd[input] : 0);
+        // Grouped-query attention: query head h reads key/value head h·Hk/H
+        // (each query head still has its own k/v nodes, as if ungrouped).
+        const h = n.letter === "q" ? n.head! : m.kvHead(n.head!);
+        m.project(n.layer, n.letter!, this.s.ln, N, h, h + 1, out, m.cfg.dHead);
+        return;
+      }
+      case "result": {
+        const pattern = save ? save.pattern[x] : this.s.pattern;
+        m.attend(this.s.z, pattern, val(this.qkvIds[3 * x]), val(this.qkvIds[3 * x + 1]), val(this.qkvIds[3 * x + 2]), this.B, this.T, 1, 1, 0, 1, this.s.rot);
+        m.headResult(n.layer, n.head!, this.s.z, m.cfg.dHead, N, out, m.cfg.dModel);
+        return;
+      }
+      case "mlp_out": {
+        const input = g.edges[g.parents[x][0]].parent;
+        const s = save ? save.mlp[n.layer] : this.s.mlp!;
+        if (save) { s.mean = save.mean[input]; s.rstd = save.rstd[input]; }
+        m.mlp(n.layer, val(input), N, out, s);
+        return;
+      }
+      default:
+        throw new Error(`computeNode: ${n.label} is not a computed node`);
+    }
+  }
+
+  /** A source node's value (the input embeddings) from token ids (an Int32 offset [N]). */
+  computeSource(x: number, out: number, ids: number): void {
+    const m = this.model, kind = this.graph.nodes[x].kind;
+    if (kind === "input") m.embedTokens(out, ids, this.B, this.T);
+    else if (kind === "embed") m.embedTokensOnly(out, ids, this.B, this.T);
+    else m.embedPositions(out, this.B, this.T);
+  }
+
+  /**
+   * Every node's value, in forward order: sources from `ids` (skipped when
+   * ids is 0: their values are already in place), readers mixed under `w`
+   * (null: every edge present), computed nodes from their inputs. `after(x)`
+   * runs once node x is written (ablation runs replace writers there).
+   */
+  run(vals: NodeValues, ids: number, w: EdgeWeights | null, after?: (x: number) => void, save?: PassSave): void {
+    const g = this.graph, e = this.model.engine;
+    let last = -1; // consecutive readers with the same senders and weights share one sum: copy it
+    for (const x of this.order) {
+      const n = g.nodes[x], out = vals.value(x);
+      switch (n.kind) {
+        case "input": case "embed": case "pos_embed":
+          if (ids) this.computeSource(x, out, ids);
+          break;
+        case "qkv_input": case "mlp_in": case "output":
+          if (last >= 0 && this.sameMix(last, x, w)) {
+            if (out !== vals.value(last)) e.f32(out, this.size[x]).set(e.f32(vals.value(last), this.size[x]));
+          }
+          else if (w) this.mixInputs(x, out, vals, w);
+          else this.sumInputs(x, out, (eid) => vals.value(g.edges[eid].parent));
+          last = x;
+          break;
+        case "qkv": {
+          const we = w ? w[g.parents[x][0]] : 1;
+          if (we === 0) e.f32(out, this.size[x]).set(e.f32(vals.ablated(x), this.size[x]));
+          else {
+            this.computeNode(x, out, (id) => vals.value(id), save);
+            if (we !== 1) e.k.lerp(out, vals.ablated(x), out, we, this.size[x]);
+          }
+          break;
+        }
+        default:
+          this.computeNode(x, out, (id) => vals.value(id), save);
+      }
+      after?.(x);
+    }
+  }
+
+  /** Whether readers a and b have the same senders in the same order under the same weights (so the same input). */
+  private sameMix(a: number, b: number, w: EdgeWeights | null): boolean {
+    const g = this.graph, pa = g.parents[a], pb = g.parents[b];
+    if (pa.length !== pb.length || this.readerLayer(a) !== this.readerLayer(b)) return false;
+    for (let i = 0; i < pa.length; i++) {
+      if (g.edges[pa[i]].parent !== g.edges[pb[i]].parent) return false;
+      if (w && w[pa[i]] !== w[pb[i]]) return false;
+    }
+    return true;
+  }
+
+  /** logits[R,V] at the metric rows from an output (resid_post) value [N,D]; with `save`, keeps rows and stats. */
+  logitsOf(resid: number, out: number, save?: PassSave): void {
+    const m = this.model, D = m.cfg.dModel;
+    const gathered = save ? save.gathered : this.s.gathered, lnf = save ? save.lnf : this.s.lnf;
+    m.engine.k.gatherRows(gathered, resid, this.s.rowsIdx, this.R, D);
+    m.unembed(gathered, this.R, out, lnf, save?.meanf ?? 0, save?.rstdf ?? 0);
+  }
+
+  /** Buffers for what one saved forward pass keeps (allocated on the arena). */
+  allocSave(): PassSave {
+    const m = this.model, e = m.engine, g = this.graph, cfg = m.cfg;
+    const { dModel: D, dVocab: V } = cfg, N = this.N, R = this.R;
+    const stat = cfg.normalization !== "none";
+    const nn = g.nodes.length;
+    const save: PassSave = {
+      mean: new Float64Array(nn), rstd: new Float64Array(nn), pattern: new Float64Array(nn), mlp: [],
+      gathered: e.allocF32(R * D), lnf: e.allocF32(R * D), meanf: stat ? e.allocF32(R) : 0, rstdf: stat ? e.allocF32(R) : 0,
+      logits: e.allocF32(R * V),
+    };
+    for (const n of g.nodes) {
+      if ((n.kind === "qkv_input" || n.kind === "mlp_in") && stat) { save.mean[n.id] = e.allocF32(N); save.rstd[n.id] = e.allocF32(N); }
+      if (n.kind === "result") save.pattern[n.id] = e.allocF32(this.B * this.T * this.T);
+    }
+    if (!cfg.attnOnly) for (let l = 0; l < cfg.nLayers; l++) save.mlp.push(m.mlpScratch(e.allocF32(m.mlpScratchFloats(N)), N));
+    void D;
+    return save;
+  }
+
+  /**
+   * Backward from dlogits [R,V] through a saved pass, every edge present
+   * (each writer's gradient is the running sum of the gradients of every
+   * reader after it). `onReaders(ids, grads)` receives each group of
+   * readers' input gradients ∂metric/∂input stacked [k, N·D] (the output;
+   * an MLP's input; a layer's q/k/v inputs, heads ascending, q, k, v);
+   * `onDirect(x, d)` each q/k/v node's gradient [N,Dh] before its input.
+   */
+  backward(vals: NodeValues, save: PassSave, dlogits: number,
+    onReaders: (ids: number[], grads: number) => void, onDirect: (x: number, d: number) => void): void {
+    const m = this.model, e = m.engine, g = this.graph, cfg = m.cfg;
+    if (cfg.positional === "rotary") throw new InputError("gradients through rotary position embeddings are not implemented yet");
+    const { nLayers: L, nHeads: H, dModel: D, dHead: Dh, dMlp: M } = cfg;
+    const { B, T, N, R } = this, ND = N * D;
+    const mark = e.mark();
+    try {
+      const f = (n: number) => e.allocF32(n);
+      const G = f(ND), gOut = f(ND), dlnf = f(R * D), dRows = f(R * D), dz = f(N * Dh), dpat = f(B * T * T), dln = f(ND);
+      const dx = { q: f(N * Dh), k: f(N * Dh), v: f(N * Dh) };
+      const gLayer = f(3 * H * ND);
+      const mlpTmp = cfg.attnOnly ? null : { dpost: f(N * M), dpre: f(N * M), dgate: f(N * M), dln };
+      const byKind = (kind: string, l: number, h: number | null = null, letter: string | null = null) =>
+        g.nodes.find((n) => n.kind === kind && n.layer === l && n.head === h && n.letter === letter)!.id;
+
+      // The output receiver: back through the unembedding and final norm at the metric rows.
+      m.unembedBackward(dlogits, R, dlnf);
+      m.normalizeBackward(dRows, 0, 0, dlnf, save.gathered, R, m.lnfw, save.meanf, save.rstdf);
+      e.k.fill(gOut, 0, ND);
+      for (let r = 0; r < R; r++) e.k.add(gOut + this.rows[r] * D * 4, gOut + this.rows[r] * D * 4, dRows + r * D * 4, D);
+      onReaders([g.output], gOut);
+      e.f32(G, ND).set(e.f32(gOut, ND));
+
+      for (let l = L - 1; l >= 0; l--) {
+        if (!cfg.attnOnly) {
+          const mo = byKind("mlp_out", l), mi = g.edges[g.parents[mo][0]].parent;
+          const s = save.mlp[l];
+          s.mean = save.mean[mi]; s.rstd = save.rstd[mi];
+          m.mlpBackward(l, G, vals.value(mi), N, s, gLayer, null, mlpTmp!);
+          onReaders([mi], gLayer);
+          e.k.add(G, G, gLayer, ND);
+        }
+        // Heads: each result feeds everything after it (G now), not its own layer's inputs.
+        const readers: number[] = [];
+        for (let h = 0; h < H; h++) {
+          const res = byKind("result", l, h);
+          const [q, k, v] = [0, 1, 2].map((i) => this.qkvIds[3 * res + i]);
+          m.headResultBackward(l, G, N, h, h + 1, dz, Dh);
+          e.k.fill(dx.k, 0, N * Dh);
+          e.k.fill(dx.v, 0, N * Dh);
+          m.attendBackward(dx.q, dx.k, dx.v, dpat, dz, vals.value(q), vals.value(k), vals.value(v), save.pattern[res], B, T, 1, 1, 0, 1);
+          for (const [node, letter] of [[q, "q"], [k, "k"], [v, "v"]] as const) {
+            onDirect(node, dx[letter]);
+            const input = g.edges[g.parents[node][0]].parent;
+            const hh = letter === "q" ? h : m.kvHead(h);
+            m.projectBackward(l, letter, dx[letter], Dh, N, hh, hh + 1, dln, false);
+            const slot = gLayer + readers.length * ND * 4;
+            m.normalizeBackward(slot, 0, 0, dln, vals.value(input), N, m.layers[l].ln1w, save.mean[input], save.rstd[input]);
+            readers.push(input);
+          }
+        }
+        onReaders(readers, gLayer);
+        for (let j = 0; j < readers.length; j++) e.k.add(G, G, gLayer + j * ND * 4, ND);
+      }
+    } finally {
+      e.reset(mark);
+    }
+  }
+}
