@@ -10,7 +10,10 @@
 // It implements the pieces the models we target use: byte-level BPE
 // (GPT-2, Pythia, Llama-3, Qwen2) and SentencePiece-style BPE with a
 // Metaspace pre-tokenizer or Prepend/Replace normalizers and byte fallback
-// (Llama-2, TinyLlama, Mistral). Alternatives looked at: @huggingface/
+// (Llama-2, TinyLlama, Mistral). The tests check GPT-2's layout and Llama-3's
+// (a Split regex in Oniguruma syntax before ByteLevel) against gpt-tokenizer,
+// and both SentencePiece layouts against llama2.c's encoder. Alternatives
+// looked at: @huggingface/
 // transformers bundles the same tokenizers but pulls in onnxruntime-node and
 // sharp (native, hundreds of MB) and fetches from the Hub by default;
 // @lenml/tokenizers is a third-party fork of older Transformers.js code

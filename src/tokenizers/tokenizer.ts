@@ -6,7 +6,9 @@
 //   ({ bos: true }), and no other special token is ever added.
 // - decode prints every id, special tokens as their text ("<s>",
 //   "<|endoftext|>"), as Hugging Face's decode(ids, skip_special_tokens=False,
-//   clean_up_tokenization_spaces=False) does; so decode(encode(t)) === t.
+//   clean_up_tokenization_spaces=False) does; so decode(encode(t)) === t
+//   unless the tokenizer itself loses text (a Metaspace tokenizer.json drops
+//   a leading space: " a" encodes as "▁a", like "a").
 // - piece(id) is the token as its vocabulary spells it, the form people know
 //   from Hugging Face tooling: "Ġcat" for GPT-2, "▁cat" for SentencePiece.
 import { InputError } from "../errors.js";

@@ -1,7 +1,8 @@
 // The tokenizers behind the common interface, each checked against an
 // implementation it does not share code with:
 // - Hugging Face tokenizer.json (through @huggingface/tokenizers) on GPT-2's
-//   BPE, generated from gpt-tokenizer's r50k table, against gpt-tokenizer;
+//   BPE, generated from gpt-tokenizer's r50k table, against gpt-tokenizer,
+//   and likewise cl100k laid out as Llama-3's file is (Split regex first);
 // - Hugging Face tokenizer.json on SentencePiece-style BPE, converted from
 //   llama2.c's tok512.bin, against llama2.c's run.c encoder (Llama2cTokenizer),
 //   in both the legacy (Prepend normalizer) and the Metaspace styles;
