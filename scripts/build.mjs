@@ -1,5 +1,6 @@
 // Build: AssemblyScript kernels → build/kernels*.wasm → embedded as base64 in
-// src/wasm/kernels.generated.ts → tsc to dist/ → rollup bundle dist/acdc-wasm.mjs.
+// src/wasm/kernels.generated.ts → tsc to dist/ → rollup bundles dist/acdc-wasm.mjs
+// and dist/acdc-wasm-tokenizers.mjs.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, statSync, readdirSync, existsSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -41,7 +42,7 @@ if (!existsSync(gen) || readFileSync(gen, "utf8") !== body) writeFileSync(gen, b
 // Rebuild when any source file lacks its output or is newer than it (a
 // newest-file comparison misses files copied in with old times).
 function stale() {
-  if (!existsSync(join(root, "dist/acdc-wasm.mjs"))) return true;
+  for (const bundle of ["dist/acdc-wasm.mjs", "dist/acdc-wasm-tokenizers.mjs"]) if (!existsSync(join(root, bundle))) return true;
   const tsconfig = statSync(join(root, "tsconfig.json")).mtimeMs;
   for (const f of readdirSync(join(root, "src"), { recursive: true }).map(String)) {
     if (!f.endsWith(".ts") || f.endsWith(".d.ts")) continue;
