@@ -1,14 +1,14 @@
 // `acdc info`: a model's geometry and its graph's edge counts, from the
 // weights file's header and the config alone (no weights are read).
-import { buildGraph } from "../graph/graph.js";
-import { configFromJson } from "../model/config.js";
-import { paramTable } from "../model/params.js";
-import { detectFormat } from "../model/load.js";
-import { readSafetensors } from "../model/formats/safetensors.js";
-import { LLAMA2C_HEADER_BYTES, llama2cConfig, parseLlama2cHeader } from "../model/formats/llama2c.js";
-import type { ModelConfig } from "../model/config.js";
-import { fileSource, modelFiles, UsageError } from "./files.js";
-import { parseOptions } from "./args.js";
+import { buildGraph } from "../../graph/graph.js";
+import { configFromJson } from "../../model/config.js";
+import { paramTable } from "../../model/params.js";
+import { detectFormat } from "../../model/load.js";
+import { readSafetensors } from "../../model/formats/safetensors.js";
+import { LLAMA2C_HEADER_BYTES, llama2cConfig, parseLlama2cHeader } from "../../model/formats/llama2c.js";
+import type { ModelConfig } from "../../model/config.js";
+import { fileSource, modelFiles, UsageError } from "../files.js";
+import { parseOptions } from "../args.js";
 
 export const INFO_HELP = `acdc info --model M
 

@@ -5,24 +5,24 @@
 // .dot / .svg; sweep prints the ROC table of any registered algorithm.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildGraph, type Graph } from "../graph/graph.js";
-import { Patcher, ABLATIONS, type Ablation } from "../patch/patcher.js";
-import { acdc } from "../algorithms/acdc.js";
-import { ALGORITHMS, getAlgorithm } from "../algorithms/registry.js";
-import { circuitDot, circuitJson } from "../io/circuit.js";
-import { circuitSvg, plotSvg, rocSvg } from "../io/svg.js";
-import { sweep, type SweepResult } from "../eval/sweep.js";
-import { paretoFrontier } from "../eval/roc.js";
-import { logspace } from "../thresholds.js";
-import { createTracrModel, tracrTask, TRACR_THRESHOLDS, type TracrTaskName } from "../tasks/tracr.js";
-import { inductionGroundTruth, inductionOfflineTask } from "../tasks/induction-offline.js";
-import type { Task } from "../tasks/task.js";
-import type { Transformer } from "../model/transformer.js";
-import { loadModel } from "../model/load.js";
-import { createEngine, type Engine } from "../wasm/engine.js";
-import { checkOutputPath, UsageError, writeAtomic } from "./files.js";
-import { progressBar } from "./progress.js";
-import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "./args.js";
+import { buildGraph, type Graph } from "../../graph/graph.js";
+import { Patcher, ABLATIONS, type Ablation } from "../../patch/patcher.js";
+import { acdc } from "../../algorithms/acdc.js";
+import { ALGORITHMS, getAlgorithm } from "../../algorithms/registry.js";
+import { circuitDot, circuitJson } from "../../io/circuit.js";
+import { circuitSvg, plotSvg, rocSvg } from "../../io/svg.js";
+import { sweep, type SweepResult } from "../../eval/sweep.js";
+import { paretoFrontier } from "../../eval/roc.js";
+import { logspace } from "../../thresholds.js";
+import { createTracrModel, tracrTask, TRACR_THRESHOLDS, type TracrTaskName } from "../../tasks/tracr.js";
+import { inductionGroundTruth, inductionOfflineTask } from "../../tasks/induction-offline.js";
+import type { Task } from "../../tasks/task.js";
+import type { Transformer } from "../../model/transformer.js";
+import { loadModel } from "../../model/load.js";
+import { createEngine, type Engine } from "../../wasm/engine.js";
+import { checkOutputPath, UsageError, writeAtomic } from "../files.js";
+import { progressBar } from "../progress.js";
+import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "../args.js";
 
 const TASKS = ["tracr-reverse", "tracr-proportion", "induction"] as const;
 type TaskName = (typeof TASKS)[number];
@@ -114,7 +114,7 @@ function prepareOutDir(dir: string, files: string[]): void {
 async function taskSetup(name: TaskName, engine: Engine): Promise<{ task: Task; model: Transformer; graph: Graph; truth: [string, string][] }> {
   if (name === "induction") {
     const task = inductionOfflineTask();
-    const dir = new URL("../../models/", import.meta.url);
+    const dir = new URL("../../../models/", import.meta.url);
     const model = await loadModel(new Uint8Array(readFileSync(new URL("induction-2l.safetensors", dir))), JSON.parse(readFileSync(new URL("induction-2l.config.json", dir), "utf8")), { engine });
     const truth = inductionGroundTruth(model, task.data.clean).edges.map(([a, b]) => [a, b] as [string, string]);
     return { task, model, graph: buildGraph(model.cfg), truth };
@@ -124,7 +124,7 @@ async function taskSetup(name: TaskName, engine: Engine): Promise<{ task: Task; 
   return { task, model, graph: buildGraph(task.cfg, task.graph), truth: task.groundTruth.map(([a, b]) => [a, b]) };
 }
 
-async function cmdSweep(args: string[]): Promise<void> {
+export async function sweepCommand(args: string[]): Promise<void> {
   const values = parseOptions(args, {
     task: { type: "string" }, ablation: { type: "string" }, thresholds: { type: "string" }, "out-dir": { type: "string" },
     quiet: { type: "boolean" }, algorithm: { type: "string" }, threads: { type: "string" }, "top-k": { type: "string" },
@@ -158,7 +158,7 @@ async function cmdSweep(args: string[]): Promise<void> {
   engine.dispose();
 }
 
-async function cmdDemo(args: string[]): Promise<void> {
+export async function demoCommand(args: string[]): Promise<void> {
   const values = parseOptions(args, { threshold: { type: "string" }, "out-dir": { type: "string" }, quiet: { type: "boolean" }, threads: { type: "string" } });
   if (values.help) { process.stdout.write(DEMO_HELP); return; }
   const threshold = parseThreshold(values.threshold as string | undefined, 1e-3);
@@ -211,4 +211,3 @@ async function cmdDemo(args: string[]): Promise<void> {
   engine.dispose();
 }
 
-export const taskCommands = { demo: cmdDemo, sweep: cmdSweep };

@@ -1,0 +1,124 @@
+// `acdc run`: find the circuit of a behaviour with any registered algorithm,
+// on a model file or hub model and a data file; writes the circuit JSON (and
+// DOT). Every output path is checked before any work and files are written
+// whole or not at all, so a finished search is never lost to a bad --out.
+import { buildGraph } from "../../graph/graph.js";
+import { Patcher, ABLATIONS, type Ablation } from "../../patch/patcher.js";
+import { klMetric, logitDiffMetric, type Metric } from "../../metrics.js";
+import { ALGORITHMS, getAlgorithm, type RunOptions } from "../../algorithms/registry.js";
+import { MAX_IG_STEPS } from "../../algorithms/eap.js";
+import { circuitDot, circuitJson } from "../../io/circuit.js";
+import type { Circuit } from "../../circuit.js";
+import { createEngine } from "../../wasm/engine.js";
+import { checkOutputPath, loadModelFromPath, readDataFile, UsageError, writeAtomic } from "../files.js";
+import { bytesBar, progressBar } from "../progress.js";
+import { oneOf, parseInteger, parseOptions, parseThreads, parseThreshold } from "../args.js";
+
+export const RUN_HELP = `acdc run --model M --data D --threshold T [options]
+
+Find the circuit of a behaviour.
+  --model M        NAME.safetensors with NAME.config.json (or config.json) beside it,
+                   a folder holding model.safetensors and config.json, a llama2.c
+                   checkpoint .bin, or a Hugging Face repo id (gpt2, OWNER/NAME)
+                   whose files are downloaded once into $ACDC_CACHE (default
+                   ~/.cache/acdc-wasm); $ACDC_HUB_URL replaces https://huggingface.co
+  --data D         JSON with "clean" and "corrupted" token ids [batch][pos] and
+                   "positions" (one position, or a non-empty list, per prompt); for
+                   --metric logit-diff also "correct" and "incorrect" (one token
+                   per metric position)
+  --threshold T    acdc, hybrid: remove an edge when the metric rises by less than T;
+                   eap, eap-ig: keep edges whose |score| is at least T
+  --algorithm A    ${ALGORITHMS.map((a) => a.key).join("|")} (default acdc, exact); eap scores every
+                   edge from one forward and backward pass, eap-ig averages gradients
+                   over --ig-steps interpolations; hybrid keeps the EAP-IG --top-k
+                   edges, then runs ACDC on them
+  --top-k K        eap, eap-ig: keep the K edges of largest |score| (instead of
+                   --threshold); hybrid: the EAP-IG candidates (required)
+  --ig-steps M     eap-ig, hybrid: integrated-gradient steps (default 5, at most ${MAX_IG_STEPS})
+  --metric kl|logit-diff          default kl (KL divergence to the clean output)
+  --ablation corrupted|zero|mean  default corrupted (resample from the corrupted run)
+  --threads N|auto threads for the kernels (default 1; results are identical for any N)
+  --out FILE       circuit JSON (default circuit.json)
+  --dot FILE       also write the circuit as graphviz DOT
+  --quiet          no progress line
+`;
+
+function geometry(m: { cfg: { nLayers: number; nHeads: number; dModel: number; dVocab: number; attnOnly: boolean } }): string {
+  const c = m.cfg;
+  return `${c.nLayers} layers × ${c.nHeads} heads, d_model ${c.dModel}, vocab ${c.dVocab}${c.attnOnly ? ", attention-only" : ""}`;
+}
+
+/** Print the summary of a finished search. */
+function summary(out: NodeJS.WriteStream, c: Circuit) {
+  const g = c.graph, counted = g.counts.addition + g.counts.direct;
+  out.write(`\nkept ${c.edges.length} of ${counted} edges (${c.stats.tested} tested) in ${(c.stats.ms / 1000).toFixed(2)} s` +
+    (c.trace.length ? ` · ${(c.stats.tested / Math.max(c.stats.ms / 1000, 1e-9)).toFixed(0)} edges/s` : "") + "\n");
+  out.write(`metric: ${c.baseline.toPrecision(6)} (full model) → ${c.metric.toPrecision(6)} (circuit)\n`);
+  if (c.edges.length <= 40) {
+    for (const e of c.edges) out.write(`  ${g.nodes[e.parent].label} → ${g.nodes[e.child].label}${e.type === "direct" ? " (direct)" : ""}\n`);
+  }
+}
+
+export async function runCommand(args: string[]): Promise<void> {
+  const values = parseOptions(args, {
+    model: { type: "string" }, data: { type: "string" }, threshold: { type: "string" },
+    metric: { type: "string" }, ablation: { type: "string" }, out: { type: "string" }, dot: { type: "string" },
+    quiet: { type: "boolean" }, algorithm: { type: "string" }, "top-k": { type: "string" }, "ig-steps": { type: "string" },
+    threads: { type: "string" },
+  });
+  if (values.help) { process.stdout.write(RUN_HELP); return; }
+  const str = (k: string) => values[k] as string | undefined;
+  if (!str("model")) throw new UsageError("--model is required (see acdc run --help)");
+  if (!str("data")) throw new UsageError("--data is required (see acdc run --help)");
+  const algorithm = getAlgorithm(oneOf("algorithm", str("algorithm"), ALGORITHMS.map((a) => a.key), "acdc"));
+  const topK = str("top-k") === undefined ? undefined : parseInteger("top-k", str("top-k")!, 0, 1e9);
+  const igSteps = str("ig-steps") === undefined ? undefined : parseInteger("ig-steps", str("ig-steps")!, 1, MAX_IG_STEPS);
+  if (topK !== undefined && algorithm.key === "acdc") throw new UsageError("--top-k does not apply to --algorithm acdc (it keeps what the threshold decides); use eap, eap-ig or hybrid");
+  if (igSteps !== undefined && !["eap-ig", "hybrid"].includes(algorithm.key)) throw new UsageError(`--ig-steps applies to eap-ig and hybrid, not ${algorithm.key}`);
+  if (algorithm.key === "hybrid" && topK === undefined) throw new UsageError("--algorithm hybrid needs --top-k (EAP-IG candidates for ACDC)");
+  if ((algorithm.key === "eap" || algorithm.key === "eap-ig") && topK !== undefined && str("threshold") !== undefined) throw new UsageError(`give --threshold or --top-k to ${algorithm.key}, not both`);
+  const threshold = (algorithm.key === "eap" || algorithm.key === "eap-ig") && topK !== undefined ? undefined : parseThreshold(str("threshold"));
+  const metricName = oneOf("metric", str("metric"), ["kl", "logit-diff"] as const, "kl");
+  const ablation = oneOf<Ablation>("ablation", str("ablation"), ABLATIONS, "corrupted");
+  const threads = parseThreads(str("threads"));
+  const outPath = str("out") ?? "circuit.json";
+  const quiet = Boolean(values.quiet);
+  checkOutputPath(outPath, "--out");
+  if (str("dot")) checkOutputPath(str("dot")!, "--dot");
+  const data = readDataFile(str("data")!);
+  if (metricName === "logit-diff" && (!data.correct || !data.incorrect)) throw new UsageError(`--metric logit-diff needs "correct" and "incorrect" token lists in ${str("data")}`);
+  const err = process.stderr;
+
+  const engine = await createEngine({ threads });
+  const { model, name } = await loadModelFromPath(str("model")!, { quiet, engine, onProgress: bytesBar(err, "loading weights", quiet) });
+  err.write(`model ${name}: ${geometry(model)}${engine.threads > 1 ? ` · ${engine.threads} threads` : ""}\n`);
+  const metric: Metric = metricName === "kl" ? klMetric() : logitDiffMetric(data.correct!, data.incorrect!);
+  const graph = buildGraph(model.cfg);
+  const counted = graph.counts.addition + graph.counts.direct;
+  const tSetup = performance.now();
+  const patcher = new Patcher(model, graph, data, { ablation, metric });
+  err.write(`graph: ${graph.nodes.length} nodes, ${counted} edges (${graph.counts.addition} addition, ${graph.counts.direct} direct)` +
+    ` · ${patcher.B} prompts × ${patcher.T} positions · clean and ${ablation} runs in ${(performance.now() - tSetup).toFixed(0)} ms\n`);
+  const label = algorithm.key === "acdc" || algorithm.key === "hybrid" ? `${algorithm.key} τ=${threshold}` : algorithm.key;
+  const bar = progressBar(err, label, quiet, algorithm.key === "eap-ig" ? "steps" : "edges");
+  const opts: RunOptions = { threshold, topK, igSteps, onProgress: (p) => bar.update(p) };
+  const c = algorithm.run(patcher, opts);
+  bar.finish();
+  if (c.algorithm.startsWith("eap")) err.write(`${c.algorithm}: scored ${counted} edges${c.algorithm === "eap-ig" ? ` with ${igSteps ?? 5} integrated-gradient steps` : ""}; circuit measured by a patched pass (${(c.stats.ms / 1000).toFixed(2)} s in all)\n`);
+  if (c.stats.candidates !== undefined) err.write(`hybrid: EAP-IG kept ${c.stats.candidates} candidate edges; ACDC tested ${c.stats.tested} of them\n`);
+  if (c.algorithm.startsWith("eap")) {
+    let largest = 0;
+    for (const v of c.scores) if (Math.abs(v) > largest) largest = Math.abs(v);
+    if (largest < 1e-6) err.write(`warning: every EAP score is 0 — ${metric.name === "kl" ? "KL is at its minimum in the clean run, so its gradient vanishes; use --algorithm eap-ig or --metric logit-diff" : "the metric's gradient vanishes in the clean run; try --algorithm eap-ig"}\n`);
+  }
+  summary(process.stdout, c);
+  const json = circuitJson(c, { ablation, metric: metric.name, model: { name, ...model.cfg } });
+  writeAtomic(outPath, JSON.stringify(json, null, 1) + "\n");
+  process.stdout.write(`wrote ${outPath}\n`);
+  if (str("dot")) {
+    writeAtomic(str("dot")!, circuitDot(c));
+    process.stdout.write(`wrote ${str("dot")}\n`);
+  }
+  engine.dispose();
+}
+
