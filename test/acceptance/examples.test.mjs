@@ -1,5 +1,6 @@
 // The examples in examples/ run and print a circuit (Node from dist/, Deno from the bundle).
 import t from "tap";
+import { chromiumOrSkip, CHROMIUM_ARGS } from "../helpers/components.mjs";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { createRequire } from "node:module";
@@ -24,14 +25,9 @@ t.test("deno example", async (t) => {
 });
 
 t.test("browser example: the circuit viewer runs ACDC in Chromium", { timeout: 120_000 }, async (t) => {
-  const { existsSync } = await import("node:fs");
   const { spawn } = await import("node:child_process");
-  const chromiumPath = process.env.ACDC_CHROMIUM || "/usr/bin/chromium";
-  if (!existsSync(chromiumPath)) {
-    if (process.env.ACDC_SKIP_BROWSER === "1") { t.skip("no Chromium (ACDC_SKIP_BROWSER=1)"); return; }
-    t.fail(`Chromium not found at ${chromiumPath}`);
-    return;
-  }
+  const chromiumPath = chromiumOrSkip(t, "the browser example");
+  if (!chromiumPath) return;
   const server = spawn(process.execPath, [join(root, "examples", "browser", "serve.mjs")], { env: { ...process.env, PORT: "0" } });
   t.teardown(() => server.kill());
   const url = await new Promise((resolve, reject) => {
@@ -39,7 +35,7 @@ t.test("browser example: the circuit viewer runs ACDC in Chromium", { timeout: 1
     server.on("exit", (c) => reject(new Error(`server exited ${c}`)));
   });
   const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
   t.teardown(() => browser.close());
   const page = await browser.newPage();
   const errors = [];

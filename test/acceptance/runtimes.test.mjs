@@ -6,6 +6,7 @@
 // isolated page (COOP/COEP headers); without them it falls back to one thread
 // with a warning.
 import t from "tap";
+import { chromiumOrSkip } from "../helpers/components.mjs";
 import { execFile } from "node:child_process";
 import { createServer } from "node:http";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -22,7 +23,6 @@ const bundlePath = join(repoRoot, "dist", "acdc-wasm.mjs");
 const probePath = join(repoRoot, "test", "acceptance", "runtimes", "probe.mjs");
 const denoScript = join(repoRoot, "test", "acceptance", "runtimes", "deno-run.mjs");
 const CHROMIUM = process.env.ACDC_CHROMIUM || "/usr/bin/chromium";
-const SKIP_BROWSER = process.env.ACDC_SKIP_BROWSER === "1";
 const TOL = 1e-4;
 const CANDIDATES = ["tiny-ln-mlp", "tiny-attn-only", "tiny-ln-mlp-hf"];
 const REQUIRED = ["tiny-ln-mlp", "tiny-attn-only"];
@@ -144,15 +144,7 @@ async function main() {
   });
 
   await t.test("chromium", { timeout: 240_000 }, async (tt) => {
-    if (!existsSync(CHROMIUM)) {
-      if (SKIP_BROWSER) {
-        tt.skip(`Chromium not found at ${CHROMIUM}; skipped because ACDC_SKIP_BROWSER=1`);
-        return;
-      }
-      tt.fail(`Chromium not found at ${CHROMIUM}: install it with \`apt-get install chromium\` ` +
-        `(or set ACDC_SKIP_BROWSER=1 to skip the browser check)`);
-      return;
-    }
+    if (!chromiumOrSkip(tt, "the Chromium runtime check")) return;
     const { chromium } = await import("playwright-core");
     const server = await startServer();
     let browser;
