@@ -3,7 +3,7 @@
 export { sgemm, sgemmWorkspaceBytes, sgemmPacked, packB, packedBFloats, packedBOffset } from "./matmul";
 export { widen16 } from "./half";
 export { layernorm, rmsnorm } from "./norm";
-export { gelu, relu, swiglu, softmax, logSoftmax, klRows } from "./activation";
+export { gelu, relu, swiglu, softmax, logSoftmax, klRows, tanh, exp } from "./activation";
 export { attention, rope } from "./attention";
 export { add, sub, axpy, lerp, fill, addBias, sumSlices, embed, addDiff, gatherRows, batchMean } from "./patch";
 export { biasGrad, layernormBackward, rmsnormBackward, geluBackward, reluBackward, swigluBackward, softmaxBackward, logSoftmaxBackward,
