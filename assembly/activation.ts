@@ -3,10 +3,7 @@
 // scalar twin for the tail); logSoftmax and klRows keep Mathf.exp, which is
 // AssemblyScript's own software routine. Either way results do not depend on
 // the host's libm: the same bits in every runtime. Backwards: backward.ts.
-import { exp4, expf, tanh4, tanhf } from "./vmath";
-
-const GELU_C: f32 = 0.7978845608028654; // sqrt(2/pi)
-const GELU_A: f32 = 0.044715;
+import { exp4, expf, tanh4, tanhf, kv, GELU_A, GELU_C, V_GELU_A, V_GELU_C, V_HALF } from "./vmath";
 
 /** out[n] = tanh(x[n]) (vmath.ts; ≈1 ulp, the same bits everywhere); may alias. */
 export function tanh(out: usize, x: usize, n: i32): void {
@@ -24,8 +21,8 @@ export function exp(out: usize, x: usize, n: i32): void {
 
 // gelu_new's tanh argument √(2/π)(v + 0.044715v³), products left to right.
 @inline function geluArg4(v: v128): v128 {
-  const v3 = f32x4.mul(f32x4.mul(f32x4.mul(f32x4.splat(GELU_A), v), v), v);
-  return f32x4.mul(f32x4.splat(GELU_C), f32x4.add(v, v3));
+  const v3 = f32x4.mul(f32x4.mul(f32x4.mul(kv(V_GELU_A), v), v), v);
+  return f32x4.mul(kv(V_GELU_C), f32x4.add(v, v3));
 }
 @inline function geluArg(v: f32): f32 { return GELU_C * (v + GELU_A * v * v * v); }
 
@@ -34,12 +31,11 @@ export function exp(out: usize, x: usize, n: i32): void {
  * Backward (backward.ts geluBackward) uses the same tanh.
  */
 export function gelu(out: usize, x: usize, n: i32): void {
-  const half = f32x4.splat(0.5), one = f32x4.splat(1);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
     const v = v128.load(x + o);
-    v128.store(out + o, f32x4.mul(f32x4.mul(half, v), f32x4.add(one, tanh4(geluArg4(v)))));
+    v128.store(out + o, f32x4.mul(f32x4.mul(kv(V_HALF), v), f32x4.add(f32x4.splat(1), tanh4(geluArg4(v)))));
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
