@@ -1,5 +1,5 @@
 // Unit tier: every WebAssembly kernel against its scalar twin
-// (src/reference/scalar.ts) on seeded random inputs, with sizes that are not
+// (test/reference/scalar.mjs) on seeded random inputs, with sizes that are not
 // multiples of the SIMD width (4) or of the sgemm blocks (MR=4, NR=8, KC=256,
 // MC=64, NC=1024), padded leading dimensions, aliasing, and guard words after
 // every output so a write past the end shows up.
