@@ -20,6 +20,7 @@ import type { Patcher } from "../patch/patcher.js";
 import type { GraphEdge } from "../graph/graph.js";
 import type { NodeValues } from "../patch/pass.js";
 import { READER_KINDS } from "../patch/pass.js";
+import { EdgeGradients } from "../patch/edge-grads.js";
 import { InputError } from "../errors.js";
 
 export interface EapOptions {
@@ -48,32 +49,10 @@ export function eapScores(p: Patcher, opts: EapOptions = {}): EapScores {
   if (!metric.backward) throw new InputError(`metric "${metric.name}" has no gradient; EAP needs one (kl, logit-diff or a task metric with backward())`);
   if (cfg.positional === "rotary") throw new InputError("EAP does not support rotary position embeddings yet");
   if (p.present.some((x) => x === 0)) throw new InputError("EAP scores the full model: use a patcher with every edge present");
-  const { nLayers: L, dModel: D, dHead: Dh, dVocab: V } = cfg;
-  const { N, R } = p;
-  const ND = N * D;
   const mark = e.mark();
   try {
-    // Writers in forward order; each reader reads a prefix of them.
-    const inputs = g.nodes.filter((n) => n.kind === "input" || n.kind === "embed" || n.kind === "pos_embed").map((n) => n.id);
-    const writers: number[] = [...inputs];
-    const prefix = new Int32Array(g.nodes.length); // writers before each reader
-    for (const x of pass.order) {
-      const kind = g.nodes[x].kind;
-      if (kind === "result" || kind === "mlp_out") writers.push(x);
-      else if (READER_KINDS.has(kind)) prefix[x] = writers.length;
-    }
-    // Heads of a layer come in ascending order in forward order already: the prefix before them holds no head of their own layer.
-    const edgeOf = new Map<number, GraphEdge>(); // key parent·nn + child
-    const nn = g.nodes.length;
-    for (const ed of g.edges) edgeOf.set(ed.parent * nn + ed.child, ed);
-
-    // Δ[w] = ablated − clean value of writer w, stacked [P, N·D].
-    const P = writers.length;
-    const delta = e.allocF32(P * ND);
-    writers.forEach((w, i) => e.k.sub(delta + i * ND * 4, p.ablated(w), p.value(w), ND));
-
     // The pass's own node values: readers with the same senders share one buffer (every edge is present).
-    const own = new Float64Array(nn);
+    const own = new Float64Array(g.nodes.length);
     let lastReader = -1;
     for (const x of pass.order) {
       const n = g.nodes[x];
@@ -83,44 +62,24 @@ export function eapScores(p: Patcher, opts: EapOptions = {}): EapScores {
     }
     const vals: NodeValues = { value: (x) => own[x], ablated: (x) => p.ablated(x) };
     const save = pass.allocSave();
-    const dlogits = e.allocF32(R * V);
-    const maxReaders = Math.max(1, ...g.nodes.map((n) => (n.kind === "qkv_input" ? 3 * cfg.nHeads : 1)));
-    const S = e.allocF32(P * maxReaders);
-    const tmpDelta = e.allocF32(N * Dh);
-    const scores = new Float64Array(g.edges.length);
-    for (const ed of g.edges) if (ed.type === "placeholder") scores[ed.id] = NaN;
+    const dlogits = e.allocF32(p.R * cfg.dVocab);
+    const grads = new EdgeGradients(pass);
+    // Δ = ablated − clean of the patcher's runs: the score is the linear estimate of removing the edge.
+    grads.setDeltas((x) => p.ablated(x), (x) => p.value(x));
     const runs = steps === 0 ? [1] : Array.from({ length: steps }, (_, k) => (k + 1) / steps);
-    const w = 1 / runs.length;
-
-    // scores[edge(writers[i], readers[j])] += w·Σ Δ_i·g_j for i < prefix.
-    const onReaders = (readers: number[], grads: number) => {
-      const pre = prefix[readers[0]];
-      if (pre === 0) return;
-      e.gemm(pre, readers.length, ND, delta, ND, grads, ND, S, readers.length, { transB: true });
-      const s = e.f32(S, pre * readers.length);
-      for (let i = 0; i < pre; i++) for (let j = 0; j < readers.length; j++) {
-        const ed = edgeOf.get(writers[i] * nn + readers[j]);
-        if (ed) scores[ed.id] += w * s[i * readers.length + j];
-      }
-    };
-    // Direct edge x_input → x: (ablated − clean x)·∂metric/∂x.
-    const onDirect = (x: number, d: number) => {
-      e.k.sub(tmpDelta, p.ablated(x), p.value(x), N * Dh);
-      const a = e.f32(tmpDelta, N * Dh), b = e.f32(d, N * Dh);
-      let s = 0;
-      for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-      scores[g.parents[x][0]] += w * s;
-    };
-
+    grads.scale = 1 / runs.length;
+    const inputs = g.nodes.filter((n) => n.kind === "input" || n.kind === "embed" || n.kind === "pos_embed").map((n) => n.id);
+    const ND = p.N * cfg.dModel;
     runs.forEach((alpha, k) => {
       for (const id of inputs) e.k.lerp(own[id], p.ablated(id), p.value(id), alpha, ND);
       pass.run(vals, 0, null, undefined, save);
       pass.logitsOf(own[g.output], save.logits, save);
       metric.backward!(save.logits, dlogits, p.ctx);
-      pass.backward(vals, save, dlogits, onReaders, onDirect);
+      pass.backward(vals, save, dlogits, grads.callbacks());
       opts.onProgress?.(k + 1, runs.length);
     });
-    void L;
+    const scores = grads.out;
+    for (const ed of g.edges) if (ed.type === "placeholder") scores[ed.id] = NaN;
     return { scores, steps, ms: performance.now() - t0 };
   } finally {
     e.reset(mark);

@@ -36,6 +36,16 @@ export interface PassSave {
   gathered: number; lnf: number; meanf: number; rstdf: number; logits: number;
 }
 
+/** What a backward pass reports, and the edge weights its forward ran with. */
+export interface BackwardCallbacks {
+  /** Per-edge weights of the forward pass (null or absent: every edge present). */
+  weights?: EdgeWeights | null;
+  /** Readers' input gradients ∂metric/∂input, stacked [k, N·D], one group at a time. */
+  onReaders?: (ids: number[], grads: number) => void;
+  /** A q/k/v node's gradient ∂metric/∂value [N,Dh]. */
+  onDirect?: (x: number, d: number) => void;
+}
+
 /** Node kinds that write the residual stream. */
 export const WRITER_KINDS = new Set(["input", "embed", "pos_embed", "result", "mlp_out"]);
 /** Node kinds that read it. */
@@ -244,26 +254,43 @@ export class GraphPass {
   }
 
   /**
-   * Backward from dlogits [R,V] through a saved pass, every edge present
-   * (each writer's gradient is the running sum of the gradients of every
-   * reader after it). `onReaders(ids, grads)` receives each group of
+   * Backward from dlogits [R,V] through a saved pass. Without `weights`
+   * (every edge present) each writer's gradient is the running sum of the
+   * gradients of every reader after it; with per-edge `weights` (the ones
+   * the forward ran with) it is Σ over its edges of weight · the reader's
+   * gradient, and a q/k/v node's gradient reaches its computation scaled by
+   * its direct edge's weight. `onReaders(ids, grads)` receives each group of
    * readers' input gradients ∂metric/∂input stacked [k, N·D] (the output;
    * an MLP's input; a layer's q/k/v inputs, heads ascending, q, k, v);
-   * `onDirect(x, d)` each q/k/v node's gradient [N,Dh] before its input.
+   * `onDirect(x, d)` each q/k/v node's gradient [N,Dh] (of its mixed value).
    */
-  backward(vals: NodeValues, save: PassSave, dlogits: number,
-    onReaders: (ids: number[], grads: number) => void, onDirect: (x: number, d: number) => void): void {
+  backward(vals: NodeValues, save: PassSave, dlogits: number, cb: BackwardCallbacks): void {
     const m = this.model, e = m.engine, g = this.graph, cfg = m.cfg;
     if (cfg.positional === "rotary") throw new InputError("gradients through rotary position embeddings are not implemented yet");
     const { nLayers: L, nHeads: H, dModel: D, dHead: Dh, dMlp: M } = cfg;
     const { B, T, N, R } = this, ND = N * D;
+    const W = cb.weights ?? null;
     const mark = e.mark();
     try {
       const f = (n: number) => e.allocF32(n);
-      const G = f(ND), gOut = f(ND), dlnf = f(R * D), dRows = f(R * D), dz = f(N * Dh), dpat = f(B * T * T), dln = f(ND);
+      const G = f(ND), dlnf = f(R * D), dRows = f(R * D), dz = f(N * Dh), dpat = f(B * T * T), dln = f(ND), dscaled = f(N * Dh);
       const dx = { q: f(N * Dh), k: f(N * Dh), v: f(N * Dh) };
-      const gLayer = f(3 * H * ND);
       const mlpTmp = cfg.attnOnly ? null : { dpost: f(N * M), dpre: f(N * M), dgate: f(N * M), dln };
+      // Reader gradients: one shared block (running sum) or, with weights, kept per reader until every writer before it is done.
+      const gradOf = new Float64Array(g.nodes.length);
+      const block = (k: number) => f(k * ND);
+      const shared = W ? 0 : block(3 * H);
+      const gOut = W ? block(1) : f(ND);
+      // ∂metric/∂(writer value): Σ over its addition edges of weight · reader gradient.
+      const writerGrad = (w: number): number => {
+        if (!W) return G;
+        e.k.fill(G, 0, ND);
+        for (const eid of g.children[w]) {
+          const ed = g.edges[eid];
+          if (ed.type === "addition" && W[eid] !== 0) e.k.axpy(G, W[eid], gradOf[ed.child], ND);
+        }
+        return G;
+      };
       const byKind = (kind: string, l: number, h: number | null = null, letter: string | null = null) =>
         g.nodes.find((n) => n.kind === kind && n.layer === l && n.head === h && n.letter === letter)!.id;
 
@@ -272,39 +299,47 @@ export class GraphPass {
       m.normalizeBackward(dRows, 0, 0, dlnf, save.gathered, R, m.lnfw, save.meanf, save.rstdf);
       e.k.fill(gOut, 0, ND);
       for (let r = 0; r < R; r++) e.k.add(gOut + this.rows[r] * D * 4, gOut + this.rows[r] * D * 4, dRows + r * D * 4, D);
-      onReaders([g.output], gOut);
-      e.f32(G, ND).set(e.f32(gOut, ND));
+      gradOf[g.output] = gOut;
+      cb.onReaders?.([g.output], gOut);
+      if (!W) e.f32(G, ND).set(e.f32(gOut, ND));
 
       for (let l = L - 1; l >= 0; l--) {
         if (!cfg.attnOnly) {
           const mo = byKind("mlp_out", l), mi = g.edges[g.parents[mo][0]].parent;
           const s = save.mlp[l];
           s.mean = save.mean[mi]; s.rstd = save.rstd[mi];
-          m.mlpBackward(l, G, vals.value(mi), N, s, gLayer, null, mlpTmp!);
-          onReaders([mi], gLayer);
-          e.k.add(G, G, gLayer, ND);
+          const gMi = W ? block(1) : shared;
+          m.mlpBackward(l, writerGrad(mo), vals.value(mi), N, s, gMi, null, mlpTmp!);
+          gradOf[mi] = gMi;
+          cb.onReaders?.([mi], gMi);
+          if (!W) e.k.add(G, G, gMi, ND);
         }
-        // Heads: each result feeds everything after it (G now), not its own layer's inputs.
+        // Heads: each result feeds everything after it, not its own layer's inputs.
         const readers: number[] = [];
+        const layerBlock = W ? block(3 * H) : shared;
         for (let h = 0; h < H; h++) {
           const res = byKind("result", l, h);
           const [q, k, v] = [0, 1, 2].map((i) => this.qkvIds[3 * res + i]);
-          m.headResultBackward(l, G, N, h, h + 1, dz, Dh);
+          m.headResultBackward(l, writerGrad(res), N, h, h + 1, dz, Dh);
           e.k.fill(dx.k, 0, N * Dh);
           e.k.fill(dx.v, 0, N * Dh);
           m.attendBackward(dx.q, dx.k, dx.v, dpat, dz, vals.value(q), vals.value(k), vals.value(v), save.pattern[res], B, T, 1, 1, 0, 1);
           for (const [node, letter] of [[q, "q"], [k, "k"], [v, "v"]] as const) {
-            onDirect(node, dx[letter]);
+            cb.onDirect?.(node, dx[letter]);
             const input = g.edges[g.parents[node][0]].parent;
             const hh = letter === "q" ? h : m.kvHead(h);
-            m.projectBackward(l, letter, dx[letter], Dh, N, hh, hh + 1, dln, false);
-            const slot = gLayer + readers.length * ND * 4;
+            const slot = layerBlock + readers.length * ND * 4;
+            const wd = W ? W[g.parents[node][0]] : 1;
+            let d = dx[letter];
+            if (wd !== 1) { e.k.fill(dscaled, 0, N * Dh); e.k.axpy(dscaled, wd, d, N * Dh); d = dscaled; }
+            m.projectBackward(l, letter, d, Dh, N, hh, hh + 1, dln, false);
             m.normalizeBackward(slot, 0, 0, dln, vals.value(input), N, m.layers[l].ln1w, save.mean[input], save.rstd[input]);
+            gradOf[input] = slot;
             readers.push(input);
           }
         }
-        onReaders(readers, gLayer);
-        for (let j = 0; j < readers.length; j++) e.k.add(G, G, gLayer + j * ND * 4, ND);
+        cb.onReaders?.(readers, layerBlock);
+        if (!W) for (let j = 0; j < readers.length; j++) e.k.add(G, G, layerBlock + j * ND * 4, ND);
       }
     } finally {
       e.reset(mark);

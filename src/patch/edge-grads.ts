@@ -1,0 +1,82 @@
+// Per-edge sensitivities from one backward graph pass: for an addition edge
+// p → r, ⟨Δ_p, ∂metric/∂(input of r)⟩; for a direct edge x_in → x,
+// ⟨Δ_x, ∂metric/∂x⟩, with Δ a difference of node values the caller chooses.
+// With Δ = ablated − clean this is attribution patching's score (EAP); with
+// Δ = current − ablated it is ∂metric/∂(edge weight), what mask learning
+// needs. A reader reads a prefix of the writers (inputs, then each layer's
+// heads and MLP in forward order), so its sums against all of them are one
+// GEMM with the stacked writer differences.
+import type { GraphEdge } from "../graph/graph.js";
+import { READER_KINDS, type BackwardCallbacks, type GraphPass } from "./pass.js";
+
+export class EdgeGradients {
+  /** Accumulated scale·⟨Δ, gradient⟩ per edge id (placeholders stay 0). */
+  readonly out: Float64Array;
+  /** Weight of the next backward pass's contribution (EAP-IG: 1/steps). */
+  scale = 1;
+  private readonly pass: GraphPass;
+  /** Writers in forward order, and how many come before each reader. */
+  private readonly writers: number[] = [];
+  private readonly prefix: Int32Array;
+  private readonly edgeOf = new Map<number, GraphEdge>();
+  private readonly delta: number;
+  private readonly S: number;
+  private readonly tmp: number;
+  private a: (x: number) => number = () => 0;
+  private b: (x: number) => number = () => 0;
+
+  /** Buffers on the engine's arena (the caller frees them with its mark/reset). */
+  constructor(pass: GraphPass) {
+    this.pass = pass;
+    const g = pass.graph, e = pass.model.engine, cfg = pass.model.cfg;
+    const ND = pass.N * cfg.dModel;
+    this.out = new Float64Array(g.edges.length);
+    this.prefix = new Int32Array(g.nodes.length);
+    for (const n of g.nodes) if (n.kind === "input" || n.kind === "embed" || n.kind === "pos_embed") this.writers.push(n.id);
+    for (const x of pass.order) {
+      const kind = g.nodes[x].kind;
+      if (kind === "result" || kind === "mlp_out") this.writers.push(x);
+      else if (READER_KINDS.has(kind)) this.prefix[x] = this.writers.length;
+    }
+    for (const ed of g.edges) this.edgeOf.set(ed.parent * g.nodes.length + ed.child, ed);
+    this.delta = e.allocF32(this.writers.length * ND);
+    this.S = e.allocF32(this.writers.length * 3 * cfg.nHeads);
+    this.tmp = e.allocF32(pass.N * cfg.dHead);
+  }
+
+  /** Δ_x = a(x) − b(x) for every node (offsets of node values); stacks the writers' now. */
+  setDeltas(a: (x: number) => number, b: (x: number) => number): void {
+    this.a = a; this.b = b;
+    const e = this.pass.model.engine, ND = this.pass.N * this.pass.model.cfg.dModel;
+    this.writers.forEach((w, i) => e.k.sub(this.delta + i * ND * 4, a(w), b(w), ND));
+  }
+
+  /** The callbacks a backward pass reports into (with the forward's edge weights, if any). */
+  callbacks(weights: BackwardCallbacks["weights"] = null): BackwardCallbacks {
+    return { weights, onReaders: this.onReaders, onDirect: this.onDirect };
+  }
+
+  // out[edge(writers[i], readers[j])] += scale·Σ Δ_i·g_j for i < prefix.
+  private readonly onReaders = (readers: number[], grads: number): void => {
+    const e = this.pass.model.engine, g = this.pass.graph, nn = g.nodes.length;
+    const ND = this.pass.N * this.pass.model.cfg.dModel;
+    const pre = this.prefix[readers[0]];
+    if (pre === 0) return;
+    e.gemm(pre, readers.length, ND, this.delta, ND, grads, ND, this.S, readers.length, { transB: true });
+    const s = e.f32(this.S, pre * readers.length);
+    for (let i = 0; i < pre; i++) for (let j = 0; j < readers.length; j++) {
+      const ed = this.edgeOf.get(this.writers[i] * nn + readers[j]);
+      if (ed) this.out[ed.id] += this.scale * s[i * readers.length + j];
+    }
+  };
+
+  // Direct edge x_in → x: Δ_x·∂metric/∂x, summed in float64.
+  private readonly onDirect = (x: number, d: number): void => {
+    const e = this.pass.model.engine, n = this.pass.N * this.pass.model.cfg.dHead;
+    e.k.sub(this.tmp, this.a(x), this.b(x), n);
+    const u = e.f32(this.tmp, n), v = e.f32(d, n);
+    let s = 0;
+    for (let i = 0; i < n; i++) s += u[i] * v[i];
+    this.out[this.pass.graph.parents[x][0]] += this.scale * s;
+  };
+}
