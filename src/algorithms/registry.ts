@@ -6,6 +6,9 @@ import type { Circuit } from "../circuit.js";
 import { InputError } from "../errors.js";
 import { acdc } from "./acdc.js";
 import { attributionCircuit } from "./attribution.js";
+import { subnetworkProbing } from "./sp.js";
+import { hisp } from "./hisp.js";
+import { edgePruning } from "./edge-pruning.js";
 
 /** Progress of a running algorithm: what it is doing, how far, and (ACDC) tested/skipped edges and the node it is on. */
 export interface Progress {
@@ -29,6 +32,16 @@ export interface RunOptions {
   topK?: number;
   /** Integrated-gradient steps (eap-ig, hybrid); default 5. */
   igSteps?: number;
+  /** sp: regularization strength λ. */
+  lambda?: number;
+  /** hisp: how many components (head q/k/v, MLPs) to mask in rank order. */
+  masked?: number;
+  /** edge-pruning: target edge sparsity in [0, 1]. */
+  sparsity?: number;
+  /** sp, edge-pruning: optimisation steps, learning rate, seed of the gate noise. */
+  steps?: number;
+  lr?: number;
+  seed?: number;
   onProgress?: (p: Progress) => void;
 }
 
@@ -36,7 +49,7 @@ export interface Algorithm {
   key: string;
   name: string;
   /** The option a sweep varies, and whether larger values give smaller circuits. */
-  knob: { option: "threshold" | "topK"; shrinks: boolean };
+  knob: { option: "threshold" | "topK" | "lambda" | "masked" | "sparsity"; shrinks: boolean };
   /** Options this algorithm needs besides its knob ("topK" for hybrid). */
   requires?: (keyof RunOptions)[];
   run(p: Patcher, o: RunOptions): Circuit;
@@ -66,6 +79,18 @@ export const ALGORITHMS: readonly Algorithm[] = [
       const c = acdc(p, { threshold: need(o.threshold, "threshold", "hybrid"), onProgress: o.onProgress });
       return { ...c, algorithm: "hybrid", stats: { tested: c.stats.tested, ms: performance.now() - t0, candidates: first.edges.length } };
     },
+  },
+  {
+    key: "sp", name: "Subnetwork Probing (learned head/MLP masks)", knob: { option: "lambda", shrinks: true },
+    run: (p, o) => subnetworkProbing(p, { lambda: need(o.lambda, "lambda", "sp"), steps: o.steps, lr: o.lr, seed: o.seed, onProgress: o.onProgress }),
+  },
+  {
+    key: "hisp", name: "HISP (gradient head/MLP importance)", knob: { option: "masked", shrinks: true },
+    run: (p, o) => hisp(p, { masked: need(o.masked, "masked", "hisp"), onProgress: o.onProgress }),
+  },
+  {
+    key: "edge-pruning", name: "Edge Pruning (learned edge masks)", knob: { option: "sparsity", shrinks: true },
+    run: (p, o) => edgePruning(p, { sparsity: need(o.sparsity, "sparsity", "edge-pruning"), steps: o.steps, lr: o.lr, seed: o.seed, onProgress: o.onProgress }),
   },
 ];
 

@@ -32,6 +32,8 @@ export interface NodeValues {
 export interface PassSave {
   mean: Float64Array; rstd: Float64Array; // offsets per node id (readers)
   pattern: Float64Array; // per result node
+  /** With mask learning: each q/k/v node's value before its direct edge's mix [N,Dh] (offset per node; 0: not kept). */
+  computed: Float64Array;
   mlp: MlpBuffers[];
   gathered: number; lnf: number; meanf: number; rstdf: number; logits: number;
 }
@@ -44,6 +46,8 @@ export interface BackwardCallbacks {
   onReaders?: (ids: number[], grads: number) => void;
   /** A q/k/v node's gradient ∂metric/∂value [N,Dh]. */
   onDirect?: (x: number, d: number) => void;
+  /** A head result's or MLP output's gradient ∂metric/∂value [N,D]. */
+  onWriter?: (x: number, d: number) => void;
 }
 
 /** Node kinds that write the residual stream. */
@@ -200,7 +204,13 @@ export class GraphPass {
           break;
         case "qkv": {
           const we = w ? w[g.parents[x][0]] : 1;
-          if (we === 0) e.f32(out, this.size[x]).set(e.f32(vals.ablated(x), this.size[x]));
+          const keep = save?.computed[x] ?? 0;
+          if (keep) {
+            // Mask learning needs the unmixed value even where the weight is 0 (its gradient is ⟨computed − ablated, ∂metric/∂x⟩).
+            this.computeNode(x, keep, (id) => vals.value(id), save);
+            if (we === 1) e.f32(out, this.size[x]).set(e.f32(keep, this.size[x]));
+            else e.k.lerp(out, vals.ablated(x), keep, we, this.size[x]);
+          } else if (we === 0) e.f32(out, this.size[x]).set(e.f32(vals.ablated(x), this.size[x]));
           else {
             this.computeNode(x, out, (id) => vals.value(id), save);
             if (we !== 1) e.k.lerp(out, vals.ablated(x), out, we, this.size[x]);
@@ -233,20 +243,21 @@ export class GraphPass {
     m.unembed(gathered, this.R, out, lnf, save?.meanf ?? 0, save?.rstdf ?? 0);
   }
 
-  /** Buffers for what one saved forward pass keeps (allocated on the arena). */
-  allocSave(): PassSave {
+  /** Buffers for what one saved forward pass keeps (allocated on the arena); `computed` keeps q/k/v values before their mix. */
+  allocSave(opts: { computed?: boolean } = {}): PassSave {
     const m = this.model, e = m.engine, g = this.graph, cfg = m.cfg;
     const { dModel: D, dVocab: V } = cfg, N = this.N, R = this.R;
     const stat = cfg.normalization !== "none";
     const nn = g.nodes.length;
     const save: PassSave = {
-      mean: new Float64Array(nn), rstd: new Float64Array(nn), pattern: new Float64Array(nn), mlp: [],
+      mean: new Float64Array(nn), rstd: new Float64Array(nn), pattern: new Float64Array(nn), computed: new Float64Array(nn), mlp: [],
       gathered: e.allocF32(R * D), lnf: e.allocF32(R * D), meanf: stat ? e.allocF32(R) : 0, rstdf: stat ? e.allocF32(R) : 0,
       logits: e.allocF32(R * V),
     };
     for (const n of g.nodes) {
       if ((n.kind === "qkv_input" || n.kind === "mlp_in") && stat) { save.mean[n.id] = e.allocF32(N); save.rstd[n.id] = e.allocF32(N); }
       if (n.kind === "result") save.pattern[n.id] = e.allocF32(this.B * this.T * this.T);
+      if (n.kind === "qkv" && opts.computed) save.computed[n.id] = e.allocF32(this.size[n.id]);
     }
     if (!cfg.attnOnly) for (let l = 0; l < cfg.nLayers; l++) save.mlp.push(m.mlpScratch(e.allocF32(m.mlpScratchFloats(N)), N));
     void D;
@@ -309,7 +320,9 @@ export class GraphPass {
           const s = save.mlp[l];
           s.mean = save.mean[mi]; s.rstd = save.rstd[mi];
           const gMi = W ? block(1) : shared;
-          m.mlpBackward(l, writerGrad(mo), vals.value(mi), N, s, gMi, null, mlpTmp!);
+          const Gm = writerGrad(mo);
+          cb.onWriter?.(mo, Gm);
+          m.mlpBackward(l, Gm, vals.value(mi), N, s, gMi, null, mlpTmp!);
           gradOf[mi] = gMi;
           cb.onReaders?.([mi], gMi);
           if (!W) e.k.add(G, G, gMi, ND);
@@ -320,7 +333,9 @@ export class GraphPass {
         for (let h = 0; h < H; h++) {
           const res = byKind("result", l, h);
           const [q, k, v] = [0, 1, 2].map((i) => this.qkvIds[3 * res + i]);
-          m.headResultBackward(l, writerGrad(res), N, h, h + 1, dz, Dh);
+          const Gr = writerGrad(res);
+          cb.onWriter?.(res, Gr);
+          m.headResultBackward(l, Gr, N, h, h + 1, dz, Dh);
           e.k.fill(dx.k, 0, N * Dh);
           e.k.fill(dx.v, 0, N * Dh);
           m.attendBackward(dx.q, dx.k, dx.v, dpat, dz, vals.value(q), vals.value(k), vals.value(v), save.pattern[res], B, T, 1, 1, 0, 1);
