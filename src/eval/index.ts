@@ -4,3 +4,4 @@ export { sweep, scoreCircuit, checkGroundTruth, type SweepOptions, type SweepRes
 export { confusion, paretoFrontier, rocAuc, componentsOf, allComponents, type RocPoint, type Confusion } from "./roc.js";
 export { rocSvg, plotSvg, type CurveSeries } from "../io/svg.js";
 export { logspace } from "../thresholds.js";
+export { compareMethods, defaultPlan, summarise, STOCHASTIC, type MethodPlan, type MethodResult, type CompareOptions, type AucSummary } from "./compare.js";

@@ -23,6 +23,8 @@ export interface SweepOptions {
   algorithm?: string;
   /** Values of the algorithm's knob, one run each. */
   values: number[];
+  /** The option the values set (default the algorithm's own knob; e.g. "topK" for attribution). */
+  knob?: keyof RunOptions;
   /** Other options for every run (igSteps, topK for hybrid, …). */
   options?: RunOptions;
   /** Ground-truth edges as [parent label, child label]. */
@@ -76,6 +78,7 @@ export function scoreCircuit(g: Graph, c: Circuit, truth: [string, string][]): {
 export function sweep(o: SweepOptions): SweepResult {
   const g = o.graph;
   const alg = getAlgorithm(o.algorithm ?? "acdc");
+  const knob = o.knob ?? alg.knob.option;
   checkGroundTruth(g, o.groundTruth);
   const e = o.model.engine;
   const runs: SweepRun[] = [];
@@ -83,7 +86,7 @@ export function sweep(o: SweepOptions): SweepResult {
     const mark = e.mark();
     try {
       const p = new Patcher(o.model, g, o.data, { ablation: o.ablation, metric: o.metric() });
-      const c = alg.run(p, { ...o.options, [alg.knob.option]: value });
+      const c = alg.run(p, { ...o.options, [knob]: value });
       runs.push({ value, numKept: c.edges.length, numTested: c.stats.tested, metric: c.metric, searchMs: c.stats.ms, ...scoreCircuit(g, c, o.groundTruth) });
       o.onRun?.(i, o.values.length, value, c);
     } finally {
@@ -93,7 +96,7 @@ export function sweep(o: SweepOptions): SweepResult {
   const edgeRoc = runs.map((r) => ({ fpr: r.edges.fpr, tpr: r.edges.tpr, threshold: r.value }));
   const nodeRoc = runs.map((r) => ({ fpr: r.nodes.fpr, tpr: r.nodes.tpr, threshold: r.value }));
   return {
-    algorithm: alg.key, knob: alg.knob.option, runs, edgeRoc, nodeRoc, edgeAuc: rocAuc(edgeRoc), nodeAuc: rocAuc(nodeRoc),
+    algorithm: alg.key, knob, runs, edgeRoc, nodeRoc, edgeAuc: rocAuc(edgeRoc), nodeAuc: rocAuc(nodeRoc),
     faithfulness: runs.map((r) => [r.numKept, r.metric] as [number, number]).sort((a, b) => a[0] - b[0]),
   };
 }

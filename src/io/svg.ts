@@ -100,7 +100,7 @@ export function plotSvg(series: CurveSeries[], opts: { title: string; xLabel: st
   const [y0, y1] = opts.yRange ?? [Math.min(0, ...ys), Math.max(1e-12, ...ys)];
   const X = (x: number) => ml + ((x - x0) / (x1 - x0 || 1)) * (w - ml - mr);
   const Y = (y: number) => h - mb - ((y - y0) / (y1 - y0 || 1)) * (h - mt - mb);
-  const palette = ["#1f5fa8", "#c8553d", "#3a8f5c", "#8c5fb0"];
+  const palette = ["#1f5fa8", "#c8553d", "#3a8f5c", "#8c5fb0", "#b8860b", "#2a9d9d"];
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${w / 2}" y="20" text-anchor="middle" font-size="13" font-weight="bold">${esc(opts.title)}</text>`,

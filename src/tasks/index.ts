@@ -3,7 +3,7 @@
 // (tracr, the trained induction model, name repetition on stories260K) and
 // the reproductions of the paper's random generators.
 export type { Task, PaperTask, TaskData, TaskEdge, PaperAuc, Split } from "./task.js";
-export { tracrTask, createTracrModel, decodeTracrOutput, tracrMetric, TRACR_GROUND_TRUTH, TRACR_THRESHOLDS, type TracrTask, type TracrTaskName, type TracrData, type TracrTaskOptions } from "./tracr.js";
+export { tracrTask, createTracrModel, decodeTracrOutput, tracrMetric, TRACR_GROUND_TRUTH, TRACR_THRESHOLDS, TRACR_REFERENCE_AUC, type TracrTask, type TracrTaskName, type TracrData, type TracrTaskOptions } from "./tracr.js";
 export { inductionOfflineTask, inductionHeadScores, inductionGroundTruth, induction2lConfig, INDUCTION_2L_CONFIG_JSON, type InductionOfflineTask, type InductionCorruption, type HeadScores, type InductionGroundTruth } from "./induction-offline.js";
 export { nameRepeatTask, NAME_REPEAT_TEMPLATE, NAME_REPEAT_PAIRS, type NameRepeatTask } from "./name-repeat.js";
 export * from "./gpt2.js";

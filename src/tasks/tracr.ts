@@ -36,7 +36,7 @@ import type { Metric } from "../metrics.js";
 import { InputError } from "../errors.js";
 import { label, LETTERS } from "../names.js";
 import { logspace } from "../thresholds.js";
-import type { Task, TaskData, TaskEdge } from "./task.js";
+import type { PaperAuc, Task, TaskData, TaskEdge } from "./task.js";
 import { compileTracr, type TracrProgram } from "../tracr/programs.js";
 import { encodeInput, type CompiledModel } from "../tracr/compiler.js";
 import type { Value } from "../tracr/rasp.js";
@@ -92,6 +92,22 @@ export const TRACR_GROUND_TRUTH: Record<TracrTaskName, TaskEdge[]> = {
 
 /** The paper's tracr sweep: 10^linspace(−5, −1, 21), zero ablation, the task metric. */
 export const TRACR_THRESHOLDS = logspace(-5, -1, 21);
+
+/**
+ * ROC AUCs the reference reports for the tracr tasks (its auc_tables.tex,
+ * trained weights, the task metric), per ablation, at edge and at node
+ * (head/MLP) level, for ACDC, HISP and SP.
+ */
+export const TRACR_REFERENCE_AUC: Record<TracrTaskName, Record<"zero" | "corrupted", { edges: PaperAuc; nodes: PaperAuc }>> = {
+  "tracr-reverse": {
+    zero: { edges: { acdc: 1.0, hisp: 0.656, sp: 0.692 }, nodes: { acdc: 1.0, hisp: 0.75, sp: 0.947 } },
+    corrupted: { edges: { acdc: 0.2, hisp: 0.656, sp: 0.416 }, nodes: { acdc: 0.312, hisp: 0.75, sp: 0.533 } },
+  },
+  "tracr-proportion": {
+    zero: { edges: { acdc: 1.0, hisp: 0.679, sp: 0.561 }, nodes: { acdc: 1.0, hisp: 0.909, sp: 0.875 } },
+    corrupted: { edges: { acdc: 0.6, hisp: 0.679, sp: 0.4 }, nodes: { acdc: 0.727, hisp: 0.909, sp: 0.716 } },
+  },
+};
 
 
 function shuffle(n: number, random: () => number): number[] {

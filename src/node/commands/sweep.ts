@@ -12,9 +12,11 @@ import { ALGORITHMS, getAlgorithm } from "../../algorithms/registry.js";
 import { circuitDot, circuitJson } from "../../io/circuit.js";
 import { circuitSvg, plotSvg, rocSvg } from "../../io/svg.js";
 import { sweep, type SweepResult } from "../../eval/sweep.js";
+import { compareMethods, defaultPlan } from "../../eval/compare.js";
+import { compareFiles, printComparison, writeComparisonFiles } from "./compare-report.js";
 import { paretoFrontier } from "../../eval/roc.js";
 import { logspace } from "../../thresholds.js";
-import { createTracrModel, tracrTask, TRACR_THRESHOLDS, type TracrTaskName } from "../../tasks/tracr.js";
+import { createTracrModel, tracrTask, TRACR_REFERENCE_AUC, TRACR_THRESHOLDS, type TracrTaskName } from "../../tasks/tracr.js";
 import { inductionGroundTruth, inductionOfflineTask } from "../../tasks/induction-offline.js";
 import type { Task } from "../../tasks/task.js";
 import type { Transformer } from "../../model/transformer.js";
@@ -27,6 +29,10 @@ import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThre
 const TASKS = ["tracr-reverse", "tracr-proportion", "induction"] as const;
 type TaskName = (typeof TASKS)[number];
 const PAPER_AUC: Partial<Record<TaskName, number>> = { "tracr-reverse": 1.0, "tracr-proportion": 1.0 };
+/** The methods `--algorithm all` compares: the paper's three, Edge Pruning and EAP-IG. */
+const COMPARED = ["acdc", "sp", "hisp", "edge-pruning", "eap-ig"];
+/** Steps the reference's SP sweeps train for (its launcher's --epochs). */
+const SP_SWEEP_STEPS = 10000;
 
 export const SWEEP_HELP = `acdc sweep --task ${TASKS.join("|")} [options]
 
@@ -36,14 +42,24 @@ ROC AUCs and the faithfulness curve (metric vs. edges kept).
   --task T         tracr-reverse, tracr-proportion (compiled from RASP), or
                    induction (the trained 2-layer model shipped in models/;
                    ground truth from its attention patterns)
-  --algorithm A    ${ALGORITHMS.map((a) => a.key).join("|")} (default acdc)
+  --algorithm A    ${ALGORITHMS.map((a) => a.key).join("|")} (default acdc),
+                   a comma-separated list of them, or all (= ${COMPARED.join(",")}):
+                   each method sweeps its own knob (ACDC τ, SP λ, HISP masked
+                   components 0…n, Edge Pruning target sparsity, EAP-IG edge
+                   count) and one table gives every method's edge and head/MLP AUC
+  --seeds N        sp, edge-pruning: one sweep per seed 0…N−1, AUC as mean ± spread
+                   (default 5 for sp, 1 for edge-pruning)
+  --steps N        sp, edge-pruning: optimisation steps per run (default: the
+                   reference's: sp 10000 as in its sweeps, edge-pruning 6000)
   --ablation zero|corrupted|mean  default: the task's (zero for tracr, corrupted for induction)
   --thresholds LO:HI:N   N thresholds 10^LO … 10^HI, evenly spaced in the
                    exponent (LO, HI are exponents of 10: -5:-1:21 is the paper's
                    tracr sweep 1e-5 … 1e-1, the default)
   --top-k K        hybrid: EAP-IG candidates per run (required for hybrid)
   --threads N|auto threads for the kernels (default 1)
-  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .)
+  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .);
+                   several methods: TASK-ABLATION-compare.json, -roc.svg, -node-roc.svg,
+                   -faithfulness.svg
   --quiet          no progress line
 `;
 
@@ -128,11 +144,22 @@ export async function sweepCommand(args: string[]): Promise<void> {
   const values = parseOptions(args, {
     task: { type: "string" }, ablation: { type: "string" }, thresholds: { type: "string" }, "out-dir": { type: "string" },
     quiet: { type: "boolean" }, algorithm: { type: "string" }, threads: { type: "string" }, "top-k": { type: "string" },
+    seeds: { type: "string" }, steps: { type: "string" },
   });
   if (values.help) { process.stdout.write(SWEEP_HELP); return; }
   const str = (k: string) => values[k] as string | undefined;
   const name = parseTask(str("task"));
-  const alg = getAlgorithm(oneOf("algorithm", str("algorithm"), ALGORITHMS.map((a) => a.key), "acdc"));
+  const methods = parseAlgorithms(str("algorithm"));
+  const stochastic = methods.filter((m) => m === "sp" || m === "edge-pruning");
+  for (const k of ["seeds", "steps"]) {
+    if (str(k) !== undefined && stochastic.length === 0) throw new UsageError(`--${k} applies to sp and edge-pruning (the methods trained from random gate noise)`);
+  }
+  if (methods.length > 1 || !["threshold"].includes(getAlgorithm(methods[0]).knob.option)) {
+    if (str("top-k") !== undefined) throw new UsageError("--top-k applies to a hybrid sweep alone");
+    if (str("thresholds") !== undefined && !methods.includes("acdc")) throw new UsageError("--thresholds sets ACDC's thresholds; acdc is not among the methods");
+    return compareCommand(name, methods, values);
+  }
+  const alg = getAlgorithm(methods[0]);
   const topK = str("top-k") === undefined ? undefined : parseInteger("top-k", str("top-k")!, 1, 1e9);
   if (alg.key === "hybrid" && topK === undefined) throw new UsageError("--algorithm hybrid needs --top-k");
   if (topK !== undefined && alg.key !== "hybrid") throw new UsageError(`--top-k applies to the hybrid sweep only (${alg.key} sweeps its ${alg.knob.option})`);
@@ -155,6 +182,58 @@ export async function sweepCommand(args: string[]): Promise<void> {
   bar.finish();
   printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name] : undefined);
   for (const f of writeSweepFiles(dir, name, s)) process.stdout.write(`wrote ${f}\n`);
+  engine.dispose();
+}
+
+/** "all", one key, or a comma-separated list of keys. */
+function parseAlgorithms(s: string | undefined): string[] {
+  if (s === undefined) return ["acdc"];
+  if (s === "all") return [...COMPARED];
+  const keys = s.split(",");
+  const known = ALGORITHMS.map((a) => a.key);
+  for (const k of keys) if (!known.includes(k)) throw new UsageError(`--algorithm: unknown method "${k}" (one of ${known.join(", ")}, a comma-separated list, or all)`);
+  if (new Set(keys).size !== keys.length) throw new UsageError(`--algorithm ${s}: a method is listed twice`);
+  if (keys.length > 1 && keys.includes("hybrid")) throw new UsageError("--algorithm: hybrid needs --top-k and sweeps alone");
+  return keys;
+}
+
+/** Several methods (or one without a threshold) on one task: each swept over its own knob, one AUC table. */
+async function compareCommand(name: TaskName, methods: string[], values: Record<string, string | boolean | undefined>): Promise<void> {
+  const str = (k: string) => values[k] as string | undefined;
+  const seedsOpt = str("seeds") === undefined ? undefined : parseInteger("seeds", str("seeds")!, 1, 100);
+  const steps = str("steps") === undefined ? undefined : parseInteger("steps", str("steps")!, 1, 1e6);
+  const thresholds = parseThresholds(str("thresholds"), name === "induction" ? logspace(-4, 0, 21) : TRACR_THRESHOLDS);
+  const dir = str("out-dir") ?? ".";
+  const quiet = Boolean(values.quiet);
+  const engine = await createEngine({ threads: parseThreads(str("threads")) });
+  const { task, model, graph, truth } = await taskSetup(name, engine);
+  const ablation = oneOf<Ablation>("ablation", str("ablation"), ABLATIONS, task.defaultAblation);
+  const stem = `${name}-${ablation}`;
+  prepareOutDir(dir, compareFiles(dir, stem));
+  const plans = methods.map((m) => {
+    const seeds = seedsOpt ?? (m === "sp" ? 5 : 1);
+    return defaultPlan(m, graph, { thresholds, tracr: name !== "induction", seeds, steps: steps ?? (m === "sp" ? SP_SWEEP_STEPS : undefined) });
+  });
+  const total = plans.reduce((a, p) => a + p.values.length * p.seeds.length, 0);
+  process.stderr.write(`${task.name}: ${task.cfg.nLayers} layers, d_model ${task.cfg.dModel}; ${graph.counts.addition + graph.counts.direct} edges; ` +
+    `${task.data.clean.length} prompts; ${ablation} ablation; metric ${task.defaultMetric}; ` +
+    `${plans.map((p) => `${p.algorithm} ×${p.values.length}${p.seeds.length > 1 ? `×${p.seeds.length} seeds` : ""}`).join(", ")} (${total} runs)\n`);
+  const bar = progressBar(process.stderr, `compare ${stem}`, quiet, "runs");
+  const t0 = performance.now();
+  let done = 0;
+  const results = compareMethods({
+    model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, groundTruth: truth, methods: plans,
+    onRun: (method, seed) => {
+      const seeded = (plans.find((p) => p.algorithm === method)?.seeds.length ?? 0) > 1;
+      bar.update({ phase: `${method}${seeded ? ` seed ${seed}` : ""}`, done: ++done, total, ms: performance.now() - t0 });
+    },
+  });
+  bar.finish();
+  const ref = name === "induction" || ablation === "mean" ? undefined : TRACR_REFERENCE_AUC[name][ablation];
+  printComparison(process.stdout, `${name}, ${ablation} ablation, metric ${task.defaultMetric}: ROC AUC against the ground truth` +
+    (ref ? " (reference: the paper's auc_tables.tex)" : ""), results, ref);
+  const context = { task: name, ablation, metric: task.defaultMetric, edges: graph.counts.addition + graph.counts.direct, reference: ref ?? null };
+  for (const f of writeComparisonFiles(dir, stem, context, results)) process.stdout.write(`wrote ${f}\n`);
   engine.dispose();
 }
 
