@@ -23,27 +23,34 @@ import { createEngine, type Engine } from "../../wasm/engine.js";
 import { checkOutputPath, UsageError, writeAtomic } from "../files.js";
 import { progressBar } from "../progress.js";
 import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "../args.js";
+import { checkTaskAblation, isTaskFileArg, printFaithfulness, readTaskFile, taskFileName, taskFileSetup, writeFaithfulnessFiles } from "../task-file.js";
 
 const TASKS = ["tracr-reverse", "tracr-proportion", "induction"] as const;
 type TaskName = (typeof TASKS)[number];
 const PAPER_AUC: Partial<Record<TaskName, number>> = { "tracr-reverse": 1.0, "tracr-proportion": 1.0 };
 
 export const SWEEP_HELP = `acdc sweep --task ${TASKS.join("|")} [options]
+acdc sweep --task FILE.json [--model M] [options]
 
 Run an algorithm at each value of its knob and score each circuit against
 the task's ground truth: TP/FP/FN, edge and head/MLP TPR/FPR per run, the
 ROC AUCs and the faithfulness curve (metric vs. edges kept).
   --task T         tracr-reverse, tracr-proportion (compiled from RASP), or
                    induction (the trained 2-layer model shipped in models/;
-                   ground truth from its attention patterns)
+                   ground truth from its attention patterns), or a task file
+                   (README "Tasks written as text"): ROC and AUC when the file has a
+                   "ground_truth", else the faithfulness curve only
+  --model M        task files: the model (default the file's "model")
   --algorithm A    ${ALGORITHMS.map((a) => a.key).join("|")} (default acdc)
-  --ablation zero|corrupted|mean  default: the task's (zero for tracr, corrupted for induction)
+  --ablation zero|corrupted|mean  default: the task's (zero for tracr, corrupted for induction
+                   and task files unless the file says otherwise)
   --thresholds LO:HI:N   N thresholds 10^LO … 10^HI, evenly spaced in the
                    exponent (LO, HI are exponents of 10: -5:-1:21 is the paper's
                    tracr sweep 1e-5 … 1e-1, the default)
   --top-k K        hybrid: EAP-IG candidates per run (required for hybrid)
   --threads N|auto threads for the kernels (default 1)
-  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .)
+  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .;
+                   TASK is a task file's name without .json)
   --quiet          no progress line
 `;
 
@@ -57,7 +64,7 @@ the ROC and faithfulness plots. Default threshold 0.001.
 
 function parseTask(s: string | undefined): TaskName {
   if (!s) throw new UsageError(`--task is required (one of ${TASKS.join(", ")})`);
-  if (!(TASKS as readonly string[]).includes(s)) throw new UsageError(`unknown task "${s}" (one of ${TASKS.join(", ")})`);
+  if (!(TASKS as readonly string[]).includes(s)) throw new UsageError(`unknown task "${s}" (one of ${TASKS.join(", ")}, or a task file ending in .json)`);
   return s as TaskName;
 }
 
@@ -128,20 +135,24 @@ export async function sweepCommand(args: string[]): Promise<void> {
   const values = parseOptions(args, {
     task: { type: "string" }, ablation: { type: "string" }, thresholds: { type: "string" }, "out-dir": { type: "string" },
     quiet: { type: "boolean" }, algorithm: { type: "string" }, threads: { type: "string" }, "top-k": { type: "string" },
+    model: { type: "string" },
   });
   if (values.help) { process.stdout.write(SWEEP_HELP); return; }
   const str = (k: string) => values[k] as string | undefined;
-  const name = parseTask(str("task"));
+  const taskFile = str("task") && isTaskFileArg(str("task")!) ? await readTaskFile(str("task")!) : null;
+  if (!taskFile && str("model")) throw new UsageError("--model applies to task files; the built-in tasks bring their own model");
+  const name = taskFile ? taskFileName(taskFile.path) : parseTask(str("task"));
   const alg = getAlgorithm(oneOf("algorithm", str("algorithm"), ALGORITHMS.map((a) => a.key), "acdc"));
   const topK = str("top-k") === undefined ? undefined : parseInteger("top-k", str("top-k")!, 1, 1e9);
   if (alg.key === "hybrid" && topK === undefined) throw new UsageError("--algorithm hybrid needs --top-k");
   if (topK !== undefined && alg.key !== "hybrid") throw new UsageError(`--top-k applies to the hybrid sweep only (${alg.key} sweeps its ${alg.knob.option})`);
-  const thresholds = parseThresholds(str("thresholds"), name === "induction" ? logspace(-4, 0, 21) : TRACR_THRESHOLDS);
+  const thresholds = parseThresholds(str("thresholds"), taskFile ? taskFile.spec.thresholds ?? logspace(-4, 0, 21) : name === "induction" ? logspace(-4, 0, 21) : TRACR_THRESHOLDS);
+  if (taskFile && str("ablation")) checkTaskAblation(taskFile, str("ablation")!);
   const dir = str("out-dir") ?? ".";
   prepareOutDir(dir, sweepFiles(dir, name));
   const quiet = Boolean(values.quiet);
   const engine = await createEngine({ threads: parseThreads(str("threads")) });
-  const { task, model, graph, truth } = await taskSetup(name, engine);
+  const { task, model, graph, truth } = taskFile ? await taskFileSetup(taskFile, str("model"), engine, quiet) : await taskSetup(name as TaskName, engine);
   const ablation = oneOf<Ablation>("ablation", str("ablation"), ABLATIONS, task.defaultAblation);
   process.stderr.write(`${task.name}: ${task.cfg.nLayers} layers, d_model ${task.cfg.dModel}; ${graph.counts.addition + graph.counts.direct} edges; ` +
     `${task.data.clean.length} prompts; ${ablation} ablation; metric ${task.defaultMetric}; ${alg.name}\n`);
@@ -149,12 +160,13 @@ export async function sweepCommand(args: string[]): Promise<void> {
   const t0 = performance.now();
   const s = sweep({
     model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
-    options: { topK }, groundTruth: truth,
+    options: { topK }, groundTruth: truth ?? [],
     onRun: (i, n) => bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 }),
   });
   bar.finish();
-  printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name] : undefined);
-  for (const f of writeSweepFiles(dir, name, s)) process.stdout.write(`wrote ${f}\n`);
+  if (truth === null) printFaithfulness(process.stdout, name, s);
+  else printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name as TaskName] : undefined);
+  for (const f of truth === null ? writeFaithfulnessFiles(dir, name, s) : writeSweepFiles(dir, name, s)) process.stdout.write(`wrote ${f}\n`);
   engine.dispose();
 }
 
