@@ -65,17 +65,20 @@ export function checkTaskAblation(file: TaskFile, ablation: string): void {
   if (ablation === "corrupted" && file.spec.corrupted === null) throw new UsageError(`--ablation corrupted needs "corrupted" prompts, and ${file.path} has none`);
 }
 
-/** Build the task for the model's geometry and say on `err` what it holds: sizes, and prompt 0 as tokens. */
-export function buildTaskFile(file: TaskFile, cfg: ModelConfig, err: NodeJS.WritableStream): TextTask {
-  const task = buildTextTask(file.spec, file.tokenizer, cfg);
-  const d = task.data, rows = (d.positions as (number | number[])[]).flat().length;
+/** Build the task for the model's geometry (any problem is one line). */
+export function buildTaskFile(file: TaskFile, cfg: ModelConfig): TextTask {
+  return buildTextTask(file.spec, file.tokenizer, cfg);
+}
+
+/** What a task holds, for stderr: sizes, and prompt 0 as the tokenizer spells it. */
+export function describeTask(task: TextTask): string {
+  const d = task.data, rows = (d.positions as (number | number[])[]).flat().length, tok = task.tokenizer;
   const text = task.texts.clean[0];
-  const pieces = d.clean[0].map((id) => (file.tokenizer && id < file.tokenizer.vocabSize ? JSON.stringify(file.tokenizer.piece(id)) : String(id)));
+  const pieces = d.clean[0].map((id) => (tok && id < tok.vocabSize ? JSON.stringify(tok.piece(id)) : String(id)));
   const shown = pieces.length > 24 ? [...pieces.slice(0, 12), "…", ...pieces.slice(-8)] : pieces;
-  err.write(`task ${file.path}: ${d.clean.length} prompt${d.clean.length === 1 ? "" : "s"} × ${d.clean[0].length} tokens, metric ${task.defaultMetric} at ${rows === d.clean.length ? "1 position per prompt" : `${rows} positions in all`}` +
+  return `task ${task.source}: ${d.clean.length} prompt${d.clean.length === 1 ? "" : "s"} × ${d.clean[0].length} tokens, metric ${task.defaultMetric} at ${rows === d.clean.length ? "1 position per prompt" : `${rows} positions in all`}` +
     `${task.groundTruth ? `, ground truth of ${task.groundTruth.length} edges` : ""}\n` +
-    `  clean prompt 0${text === null ? "" : ` ${JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}…` : text)}`} → [${shown.join(", ")}]\n`);
-  return task;
+    `  clean prompt 0${text === null ? "" : ` ${JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}…` : text)}`} → [${shown.join(", ")}]\n`;
 }
 
 /** How a circuit compares with the task file's ground truth, as one line. */
@@ -89,8 +92,8 @@ export function groundTruthLine(graph: Graph, c: Circuit, task: TextTask): strin
 export async function taskFileSetup(file: TaskFile, cliModel: string | undefined, engine: Engine, quiet: boolean):
   Promise<{ task: TextTask; model: Transformer; graph: Graph; truth: [string, string][] | null }> {
   const { model, name } = await loadModelFromPath(taskModelArg(file, cliModel), { quiet, engine, onProgress: bytesBar(process.stderr, "loading weights", quiet) });
-  process.stderr.write(`model ${name}: ${model.cfg.nLayers} layers × ${model.cfg.nHeads} heads, d_model ${model.cfg.dModel}, vocab ${model.cfg.dVocab}\n`);
-  const task = buildTaskFile(file, model.cfg, process.stderr);
+  const task = buildTaskFile(file, model.cfg);
+  process.stderr.write(`model ${name}: ${model.cfg.nLayers} layers × ${model.cfg.nHeads} heads, d_model ${model.cfg.dModel}, vocab ${model.cfg.dVocab}\n${describeTask(task)}`);
   return { task, model, graph: buildGraph(model.cfg), truth: task.groundTruth ? task.groundTruth.map(([a, b]) => [a, b]) : null };
 }
 

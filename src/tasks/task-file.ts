@@ -180,8 +180,8 @@ export function readTaskSpec(json: unknown, source = "task file"): TaskSpec {
 }
 
 function readPositions(v: unknown, n: number, metric: TaskFileMetric, bad: (m: string) => Error): PositionsSpec {
+  if (v !== undefined && metric === "nll") throw bad(`"positions" does not apply to "metric": "nll": it reads the positions that predict the target's tokens; leave "positions" out`);
   if (v === undefined || v === "last") return { kind: "last" };
-  if (metric === "nll") throw bad(`"positions" does not apply to "metric": "nll": it reads the positions that predict the target's tokens; leave "positions" out`);
   if (Number.isInteger(v)) return { kind: "index", index: v as number };
   if (Array.isArray(v)) {
     if (v.length !== n) throw bad(`"positions" has ${v.length} entries for ${n} prompts (give one index or a list of indices per prompt, or "last", or a marker)`);

@@ -78,7 +78,7 @@ function showText(s: string): string {
 function showTokens(tok: Tokenizer | null, ids: number[]): string {
   const one = (id: number) => {
     if (tok === null || !Number.isInteger(id) || id < 0 || id >= tok.vocabSize) return String(id);
-    return JSON.stringify(tok.piece(id));
+    try { return JSON.stringify(tok.piece(id)); } catch { return String(id); } // an id the vocabulary skips
   };
   const parts = ids.length > MAX_SHOWN_TOKENS
     ? [...ids.slice(0, 24).map(one), `… ${ids.length - 48} more …`, ...ids.slice(-24).map(one)]

@@ -13,7 +13,7 @@ import { createEngine } from "../../wasm/engine.js";
 import { checkOutputPath, loadModelFromPath, readDataFile, UsageError, writeAtomic } from "../files.js";
 import { bytesBar, progressBar } from "../progress.js";
 import { oneOf, parseInteger, parseOptions, parseThreads, parseThreshold } from "../args.js";
-import { buildTaskFile, checkTaskAblation, groundTruthLine, readTaskFile, taskMetricNames, taskModelArg } from "../task-file.js";
+import { buildTaskFile, checkTaskAblation, describeTask, groundTruthLine, readTaskFile, taskMetricNames, taskModelArg } from "../task-file.js";
 
 export const RUN_HELP = `acdc run --model M --data D --threshold T [options]
 acdc run --model M --task F --threshold T [options]
@@ -102,8 +102,10 @@ export async function runCommand(args: string[]): Promise<void> {
 
   const engine = await createEngine({ threads });
   const { model, name } = await loadModelFromPath(modelArg, { quiet, engine, onProgress: bytesBar(err, "loading weights", quiet) });
+  // A task file is checked against the model before anything is printed, so a bad one is one line.
+  const task = taskFile ? buildTaskFile(taskFile, model.cfg) : null;
   err.write(`model ${name}: ${geometry(model)}${engine.threads > 1 ? ` · ${engine.threads} threads` : ""}\n`);
-  const task = taskFile ? buildTaskFile(taskFile, model.cfg, err) : null;
+  if (task) err.write(describeTask(task));
   const data = task ? task.data : dataFile!;
   const metric: Metric = task ? task.metrics[metricName]() : metricName === "kl" ? klMetric() : logitDiffMetric(data.correct!, data.incorrect!);
   const graph = buildGraph(model.cfg);

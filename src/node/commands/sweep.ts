@@ -139,7 +139,7 @@ export async function sweepCommand(args: string[]): Promise<void> {
   });
   if (values.help) { process.stdout.write(SWEEP_HELP); return; }
   const str = (k: string) => values[k] as string | undefined;
-  const taskFile = str("task") && isTaskFileArg(str("task")!) ? await readTaskFile(str("task")!) : null;
+  const taskFile = str("task") && !(TASKS as readonly string[]).includes(str("task")!) && isTaskFileArg(str("task")!) ? await readTaskFile(str("task")!) : null;
   if (!taskFile && str("model")) throw new UsageError("--model applies to task files; the built-in tasks bring their own model");
   const name = taskFile ? taskFileName(taskFile.path) : parseTask(str("task"));
   const alg = getAlgorithm(oneOf("algorithm", str("algorithm"), ALGORITHMS.map((a) => a.key), "acdc"));
