@@ -13,8 +13,10 @@ import { createEngine } from "../../wasm/engine.js";
 import { checkOutputPath, loadModelFromPath, readDataFile, UsageError, writeAtomic } from "../files.js";
 import { bytesBar, progressBar } from "../progress.js";
 import { oneOf, parseInteger, parseOptions, parseThreads, parseThreshold } from "../args.js";
+import { buildTaskFile, checkTaskAblation, describeTask, groundTruthLine, readTaskFile, taskMetricNames, taskModelArg } from "../task-file.js";
 
 export const RUN_HELP = `acdc run --model M --data D --threshold T [options]
+acdc run --model M --task F --threshold T [options]
 
 Find the circuit of a behaviour.
   --model M        NAME.safetensors with NAME.config.json (or config.json) beside it,
@@ -26,6 +28,9 @@ Find the circuit of a behaviour.
                    "positions" (one position, or a non-empty list, per prompt); for
                    --metric logit-diff also "correct" and "incorrect" (one token
                    per metric position)
+  --task F         a task file instead of --data: prompts as text (or token ids), the
+                   tokenizer, the metric and what it reads (README "Tasks written as
+                   text"); its "model" is used when --model is not given
   --threshold T    acdc, hybrid: remove an edge when the metric rises by less than T;
                    eap, eap-ig: keep edges whose |score| is at least T
   --algorithm A    ${ALGORITHMS.map((a) => a.key).join("|")} (default acdc, exact); eap scores every
@@ -35,8 +40,10 @@ Find the circuit of a behaviour.
   --top-k K        eap, eap-ig: keep the K edges of largest |score| (instead of
                    --threshold); hybrid: the EAP-IG candidates (required)
   --ig-steps M     eap-ig, hybrid: integrated-gradient steps (default 5, at most ${MAX_IG_STEPS})
-  --metric kl|logit-diff          default kl (KL divergence to the clean output)
-  --ablation corrupted|zero|mean  default corrupted (resample from the corrupted run)
+  --metric kl|logit-diff          default kl (KL divergence to the clean output);
+                   with --task, the file's metric (or kl)
+  --ablation corrupted|zero|mean  default corrupted (resample from the corrupted run),
+                   or the task file's
   --threads N|auto threads for the kernels (default 1; results are identical for any N)
   --out FILE       circuit JSON (default circuit.json)
   --dot FILE       also write the circuit as graphviz DOT
@@ -61,15 +68,16 @@ function summary(out: NodeJS.WriteStream, c: Circuit) {
 
 export async function runCommand(args: string[]): Promise<void> {
   const values = parseOptions(args, {
-    model: { type: "string" }, data: { type: "string" }, threshold: { type: "string" },
+    model: { type: "string" }, data: { type: "string" }, task: { type: "string" }, threshold: { type: "string" },
     metric: { type: "string" }, ablation: { type: "string" }, out: { type: "string" }, dot: { type: "string" },
     quiet: { type: "boolean" }, algorithm: { type: "string" }, "top-k": { type: "string" }, "ig-steps": { type: "string" },
     threads: { type: "string" },
   });
   if (values.help) { process.stdout.write(RUN_HELP); return; }
   const str = (k: string) => values[k] as string | undefined;
-  if (!str("model")) throw new UsageError("--model is required (see acdc run --help)");
-  if (!str("data")) throw new UsageError("--data is required (see acdc run --help)");
+  if (!str("model") && !str("task")) throw new UsageError("--model is required (see acdc run --help)");
+  if (!str("data") && !str("task")) throw new UsageError("--data is required (or --task, a task file; see acdc run --help)");
+  if (str("data") && str("task")) throw new UsageError("give --data or --task, not both");
   const algorithm = getAlgorithm(oneOf("algorithm", str("algorithm"), ALGORITHMS.map((a) => a.key), "acdc"));
   const topK = str("top-k") === undefined ? undefined : parseInteger("top-k", str("top-k")!, 0, 1e9);
   const igSteps = str("ig-steps") === undefined ? undefined : parseInteger("ig-steps", str("ig-steps")!, 1, MAX_IG_STEPS);
@@ -78,21 +86,28 @@ export async function runCommand(args: string[]): Promise<void> {
   if (algorithm.key === "hybrid" && topK === undefined) throw new UsageError("--algorithm hybrid needs --top-k (EAP-IG candidates for ACDC)");
   if ((algorithm.key === "eap" || algorithm.key === "eap-ig") && topK !== undefined && str("threshold") !== undefined) throw new UsageError(`give --threshold or --top-k to ${algorithm.key}, not both`);
   const threshold = (algorithm.key === "eap" || algorithm.key === "eap-ig") && topK !== undefined ? undefined : parseThreshold(str("threshold"));
-  const metricName = oneOf("metric", str("metric"), ["kl", "logit-diff"] as const, "kl");
-  const ablation = oneOf<Ablation>("ablation", str("ablation"), ABLATIONS, "corrupted");
+  const taskFile = str("task") ? await readTaskFile(str("task")!) : null;
+  const modelArg = taskFile ? taskModelArg(taskFile, str("model")) : str("model")!;
+  const metricName = oneOf<string>("metric", str("metric"), taskFile ? taskMetricNames(taskFile) : ["kl", "logit-diff"], taskFile?.spec.metric ?? "kl");
+  const ablation = oneOf<Ablation>("ablation", str("ablation"), ABLATIONS, taskFile?.spec.ablation ?? "corrupted");
+  if (taskFile) checkTaskAblation(taskFile, ablation);
   const threads = parseThreads(str("threads"));
   const outPath = str("out") ?? "circuit.json";
   const quiet = Boolean(values.quiet);
   checkOutputPath(outPath, "--out");
   if (str("dot")) checkOutputPath(str("dot")!, "--dot");
-  const data = readDataFile(str("data")!);
-  if (metricName === "logit-diff" && (!data.correct || !data.incorrect)) throw new UsageError(`--metric logit-diff needs "correct" and "incorrect" token lists in ${str("data")}`);
+  const dataFile = taskFile ? null : readDataFile(str("data")!);
+  if (dataFile && metricName === "logit-diff" && (!dataFile.correct || !dataFile.incorrect)) throw new UsageError(`--metric logit-diff needs "correct" and "incorrect" token lists in ${str("data")}`);
   const err = process.stderr;
 
   const engine = await createEngine({ threads });
-  const { model, name } = await loadModelFromPath(str("model")!, { quiet, engine, onProgress: bytesBar(err, "loading weights", quiet) });
+  const { model, name } = await loadModelFromPath(modelArg, { quiet, engine, onProgress: bytesBar(err, "loading weights", quiet) });
+  // A task file is checked against the model before anything is printed, so a bad one is one line.
+  const task = taskFile ? buildTaskFile(taskFile, model.cfg) : null;
   err.write(`model ${name}: ${geometry(model)}${engine.threads > 1 ? ` · ${engine.threads} threads` : ""}\n`);
-  const metric: Metric = metricName === "kl" ? klMetric() : logitDiffMetric(data.correct!, data.incorrect!);
+  if (task) err.write(describeTask(task));
+  const data = task ? task.data : dataFile!;
+  const metric: Metric = task ? task.metrics[metricName]() : metricName === "kl" ? klMetric() : logitDiffMetric(data.correct!, data.incorrect!);
   const graph = buildGraph(model.cfg);
   const counted = graph.counts.addition + graph.counts.direct;
   const tSetup = performance.now();
@@ -112,8 +127,9 @@ export async function runCommand(args: string[]): Promise<void> {
     if (largest < 1e-6) err.write(`warning: every EAP score is 0 — ${metric.name === "kl" ? "KL is at its minimum in the clean run, so its gradient vanishes; use --algorithm eap-ig or --metric logit-diff" : "the metric's gradient vanishes in the clean run; try --algorithm eap-ig"}\n`);
   }
   summary(process.stdout, c);
+  if (task?.groundTruth) process.stdout.write(groundTruthLine(graph, c, task));
   const json = circuitJson(c, { ablation, metric: metric.name, model: { name, ...model.cfg } });
-  writeAtomic(outPath, JSON.stringify(json, null, 1) + "\n");
+  writeAtomic(outPath, JSON.stringify(task ? { ...json, task: str("task") } : json, null, 1) + "\n");
   process.stdout.write(`wrote ${outPath}\n`);
   if (str("dot")) {
     writeAtomic(str("dot")!, circuitDot(c));

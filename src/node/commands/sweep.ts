@@ -25,6 +25,7 @@ import { createEngine, type Engine } from "../../wasm/engine.js";
 import { checkOutputPath, UsageError, writeAtomic } from "../files.js";
 import { progressBar } from "../progress.js";
 import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "../args.js";
+import { checkTaskAblation, isTaskFileArg, printFaithfulness, readTaskFile, taskFileName, taskFileSetup, writeFaithfulnessFiles } from "../task-file.js";
 
 const TASKS = ["tracr-reverse", "tracr-proportion", "induction"] as const;
 type TaskName = (typeof TASKS)[number];
@@ -35,13 +36,17 @@ const COMPARED = ["acdc", "sp", "hisp", "edge-pruning", "eap-ig"];
 const SP_SWEEP_STEPS = 10000;
 
 export const SWEEP_HELP = `acdc sweep --task ${TASKS.join("|")} [options]
+acdc sweep --task FILE.json [--model M] [options]
 
 Run an algorithm at each value of its knob and score each circuit against
 the task's ground truth: TP/FP/FN, edge and head/MLP TPR/FPR per run, the
 ROC AUCs and the faithfulness curve (metric vs. edges kept).
   --task T         tracr-reverse, tracr-proportion (compiled from RASP), or
                    induction (the trained 2-layer model shipped in models/;
-                   ground truth from its attention patterns)
+                   ground truth from its attention patterns), or a task file
+                   (README "Tasks written as text"): ROC and AUC when the file has a
+                   "ground_truth", else the faithfulness curve only
+  --model M        task files: the model (default the file's "model")
   --algorithm A    ${ALGORITHMS.map((a) => a.key).join("|")} (default acdc),
                    a comma-separated list of them, or all (= ${COMPARED.join(",")}):
                    each method sweeps its own knob (ACDC τ, SP λ, HISP masked
@@ -51,15 +56,16 @@ ROC AUCs and the faithfulness curve (metric vs. edges kept).
                    (default 5 for sp, 1 for edge-pruning)
   --steps N        sp, edge-pruning: optimisation steps per run (default: the
                    reference's: sp 10000 as in its sweeps, edge-pruning 6000)
-  --ablation zero|corrupted|mean  default: the task's (zero for tracr, corrupted for induction)
+  --ablation zero|corrupted|mean  default: the task's (zero for tracr, corrupted for induction
+                   and task files unless the file says otherwise)
   --thresholds LO:HI:N   N thresholds 10^LO … 10^HI, evenly spaced in the
                    exponent (LO, HI are exponents of 10: -5:-1:21 is the paper's
                    tracr sweep 1e-5 … 1e-1, the default)
   --top-k K        hybrid: EAP-IG candidates per run (required for hybrid)
   --threads N|auto threads for the kernels (default 1)
-  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .);
-                   several methods: TASK-ABLATION-compare.json, -roc.svg, -node-roc.svg,
-                   -faithfulness.svg
+  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .;
+                   TASK is a task file's name without .json); several methods:
+                   TASK-ABLATION-compare.json, -roc.svg, -node-roc.svg, -faithfulness.svg
   --quiet          no progress line
 `;
 
@@ -73,7 +79,7 @@ the ROC and faithfulness plots. Default threshold 0.001.
 
 function parseTask(s: string | undefined): TaskName {
   if (!s) throw new UsageError(`--task is required (one of ${TASKS.join(", ")})`);
-  if (!(TASKS as readonly string[]).includes(s)) throw new UsageError(`unknown task "${s}" (one of ${TASKS.join(", ")})`);
+  if (!(TASKS as readonly string[]).includes(s)) throw new UsageError(`unknown task "${s}" (one of ${TASKS.join(", ")}, or a task file ending in .json)`);
   return s as TaskName;
 }
 
@@ -144,31 +150,37 @@ export async function sweepCommand(args: string[]): Promise<void> {
   const values = parseOptions(args, {
     task: { type: "string" }, ablation: { type: "string" }, thresholds: { type: "string" }, "out-dir": { type: "string" },
     quiet: { type: "boolean" }, algorithm: { type: "string" }, threads: { type: "string" }, "top-k": { type: "string" },
-    seeds: { type: "string" }, steps: { type: "string" },
+    seeds: { type: "string" }, steps: { type: "string" }, model: { type: "string" },
   });
   if (values.help) { process.stdout.write(SWEEP_HELP); return; }
   const str = (k: string) => values[k] as string | undefined;
-  const name = parseTask(str("task"));
+  const taskFile = str("task") && !(TASKS as readonly string[]).includes(str("task")!) && isTaskFileArg(str("task")!) ? await readTaskFile(str("task")!) : null;
+  if (!taskFile && str("model")) throw new UsageError("--model applies to task files; the built-in tasks bring their own model");
+  const name = taskFile ? taskFileName(taskFile.path) : parseTask(str("task"));
   const methods = parseAlgorithms(str("algorithm"));
   const stochastic = methods.filter((m) => m === "sp" || m === "edge-pruning");
   for (const k of ["seeds", "steps"]) {
     if (str(k) !== undefined && stochastic.length === 0) throw new UsageError(`--${k} applies to sp and edge-pruning (the methods trained from random gate noise)`);
   }
-  if (methods.length > 1 || !["threshold"].includes(getAlgorithm(methods[0]).knob.option)) {
+  const defaultThresholds = taskFile ? taskFile.spec.thresholds ?? logspace(-4, 0, 21) : name === "induction" ? logspace(-4, 0, 21) : TRACR_THRESHOLDS;
+  if (methods.length > 1 || getAlgorithm(methods[0]).knob.option !== "threshold") {
     if (str("top-k") !== undefined) throw new UsageError("--top-k applies to a hybrid sweep alone");
     if (str("thresholds") !== undefined && !methods.includes("acdc")) throw new UsageError("--thresholds sets ACDC's thresholds; acdc is not among the methods");
-    return compareCommand(name, methods, values);
+    if (taskFile && str("ablation")) checkTaskAblation(taskFile, str("ablation")!);
+    const setup = (engine: Engine) => (taskFile ? taskFileSetup(taskFile, str("model"), engine, Boolean(values.quiet)) : taskSetup(name as TaskName, engine));
+    return compareCommand(name, methods, values, { setup, defaultThresholds, tracr: name.startsWith("tracr-") && !taskFile });
   }
   const alg = getAlgorithm(methods[0]);
   const topK = str("top-k") === undefined ? undefined : parseInteger("top-k", str("top-k")!, 1, 1e9);
   if (alg.key === "hybrid" && topK === undefined) throw new UsageError("--algorithm hybrid needs --top-k");
   if (topK !== undefined && alg.key !== "hybrid") throw new UsageError(`--top-k applies to the hybrid sweep only (${alg.key} sweeps its ${alg.knob.option})`);
-  const thresholds = parseThresholds(str("thresholds"), name === "induction" ? logspace(-4, 0, 21) : TRACR_THRESHOLDS);
+  const thresholds = parseThresholds(str("thresholds"), defaultThresholds);
+  if (taskFile && str("ablation")) checkTaskAblation(taskFile, str("ablation")!);
   const dir = str("out-dir") ?? ".";
   prepareOutDir(dir, sweepFiles(dir, name));
   const quiet = Boolean(values.quiet);
   const engine = await createEngine({ threads: parseThreads(str("threads")) });
-  const { task, model, graph, truth } = await taskSetup(name, engine);
+  const { task, model, graph, truth } = taskFile ? await taskFileSetup(taskFile, str("model"), engine, quiet) : await taskSetup(name as TaskName, engine);
   const ablation = oneOf<Ablation>("ablation", str("ablation"), ABLATIONS, task.defaultAblation);
   process.stderr.write(`${task.name}: ${task.cfg.nLayers} layers, d_model ${task.cfg.dModel}; ${graph.counts.addition + graph.counts.direct} edges; ` +
     `${task.data.clean.length} prompts; ${ablation} ablation; metric ${task.defaultMetric}; ${alg.name}\n`);
@@ -176,12 +188,13 @@ export async function sweepCommand(args: string[]): Promise<void> {
   const t0 = performance.now();
   const s = sweep({
     model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
-    options: { topK }, groundTruth: truth,
+    options: { topK }, groundTruth: truth ?? [],
     onRun: (i, n) => bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 }),
   });
   bar.finish();
-  printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name] : undefined);
-  for (const f of writeSweepFiles(dir, name, s)) process.stdout.write(`wrote ${f}\n`);
+  if (truth === null) printFaithfulness(process.stdout, name, s);
+  else printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name as TaskName] : undefined);
+  for (const f of truth === null ? writeFaithfulnessFiles(dir, name, s) : writeSweepFiles(dir, name, s)) process.stdout.write(`wrote ${f}\n`);
   engine.dispose();
 }
 
@@ -198,21 +211,23 @@ function parseAlgorithms(s: string | undefined): string[] {
 }
 
 /** Several methods (or one without a threshold) on one task: each swept over its own knob, one AUC table. */
-async function compareCommand(name: TaskName, methods: string[], values: Record<string, string | boolean | undefined>): Promise<void> {
+async function compareCommand(name: string, methods: string[], values: Record<string, string | boolean | undefined>,
+  how: { setup: (e: Engine) => ReturnType<typeof taskFileSetup> | ReturnType<typeof taskSetup>; defaultThresholds: number[]; tracr: boolean }): Promise<void> {
   const str = (k: string) => values[k] as string | undefined;
   const seedsOpt = str("seeds") === undefined ? undefined : parseInteger("seeds", str("seeds")!, 1, 100);
   const steps = str("steps") === undefined ? undefined : parseInteger("steps", str("steps")!, 1, 1e6);
-  const thresholds = parseThresholds(str("thresholds"), name === "induction" ? logspace(-4, 0, 21) : TRACR_THRESHOLDS);
+  const thresholds = parseThresholds(str("thresholds"), how.defaultThresholds);
   const dir = str("out-dir") ?? ".";
   const quiet = Boolean(values.quiet);
   const engine = await createEngine({ threads: parseThreads(str("threads")) });
-  const { task, model, graph, truth } = await taskSetup(name, engine);
+  const { task, model, graph, truth } = await how.setup(engine);
+  if (truth === null) throw new UsageError(`comparing methods needs a ground truth to score against; the task file ${name} has no "ground_truth" (sweep one method for its faithfulness curve)`);
   const ablation = oneOf<Ablation>("ablation", str("ablation"), ABLATIONS, task.defaultAblation);
   const stem = `${name}-${ablation}`;
   prepareOutDir(dir, compareFiles(dir, stem));
   const plans = methods.map((m) => {
     const seeds = seedsOpt ?? (m === "sp" ? 5 : 1);
-    return defaultPlan(m, graph, { thresholds, tracr: name !== "induction", seeds, steps: steps ?? (m === "sp" ? SP_SWEEP_STEPS : undefined) });
+    return defaultPlan(m, graph, { thresholds, tracr: how.tracr, seeds, steps: steps ?? (m === "sp" ? SP_SWEEP_STEPS : undefined) });
   });
   const total = plans.reduce((a, p) => a + p.values.length * p.seeds.length, 0);
   process.stderr.write(`${task.name}: ${task.cfg.nLayers} layers, d_model ${task.cfg.dModel}; ${graph.counts.addition + graph.counts.direct} edges; ` +
@@ -229,7 +244,7 @@ async function compareCommand(name: TaskName, methods: string[], values: Record<
     },
   });
   bar.finish();
-  const ref = name === "induction" || ablation === "mean" ? undefined : TRACR_REFERENCE_AUC[name][ablation];
+  const ref = how.tracr && ablation !== "mean" ? TRACR_REFERENCE_AUC[name as TracrTaskName][ablation] : undefined;
   printComparison(process.stdout, `${name}, ${ablation} ablation, metric ${task.defaultMetric}: ROC AUC against the ground truth` +
     (ref ? " (reference: the paper's auc_tables.tex)" : ""), results, ref);
   const context = { task: name, ablation, metric: task.defaultMetric, edges: graph.counts.addition + graph.counts.direct, reference: ref ?? null };
