@@ -16,17 +16,20 @@ const fmtTime = (s: number) => (!Number.isFinite(s) ? "?" : s < 60 ? `${s.toFixe
 const LOG_EVERY_S = 5;
 
 /** A progress line writing to a stream (stderr) counting `unit`s; silent when `quiet`. */
-export function progressBar(stream: NodeJS.WritableStream & { isTTY?: boolean }, label: string, quiet = false, unit = "edges"): ProgressBar {
-  const t0 = performance.now();
+export function progressBar(stream: NodeJS.WritableStream & { isTTY?: boolean }, label: string, quiet = false, unit = "edges",
+  opts: { showPhase?: boolean } = {}): ProgressBar {
+  let t0 = performance.now(), phase = "";
   const tty = Boolean(stream.isTTY);
   let lastDraw = -Infinity, last: Progress | null = null;
   // A sliding window of (seconds, done, tested) samples for recent rates.
   const window: [number, number, number][] = [];
   const line = (p: Progress) => {
+    // A new phase (the next method of a comparison) starts its own count and rate.
+    if (opts.showPhase && p.phase !== phase) { phase = p.phase; t0 = performance.now(); window.length = 0; }
     const el = (performance.now() - t0) / 1000;
     const frac = p.total ? p.done / p.total : 1;
     const width = 24, fill = Math.round(frac * width);
-    let s = `${label} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${p.done}/${p.total} ${unit} ${(100 * frac).toFixed(0)}%`;
+    let s = `${label}${opts.showPhase ? ` ${p.phase}` : ""} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${p.done}/${p.total} ${unit} ${(100 * frac).toFixed(0)}%`;
     const tested = p.tested ?? p.done, skipped = p.skipped ?? 0;
     if (p.tested !== undefined) s += ` · tested ${tested}, skipped ${skipped}`;
     window.push([el, p.done, tested]);

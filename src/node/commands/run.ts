@@ -7,12 +7,14 @@ import { Patcher, ABLATIONS, type Ablation } from "../../patch/patcher.js";
 import { klMetric, logitDiffMetric, type Metric } from "../../metrics.js";
 import { ALGORITHMS, getAlgorithm, type RunOptions } from "../../algorithms/registry.js";
 import { MAX_IG_STEPS } from "../../algorithms/eap.js";
+import { SP_DEFAULTS } from "../../algorithms/sp.js";
+import { EDGE_PRUNING_DEFAULTS } from "../../algorithms/edge-pruning.js";
 import { circuitDot, circuitJson } from "../../io/circuit.js";
 import type { Circuit } from "../../circuit.js";
 import { createEngine } from "../../wasm/engine.js";
 import { checkOutputPath, loadModelFromPath, readDataFile, UsageError, writeAtomic } from "../files.js";
 import { bytesBar, progressBar } from "../progress.js";
-import { oneOf, parseInteger, parseOptions, parseThreads, parseThreshold } from "../args.js";
+import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "../args.js";
 import { buildTaskFile, checkTaskAblation, describeTask, groundTruthLine, readTaskFile, taskMetricNames, taskModelArg } from "../task-file.js";
 
 export const RUN_HELP = `acdc run --model M --data D --threshold T [options]
@@ -40,6 +42,15 @@ Find the circuit of a behaviour.
   --top-k K        eap, eap-ig: keep the K edges of largest |score| (instead of
                    --threshold); hybrid: the EAP-IG candidates (required)
   --ig-steps M     eap-ig, hybrid: integrated-gradient steps (default 5, at most ${MAX_IG_STEPS})
+  --lambda L       sp (Subnetwork Probing: learned masks on each head's q/k/v and each
+                   MLP): regularization strength (required; larger, smaller circuits)
+  --masked K       hisp (head importance by gradient): mask the K most important of
+                   the heads' q/k/v and MLPs (required)
+  --sparsity S     edge-pruning (learned edge masks): target fraction of edges removed,
+                   in [0, 1] (required)
+  --steps N        sp, edge-pruning: optimisation steps (default ${SP_DEFAULTS.steps} for sp, ${EDGE_PRUNING_DEFAULTS.steps} for edge-pruning)
+  --lr X           sp, edge-pruning: learning rate of the mask logits (default ${SP_DEFAULTS.lr}, ${EDGE_PRUNING_DEFAULTS.lr})
+  --seed N         sp, edge-pruning: seed of the gate noise (default 0; same seed, same circuit)
   --metric kl|logit-diff          default kl (KL divergence to the clean output);
                    with --task, the file's metric (or kl)
   --ablation corrupted|zero|mean  default corrupted (resample from the corrupted run),
@@ -58,7 +69,9 @@ function geometry(m: { cfg: { nLayers: number; nHeads: number; dModel: number; d
 /** Print the summary of a finished search. */
 function summary(out: NodeJS.WriteStream, c: Circuit) {
   const g = c.graph, counted = g.counts.addition + g.counts.direct;
-  out.write(`\nkept ${c.edges.length} of ${counted} edges (${c.stats.tested} tested) in ${(c.stats.ms / 1000).toFixed(2)} s` +
+  const work = c.algorithm === "sp" || c.algorithm === "edge-pruning" ? `${c.stats.tested} optimisation steps`
+    : c.algorithm === "hisp" ? `${c.stats.tested} components ranked` : `${c.stats.tested} tested`;
+  out.write(`\nkept ${c.edges.length} of ${counted} edges (${work}) in ${(c.stats.ms / 1000).toFixed(2)} s` +
     (c.trace.length ? ` · ${(c.stats.tested / Math.max(c.stats.ms / 1000, 1e-9)).toFixed(0)} edges/s` : "") + "\n");
   out.write(`metric: ${c.baseline.toPrecision(6)} (full model) → ${c.metric.toPrecision(6)} (circuit)\n`);
   if (c.edges.length <= 40) {
@@ -66,12 +79,39 @@ function summary(out: NodeJS.WriteStream, c: Circuit) {
   }
 }
 
+/** The knob and training options of the mask-learning and node-ranking methods (each refused elsewhere). */
+function maskOptions(key: string, str: (k: string) => string | undefined): RunOptions {
+  const own: Record<string, string> = { lambda: "sp", masked: "hisp", sparsity: "edge-pruning" };
+  for (const [k, alg] of Object.entries(own)) {
+    if (str(k) !== undefined && key !== alg) throw new UsageError(`--${k} applies to --algorithm ${alg}, not ${key}`);
+    if (str(k) === undefined && key === alg) throw new UsageError(`--algorithm ${alg} needs --${k} (see acdc run --help)`);
+  }
+  const o: RunOptions = {};
+  if (str("lambda") !== undefined) {
+    o.lambda = parseNumber("lambda", str("lambda")!);
+    if (!(o.lambda >= 0)) throw new UsageError(`--lambda must be a non-negative number, got ${str("lambda")}`);
+  }
+  if (str("masked") !== undefined) o.masked = parseInteger("masked", str("masked")!, 0, 1e6);
+  if (str("sparsity") !== undefined) {
+    o.sparsity = parseNumber("sparsity", str("sparsity")!);
+    if (!(o.sparsity >= 0 && o.sparsity <= 1)) throw new UsageError(`--sparsity must be a fraction in [0, 1], got ${str("sparsity")}`);
+  }
+  if (str("steps") !== undefined) o.steps = parseInteger("steps", str("steps")!, 1, 1e6);
+  if (str("lr") !== undefined) {
+    o.lr = parseNumber("lr", str("lr")!);
+    if (!(o.lr > 0)) throw new UsageError(`--lr must be a positive number, got ${str("lr")}`);
+  }
+  if (str("seed") !== undefined) o.seed = parseInteger("seed", str("seed")!, 0, 2 ** 32 - 1);
+  return o;
+}
+
 export async function runCommand(args: string[]): Promise<void> {
   const values = parseOptions(args, {
     model: { type: "string" }, data: { type: "string" }, task: { type: "string" }, threshold: { type: "string" },
     metric: { type: "string" }, ablation: { type: "string" }, out: { type: "string" }, dot: { type: "string" },
     quiet: { type: "boolean" }, algorithm: { type: "string" }, "top-k": { type: "string" }, "ig-steps": { type: "string" },
-    threads: { type: "string" },
+    threads: { type: "string" }, lambda: { type: "string" }, masked: { type: "string" }, sparsity: { type: "string" },
+    steps: { type: "string" }, lr: { type: "string" }, seed: { type: "string" },
   });
   if (values.help) { process.stdout.write(RUN_HELP); return; }
   const str = (k: string) => values[k] as string | undefined;
@@ -85,7 +125,12 @@ export async function runCommand(args: string[]): Promise<void> {
   if (igSteps !== undefined && !["eap-ig", "hybrid"].includes(algorithm.key)) throw new UsageError(`--ig-steps applies to eap-ig and hybrid, not ${algorithm.key}`);
   if (algorithm.key === "hybrid" && topK === undefined) throw new UsageError("--algorithm hybrid needs --top-k (EAP-IG candidates for ACDC)");
   if ((algorithm.key === "eap" || algorithm.key === "eap-ig") && topK !== undefined && str("threshold") !== undefined) throw new UsageError(`give --threshold or --top-k to ${algorithm.key}, not both`);
-  const threshold = (algorithm.key === "eap" || algorithm.key === "eap-ig") && topK !== undefined ? undefined : parseThreshold(str("threshold"));
+  const learned = algorithm.key === "sp" || algorithm.key === "edge-pruning";
+  const knobs = maskOptions(algorithm.key, str);
+  if (!["acdc", "hybrid", "eap", "eap-ig"].includes(algorithm.key) && str("threshold") !== undefined) throw new UsageError(`--threshold does not apply to ${algorithm.key} (it sweeps its ${algorithm.knob.option})`);
+  for (const k of ["steps", "lr", "seed"]) if (str(k) !== undefined && !learned) throw new UsageError(`--${k} applies to sp and edge-pruning, not ${algorithm.key}`);
+  const threshold = ((algorithm.key === "eap" || algorithm.key === "eap-ig") && topK !== undefined) || !["acdc", "hybrid", "eap", "eap-ig"].includes(algorithm.key)
+    ? undefined : parseThreshold(str("threshold"));
   const taskFile = str("task") ? await readTaskFile(str("task")!) : null;
   const modelArg = taskFile ? taskModelArg(taskFile, str("model")) : str("model")!;
   const metricName = oneOf<string>("metric", str("metric"), taskFile ? taskMetricNames(taskFile) : ["kl", "logit-diff"], taskFile?.spec.metric ?? "kl");
@@ -114,9 +159,10 @@ export async function runCommand(args: string[]): Promise<void> {
   const patcher = new Patcher(model, graph, data, { ablation, metric });
   err.write(`graph: ${graph.nodes.length} nodes, ${counted} edges (${graph.counts.addition} addition, ${graph.counts.direct} direct)` +
     ` · ${patcher.B} prompts × ${patcher.T} positions · clean and ${ablation} runs in ${(performance.now() - tSetup).toFixed(0)} ms\n`);
-  const label = algorithm.key === "acdc" || algorithm.key === "hybrid" ? `${algorithm.key} τ=${threshold}` : algorithm.key;
-  const bar = progressBar(err, label, quiet, algorithm.key === "eap-ig" ? "steps" : "edges");
-  const opts: RunOptions = { threshold, topK, igSteps, onProgress: (p) => bar.update(p) };
+  const knob = algorithm.knob.option;
+  const label = algorithm.key === "acdc" || algorithm.key === "hybrid" ? `${algorithm.key} τ=${threshold}` : knobs[knob] !== undefined ? `${algorithm.key} ${knob}=${knobs[knob]}` : algorithm.key;
+  const bar = progressBar(err, label, quiet, algorithm.key === "eap-ig" || learned ? "steps" : algorithm.key === "hisp" ? "passes" : "edges");
+  const opts: RunOptions = { threshold, topK, igSteps, ...knobs, onProgress: (p) => bar.update(p) };
   const c = algorithm.run(patcher, opts);
   bar.finish();
   if (c.algorithm.startsWith("eap")) err.write(`${c.algorithm}: scored ${counted} edges${c.algorithm === "eap-ig" ? ` with ${igSteps ?? 5} integrated-gradient steps` : ""}; circuit measured by a patched pass (${(c.stats.ms / 1000).toFixed(2)} s in all)\n`);

@@ -233,14 +233,13 @@ async function compareCommand(name: string, methods: string[], values: Record<st
   process.stderr.write(`${task.name}: ${task.cfg.nLayers} layers, d_model ${task.cfg.dModel}; ${graph.counts.addition + graph.counts.direct} edges; ` +
     `${task.data.clean.length} prompts; ${ablation} ablation; metric ${task.defaultMetric}; ` +
     `${plans.map((p) => `${p.algorithm} ×${p.values.length}${p.seeds.length > 1 ? `×${p.seeds.length} seeds` : ""}`).join(", ")} (${total} runs)\n`);
-  const bar = progressBar(process.stderr, `compare ${stem}`, quiet, "runs");
-  const t0 = performance.now();
-  let done = 0;
+  const bar = progressBar(process.stderr, `compare ${stem}`, quiet, "runs", { showPhase: true });
+  // Methods differ in cost by orders of magnitude: the bar and its ETA follow the current method's runs.
   const results = compareMethods({
     model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, groundTruth: truth, methods: plans,
-    onRun: (method, seed) => {
-      const seeded = (plans.find((p) => p.algorithm === method)?.seeds.length ?? 0) > 1;
-      bar.update({ phase: `${method}${seeded ? ` seed ${seed}` : ""}`, done: ++done, total, ms: performance.now() - t0 });
+    onRun: (method, seed, i, n) => {
+      const k = plans.findIndex((p) => p.algorithm === method), seeds = plans[k].seeds.length;
+      bar.update({ phase: `${k + 1}/${plans.length} ${method}${seeds > 1 ? ` (${seeds} seeds)` : ""}`, done: seed * n + i + 1, total: seeds * n, ms: 0 });
     },
   });
   bar.finish();
