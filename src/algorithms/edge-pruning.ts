@@ -12,10 +12,10 @@
 // output; its metric is a real patched pass. The knob is the target sparsity.
 import type { Patcher } from "../patch/patcher.js";
 import type { Circuit } from "../circuit.js";
-import { keptEdges, pruneToOutput } from "../circuit.js";
+import { pruneToOutput } from "../circuit.js";
 import { InputError } from "../errors.js";
 import { gaussian, mulberry32 } from "../random.js";
-import { AdamParams, gateOpen, MaskedPass, sampleGate } from "./masks.js";
+import { AdamParams, gateOpen, MaskedPass, measuredCircuit, sampleGate } from "./masks.js";
 import type { Progress } from "./registry.js";
 
 export interface EdgePruningOptions {
@@ -155,11 +155,7 @@ export function edgePruning(p: Patcher, o: EdgePruningOptions): Circuit {
     const scores = new Float64Array(g.edges.length).fill(NaN);
     obj.edges.forEach((eid, i) => (scores[eid] = la[i]));
     e.reset(mark);
-    const circuitMetric = p.setPresent(present);
-    return {
-      algorithm: "edge-pruning", graph: g, present, edges: keptEdges(g, present), scores, scoreKind: "mask", baseline, metric: circuitMetric,
-      trace: [], knob: { name: "sparsity", value: o.sparsity }, stats: { tested: steps, ms: performance.now() - t0 },
-    };
+    return measuredCircuit(p, { algorithm: "edge-pruning", present, scores, scoreKind: "mask", baseline, knob: { name: "sparsity", value: o.sparsity }, tested: steps, t0 });
   } finally {
     e.reset(mark);
   }

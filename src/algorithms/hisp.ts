@@ -12,10 +12,9 @@
 // masks the least important first instead, as pruning usually does.
 import type { Patcher } from "../patch/patcher.js";
 import type { Circuit } from "../circuit.js";
-import { keptEdges } from "../circuit.js";
 import { InputError } from "../errors.js";
 import type { NodeValues } from "../patch/pass.js";
-import { edgesWithoutComponents, maskedComponents, type MaskedComponent } from "./masks.js";
+import { edgesWithoutComponents, maskedComponents, measuredCircuit, type MaskedComponent } from "./masks.js";
 import type { Progress } from "./registry.js";
 
 export interface HispOptions {
@@ -91,9 +90,5 @@ export function hisp(p: Patcher, o: HispOptions): Circuit {
   const scores = new Float64Array(g.edges.length).fill(NaN);
   ranking.components.forEach((c, i) => { scores[g.parents[c.node][0]] = ranking.scores[i]; });
   o.onProgress?.({ phase: "hisp", done: 1, total: 1, ms: performance.now() - t0 });
-  const metric = p.setPresent(present);
-  return {
-    algorithm: "hisp", graph: g, present, edges: keptEdges(g, present), scores, scoreKind: "attribution", baseline, metric,
-    trace: [], knob: { name: "masked", value: o.masked }, stats: { tested: n, ms: performance.now() - t0 },
-  };
+  return measuredCircuit(p, { algorithm: "hisp", present, scores, scoreKind: "attribution", baseline, knob: { name: "masked", value: o.masked }, tested: n, t0 });
 }

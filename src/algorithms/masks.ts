@@ -15,6 +15,7 @@ import type { Graph } from "../graph/graph.js";
 import type { NodeValues, PassSave } from "../patch/pass.js";
 import { EdgeGradients } from "../patch/edge-grads.js";
 import { InputError } from "../errors.js";
+import { keptEdges, type Circuit, type ScoreKind } from "../circuit.js";
 
 /** Stretch interval (γ, ζ) and temperature β of the hard-concrete gate, the values both reference codes use. */
 export const HARD_CONCRETE = { beta: 2 / 3, gamma: -0.1, zeta: 1.1 };
@@ -170,4 +171,14 @@ export function edgesWithoutComponents(g: Graph, masked: Iterable<MaskedComponen
   const present = new Uint8Array(g.edges.length);
   for (const ed of g.edges) present[ed.id] = ed.type === "placeholder" || !(gone[ed.parent] || gone[ed.child]) ? 1 : 0;
   return present;
+}
+
+/** A learned or ranked mask as a Circuit: `present` measured by a real patched pass on the patcher (which keeps it set). */
+export function measuredCircuit(p: Patcher, run: { algorithm: string; present: Uint8Array; scores: Float64Array; scoreKind: ScoreKind;
+  baseline: number; knob: { name: string; value: number }; tested: number; t0: number }): Circuit {
+  const metric = p.setPresent(run.present);
+  return {
+    algorithm: run.algorithm, graph: p.graph, present: run.present, edges: keptEdges(p.graph, run.present), scores: run.scores, scoreKind: run.scoreKind,
+    baseline: run.baseline, metric, trace: [], knob: run.knob, stats: { tested: run.tested, ms: performance.now() - run.t0 },
+  };
 }

@@ -10,10 +10,9 @@
 // real patched pass. λ is the knob a sweep varies.
 import type { Patcher } from "../patch/patcher.js";
 import type { Circuit } from "../circuit.js";
-import { keptEdges } from "../circuit.js";
 import { InputError } from "../errors.js";
 import { mulberry32 } from "../random.js";
-import { AdamParams, edgesWithoutComponents, gateOpen, HARD_CONCRETE, MaskedPass, maskedComponents, sampleGate, type MaskedComponent } from "./masks.js";
+import { AdamParams, edgesWithoutComponents, gateOpen, HARD_CONCRETE, MaskedPass, maskedComponents, measuredCircuit, sampleGate, type MaskedComponent } from "./masks.js";
 import type { Progress } from "./registry.js";
 
 export interface SpOptions {
@@ -110,11 +109,7 @@ export function subnetworkProbing(p: Patcher, o: SpOptions): Circuit {
     const scores = new Float64Array(g.edges.length).fill(NaN);
     comps.forEach((_, i) => { for (const eid of obj.edgesOf[i]) scores[eid] = la[i]; });
     e.reset(mark);
-    const circuitMetric = p.setPresent(present);
-    return {
-      algorithm: "sp", graph: g, present, edges: keptEdges(g, present), scores, scoreKind: "mask", baseline, metric: circuitMetric,
-      trace: [], knob: { name: "lambda", value: o.lambda }, stats: { tested: steps, ms: performance.now() - t0 },
-    };
+    return measuredCircuit(p, { algorithm: "sp", present, scores, scoreKind: "mask", baseline, knob: { name: "lambda", value: o.lambda }, tested: steps, t0 });
   } finally {
     e.reset(mark);
   }
