@@ -255,6 +255,9 @@ async function main() {
           tt.ok(a.acdc && b.acdc && a.acdc.tested > 0, `node vs ${rt} ${name}: both ran ACDC`);
           tt.same(b.acdc?.edges, a.acdc?.edges, `node vs ${rt} ${name}: same circuit (${a.acdc?.kept} edges)`);
           tt.equal(b.acdc?.traceHex, a.acdc?.traceHex, `node vs ${rt} ${name}: all ${a.acdc?.tested} tested metrics bit-identical (fnv ${a.acdc?.hash})`);
+          for (const key of Object.keys(a.methods ?? {})) {
+            tt.same(b.methods?.[key], a.methods[key], `node vs ${rt} ${name}: ${key} circuit (${a.methods[key].kept} edges), scores and metric bit-identical (fnv ${a.methods[key].hash})`);
+          }
         }
         if (a.logitsHex === b.logitsHex) {
           tt.pass(`node vs ${rt} ${name}: bit-identical (fnv ${a.hash})`);

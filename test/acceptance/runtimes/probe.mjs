@@ -49,6 +49,21 @@ function probeAcdc(api, model, data) {
   return { kept: edges.length, tested: r.stats.tested, hash: fnv1a(traceHex + edges.join(",")), traceHex, edges };
 }
 
+/** SP, HISP and Edge Pruning on the fixture data: each circuit and the bytes of its scores and metric. */
+function probeMethods(api, model, data) {
+  const graph = api.buildGraph(model.cfg);
+  const out = {};
+  for (const [key, opts] of [["sp", { lambda: 0.5, steps: 40, seed: 1 }], ["hisp", { masked: 5 }], ["edge-pruning", { sparsity: 0.8, steps: 40, lr: 0.1, seed: 1 }]]) {
+    const p = new api.Patcher(model, graph, data, { ablation: "corrupted", metric: api.klMetric() });
+    const c = api.getAlgorithm(key).run(p, opts);
+    const bytes = new Uint8Array(Float64Array.from([...c.scores, c.metric]).buffer);
+    let hex = "";
+    for (const b of bytes) hex += HEX[b];
+    out[key] = { kept: c.edges.length, hash: fnv1a(hex + c.edges.map((e) => `${e.parent}>${e.child}`).join(",")) };
+  }
+  return out;
+}
+
 /**
  * @param {{loadModel: (st: Uint8Array, cfg: object, engine?: any) => Promise<any>, createEngine: (o?: object) => Promise<any>}} api the imported bundle
  * @param {{name: string, safetensors: Uint8Array, config: object, tokens: number[][]}[]} inputs
@@ -79,6 +94,7 @@ async function probeOne(api, input, engine) {
     const result = { name: input.name, shape: Array.from(out.shape), hash: fnv1a(logitsHex), logitsHex };
     if (engine) result.threads = engine.threads;
     if (input.data) result.acdc = probeAcdc(api, model, input.data);
+    if (input.data) result.methods = probeMethods(api, model, input.data);
     return result;
   } finally {
     if (model && typeof model.dispose === "function") model.dispose();
