@@ -13,6 +13,7 @@ import { createEngine } from "../../wasm/engine.js";
 import { checkOutputPath, loadModelFromPath, readDataFile, UsageError, writeAtomic } from "../files.js";
 import { bytesBar, progressBar } from "../progress.js";
 import { oneOf, parseInteger, parseOptions, parseThreads, parseThreshold } from "../args.js";
+import { manifestPathFor, writeRunManifest } from "../manifest-files.js";
 
 export const RUN_HELP = `acdc run --model M --data D --threshold T [options]
 
@@ -38,7 +39,8 @@ Find the circuit of a behaviour.
   --metric kl|logit-diff          default kl (KL divergence to the clean output)
   --ablation corrupted|zero|mean  default corrupted (resample from the corrupted run)
   --threads N|auto threads for the kernels (default 1; results are identical for any N)
-  --out FILE       circuit JSON (default circuit.json)
+  --out FILE       circuit JSON (default circuit.json), and beside it the run manifest
+                   FILE.manifest.json (inputs' sha256, options, decisions; see acdc verify)
   --dot FILE       also write the circuit as graphviz DOT
   --quiet          no progress line
 `;
@@ -84,13 +86,14 @@ export async function runCommand(args: string[]): Promise<void> {
   const outPath = str("out") ?? "circuit.json";
   const quiet = Boolean(values.quiet);
   checkOutputPath(outPath, "--out");
+  checkOutputPath(manifestPathFor(outPath), "--out");
   if (str("dot")) checkOutputPath(str("dot")!, "--dot");
   const data = readDataFile(str("data")!);
   if (metricName === "logit-diff" && (!data.correct || !data.incorrect)) throw new UsageError(`--metric logit-diff needs "correct" and "incorrect" token lists in ${str("data")}`);
   const err = process.stderr;
 
   const engine = await createEngine({ threads });
-  const { model, name } = await loadModelFromPath(str("model")!, { quiet, engine, onProgress: bytesBar(err, "loading weights", quiet) });
+  const { model, name, files } = await loadModelFromPath(str("model")!, { quiet, engine, onProgress: bytesBar(err, "loading weights", quiet) });
   err.write(`model ${name}: ${geometry(model)}${engine.threads > 1 ? ` · ${engine.threads} threads` : ""}\n`);
   const metric: Metric = metricName === "kl" ? klMetric() : logitDiffMetric(data.correct!, data.incorrect!);
   const graph = buildGraph(model.cfg);
@@ -115,6 +118,9 @@ export async function runCommand(args: string[]): Promise<void> {
   const json = circuitJson(c, { ablation, metric: metric.name, model: { name, ...model.cfg } });
   writeAtomic(outPath, JSON.stringify(json, null, 1) + "\n");
   process.stdout.write(`wrote ${outPath}\n`);
+  const manifest = writeRunManifest({ outPath, circuit: c, json, model, name, files, dataPath: str("data")!, data, engine,
+    spec: { algorithm: algorithm.key, threshold, topK, igSteps, metric: metricName, ablation } });
+  process.stdout.write(`wrote ${manifest}\n`);
   if (str("dot")) {
     writeAtomic(str("dot")!, circuitDot(c));
     process.stdout.write(`wrote ${str("dot")}\n`);

@@ -23,6 +23,7 @@ import { createEngine, type Engine } from "../../wasm/engine.js";
 import { checkOutputPath, UsageError, writeAtomic } from "../files.js";
 import { progressBar } from "../progress.js";
 import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "../args.js";
+import { SweepRecorder, sweepManifestPath } from "../manifest-files.js";
 
 const TASKS = ["tracr-reverse", "tracr-proportion", "induction"] as const;
 type TaskName = (typeof TASKS)[number];
@@ -43,7 +44,8 @@ ROC AUCs and the faithfulness curve (metric vs. edges kept).
                    tracr sweep 1e-5 … 1e-1, the default)
   --top-k K        hybrid: EAP-IG candidates per run (required for hybrid)
   --threads N|auto threads for the kernels (default 1)
-  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .)
+  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .),
+                   and TASK-sweep.manifest.json: each run's circuit and run manifest
   --quiet          no progress line
 `;
 
@@ -138,7 +140,7 @@ export async function sweepCommand(args: string[]): Promise<void> {
   if (topK !== undefined && alg.key !== "hybrid") throw new UsageError(`--top-k applies to the hybrid sweep only (${alg.key} sweeps its ${alg.knob.option})`);
   const thresholds = parseThresholds(str("thresholds"), name === "induction" ? logspace(-4, 0, 21) : TRACR_THRESHOLDS);
   const dir = str("out-dir") ?? ".";
-  prepareOutDir(dir, sweepFiles(dir, name));
+  prepareOutDir(dir, [...sweepFiles(dir, name), sweepManifestPath(dir, name)]);
   const quiet = Boolean(values.quiet);
   const engine = await createEngine({ threads: parseThreads(str("threads")) });
   const { task, model, graph, truth } = await taskSetup(name, engine);
@@ -147,14 +149,21 @@ export async function sweepCommand(args: string[]): Promise<void> {
     `${task.data.clean.length} prompts; ${ablation} ablation; metric ${task.defaultMetric}; ${alg.name}\n`);
   const bar = progressBar(process.stderr, `sweep ${name}`, quiet, "runs");
   const t0 = performance.now();
+  const modelName = name === "induction" ? "induction-2l" : name, metricName = task.metrics[task.defaultMetric]().name;
+  const rec = new SweepRecorder({ dir, task: name, model, modelName, data: task.data, engine, knob: alg.knob.option, topK,
+    spec: { algorithm: alg.key, metric: task.defaultMetric, ablation, splitInput: Boolean(task.graph?.splitInput) } });
   const s = sweep({
     model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
     options: { topK }, groundTruth: truth,
-    onRun: (i, n) => bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 }),
+    onRun: (i, n, v, c) => {
+      rec.add(v, c, circuitJson(c, { ablation, metric: metricName, model: { name: modelName, ...model.cfg } }));
+      bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 });
+    },
   });
   bar.finish();
   printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name] : undefined);
   for (const f of writeSweepFiles(dir, name, s)) process.stdout.write(`wrote ${f}\n`);
+  process.stdout.write(`wrote ${rec.write(s)}\n`);
   engine.dispose();
 }
 
