@@ -247,7 +247,8 @@ export function sealOf(m: Pick<RunManifest, "model" | "data" | "options">): RunM
 export function runtimeInfo(): { name: string; version: string } {
   const g = globalThis as Record<string, unknown> & { Deno?: { version?: { deno?: string } }; navigator?: { userAgent?: string } };
   if (g.Deno?.version?.deno) return { name: "deno", version: g.Deno.version.deno };
-  if (typeof g.EdgeRuntime === "string") return { name: "edge-runtime", version: g.EdgeRuntime };
+  // The edge-runtime package sets EdgeRuntime = "edge-runtime"; Vercel's own edge sets its name there too.
+  if (typeof g.EdgeRuntime === "string") return { name: g.EdgeRuntime === "edge-runtime" ? "edge-runtime" : `edge (${g.EdgeRuntime})`, version: "" };
   const ua = g.navigator?.userAgent ?? "";
   if (ua === "Cloudflare-Workers") return { name: "workerd", version: "" };
   // Looked up by name: core code stays free of Node's globals, and Node is only one runtime among several.
