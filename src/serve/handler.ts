@@ -50,7 +50,7 @@ export const DEFAULT_LIMITS: ServeLimits = {
 export interface HandlerOptions {
   limits?: Partial<ServeLimits>;
   /** Kernel threads per run (1, the default, everywhere but a Node or Deno server given --threads). */
-  threads?: number;
+  threads?: number | "auto";
   /** How model URLs are fetched (default the global fetch). */
   fetch?: (url: string) => Promise<Response>;
   /** The simd kernels compiled by the host (workerd: `import kernels from "./kernels.wasm"`), where compiling wasm from bytes is forbidden. */

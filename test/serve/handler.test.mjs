@@ -168,3 +168,21 @@ t.test("built-in tracr model and task data", async (t) => {
   t.match(res.circuit, { ablation: "zero", metric: "tracr-l2", model: { name: "tracr-reverse" } }, "the task's ablation and metric by default");
   t.match(res.manifest, { model: { source: "builtin", builtin: "tracr-reverse" }, data: { source: "task", task: "tracr-reverse" }, options: { split_input: true, metric: "task" } });
 });
+
+t.test("acdc serve: loopback, limits from the command line, bad options refused", async (t) => {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [join(root, "bin", "acdc.js"), "serve", "--port", "0", "--max-prompts", "1", "--max-model-mb", "1"], { stdio: ["ignore", "pipe", "pipe"] });
+  t.teardown(() => child.kill("SIGTERM"));
+  const port = await new Promise((res, rej) => {
+    child.stdout.on("data", (d) => { const m = String(d).match(/listening on http:\/\/127\.0\.0\.1:(\d+) \(POST \/v1\/run\)/); if (m) res(Number(m[1])); });
+    child.once("exit", (c) => rej(new Error(`exited ${c}`)));
+  });
+  const info = await (await fetch(`http://127.0.0.1:${port}/`)).json();
+  t.match(info.limits, { maxPrompts: 1, maxModelBytes: 2 ** 20 });
+  const r = await fetch(`http://127.0.0.1:${port}/v1/run`, { method: "POST", body: JSON.stringify(good()) });
+  t.equal(r.status, 413);
+  t.match(await r.text(), /data has \d+ prompts, over the limit of 1/);
+  const bad = await new Promise((res) => execFile(process.execPath, [join(root, "bin", "acdc.js"), "serve", "--max-prompts", "0"], (e, so, se) => res({ code: e?.code, stderr: se })));
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--max-prompts must be positive/);
+});

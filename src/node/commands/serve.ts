@@ -74,7 +74,7 @@ export async function serveCommand(args: string[]): Promise<void> {
     maxPositions: positive("max-positions"), maxSeconds: positive("max-seconds"),
   }).filter(([, v]) => v !== undefined));
   const threads = parseThreads(str("threads"));
-  const handler = createHandler({ limits, threads: threads === "auto" ? undefined : threads });
+  const handler = createHandler({ limits, threads });
   const server = createServer((req, res) => {
     const origin = `http://${req.headers.host ?? `${host}:${port}`}`;
     handler.fetch(toRequest(req, origin)).then((r) => send(res, r)).catch((e) => {
