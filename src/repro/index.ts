@@ -4,7 +4,7 @@
 // share. Runtime-agnostic; src/node/ adds files and the CLI.
 export {
   buildManifest, parseManifest, checkRunManifest, manifestText, formatJson, traceOf, traceDigest, circuitDigest, dataDigest, paramsDigest,
-  kernelDigest, sealOf, sweepDigest, runtimeInfo, canonicalJson, f64Hex, hexF64, ManifestError, MANIFEST_KIND, SWEEP_MANIFEST_KIND, MANIFEST_VERSION,
+  kernelDigest, sealOf, sweepDigest, diffSweeps, runtimeInfo, canonicalJson, f64Hex, hexF64, ManifestError, MANIFEST_KIND, SWEEP_MANIFEST_KIND, MANIFEST_VERSION,
   type RunManifest, type SweepManifest, type SweepRunRecord, type TraceEntry, type FileRef, type ModelSection, type DataSection, type OptionsSection,
 } from "./manifest.js";
 export { verifyRun, replayText, checkCircuitFile, digestOf, dataFrom, decisionText, type VerifyInputs, type VerifyReport, type Difference } from "./verify.js";

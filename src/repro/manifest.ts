@@ -412,3 +412,27 @@ function checkSweepManifest(j: Record<string, unknown>): SweepManifest {
   });
   return j as unknown as SweepManifest;
 }
+
+/**
+ * What differs between two sweep manifests of the same sweep (say one merged
+ * from distributed jobs and one run on a single machine): the values, the
+ * result digest, and per run the inputs and output digests. Empty when they
+ * agree bit for bit; where and on how many threads each run ran is ignored.
+ */
+export function diffSweeps(a: SweepManifest, b: SweepManifest): string[] {
+  const out: string[] = [];
+  for (const k of ["task", "algorithm", "knob"] as const) if (a[k] !== b[k]) out.push(`${k}: ${a[k]} vs ${b[k]}`);
+  if (canonicalJson(a.values) !== canonicalJson(b.values)) out.push(`values differ: ${a.values.length} vs ${b.values.length} runs`);
+  if (a.result_sha256 !== b.result_sha256) out.push(`sweep result differs: ${a.result_sha256.slice(0, 12)}… vs ${b.result_sha256.slice(0, 12)}…`);
+  const n = Math.min(a.runs.length, b.runs.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.runs[i].manifest, y = b.runs[i].manifest;
+    const pairs: [string, string, string][] = [
+      ["kernels", x.kernels.sha256, y.kernels.sha256], ["model", x.seal.model, y.seal.model], ["data", x.seal.data, y.seal.data],
+      ["options", x.seal.options, y.seal.options], ["trace", x.results.trace_sha256, y.results.trace_sha256],
+      ["circuit", x.results.circuit_sha256, y.results.circuit_sha256], ["circuit JSON", circuitDigest(a.runs[i].circuit), circuitDigest(b.runs[i].circuit)],
+    ];
+    for (const [what, p, q] of pairs) if (p !== q) out.push(`run ${i + 1} (${a.knob} ${a.values[i]}): ${what} differs`);
+  }
+  return out;
+}

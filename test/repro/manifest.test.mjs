@@ -118,3 +118,24 @@ t.test("a real run's manifest: every digest recomputed independently", async (t)
     for (const [what, v, re] of cases) t.throws(() => parseManifest(typeof v === "string" ? v : JSON.stringify(v)), { name: "ManifestError", message: re }, what);
   });
 });
+
+t.test("diffSweeps: a sweep rebuilt from its runs equals itself; a changed run is named", async (t) => {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { diffSweeps } = await import("../../dist/repro/index.js");
+  const dir = mkdtempSync(join(tmpdir(), "acdc-diffsweeps-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync(process.execPath, [join(root, "bin", "acdc.js"), "sweep", "--task", "tracr-reverse", "--thresholds=-3:-1:3", "--out-dir", dir, "--quiet"], { stdio: "ignore" });
+  const a = readJson(join(dir, "tracr-reverse-sweep.manifest.json"));
+  // Runs gathered in another order (as distributed jobs finish) and put back in value order.
+  const merged = { ...a, runs: [a.runs[2], a.runs[0], a.runs[1]].sort((x, y) => x.manifest.options.threshold - y.manifest.options.threshold) };
+  merged.runs[1] = structuredClone(merged.runs[1]);
+  merged.runs[1].manifest.runtime = { name: "workerd", version: "" };
+  merged.runs[1].manifest.options.threads = 4;
+  t.same(diffSweeps(a, merged), [], "where and how it ran does not matter");
+  const bad = structuredClone(a);
+  bad.runs[2].circuit.edges.pop();
+  bad.runs[2].manifest.results.trace_sha256 = "0".repeat(64);
+  t.same(diffSweeps(a, bad), ["run 3 (threshold 0.1): trace differs", "run 3 (threshold 0.1): circuit JSON differs"]);
+});
