@@ -22,6 +22,9 @@ import { inductionOfflineTask, nameRepeatTask } from "../../dist/tasks/index.js"
 import { loadModel } from "../../dist/index.js";
 import { Llama2cTokenizer } from "../../dist/model/formats/index.js";
 
+// About 6 minutes on two busy cores (some 35 stories260K searches in all): more than tap's 600 s default allows under load.
+t.setTimeout(1_500_000);
+
 const bin = join(root, "bin", "acdc.js");
 const denoExe = join(root, "node_modules", "deno", "deno");
 const storiesDir = join(root, "..", "shared", "models", "stories260K");
