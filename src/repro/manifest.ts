@@ -221,7 +221,7 @@ export function traceOf(c: Circuit): TraceEntry[] {
     const e = g.edges[edge];
     return [g.nodes[e.parent].label, g.nodes[e.child].label, kept ? "kept" : "removed", Number.isFinite(value) ? value : null, f64Hex(value)];
   };
-  if (c.trace.length) return c.trace.map((d) => entry(d.edge, d.metric, !d.removed));
+  if (c.scoreKind !== "attribution") return c.trace.map((d) => entry(d.edge, d.metric, !d.removed));
   return g.edges.filter((e) => e.type !== "placeholder").map((e) => entry(e.id, c.scores[e.id], c.present[e.id] === 1));
 }
 
@@ -284,7 +284,7 @@ export function buildManifest(inputs: ManifestInputs, circuit: Circuit, json: Ci
     ...sections,
     seal: sealOf(sections),
     results: {
-      decisions: circuit.trace.length || circuit.scoreKind !== "attribution" ? "metric-when-removed" : "attribution",
+      decisions: circuit.scoreKind === "attribution" ? "attribution" : "metric-when-removed",
       num_decisions: trace.length,
       trace_sha256: traceDigest(trace),
       circuit_sha256: circuitDigest(json),
