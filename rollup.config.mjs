@@ -17,4 +17,15 @@ export default [
     plugins: [nodeResolve({ browser: true })],
     output: { file: "dist/acdc-wasm-tokenizers.mjs", format: "es" },
   },
+  // The fetch handler (acdc-wasm/serve) as one ESM file for Deno, workerd and
+  // any bundler, and as a classic script (a global `acdcServe`) for runtimes
+  // that evaluate scripts, as the edge-runtime package does.
+  {
+    input: "dist/serve/index.js",
+    external: [/^node:/],
+    output: [
+      { file: "dist/acdc-wasm-serve.mjs", format: "es" },
+      { file: "dist/acdc-wasm-serve.iife.js", format: "iife", name: "acdcServe", exports: "named" },
+    ],
+  },
 ];

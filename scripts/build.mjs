@@ -1,6 +1,6 @@
 // Build: AssemblyScript kernels → build/kernels*.wasm → embedded as base64 in
 // src/wasm/kernels.generated.ts → tsc to dist/ → rollup bundles dist/acdc-wasm.mjs
-// and dist/acdc-wasm-tokenizers.mjs.
+// dist/acdc-wasm-tokenizers.mjs and the fetch handler dist/acdc-wasm-serve.mjs (+ .iife.js).
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync, statSync, readdirSync, existsSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -42,7 +42,7 @@ if (!existsSync(gen) || readFileSync(gen, "utf8") !== body) writeFileSync(gen, b
 // Rebuild when any source file lacks its output or is newer than it (a
 // newest-file comparison misses files copied in with old times).
 function stale() {
-  for (const bundle of ["dist/acdc-wasm.mjs", "dist/acdc-wasm-tokenizers.mjs"]) if (!existsSync(join(root, bundle))) return true;
+  for (const bundle of ["dist/acdc-wasm.mjs", "dist/acdc-wasm-tokenizers.mjs", "dist/acdc-wasm-serve.mjs", "dist/acdc-wasm-serve.iife.js"]) if (!existsSync(join(root, bundle))) return true;
   const tsconfig = statSync(join(root, "tsconfig.json")).mtimeMs;
   for (const f of readdirSync(join(root, "src"), { recursive: true }).map(String)) {
     if (!f.endsWith(".ts") || f.endsWith(".d.ts")) continue;

@@ -1,6 +1,7 @@
 // The single-file browser and Deno bundle (dist/acdc-wasm.mjs, the wasm
 // embedded): the main entry plus everything that runs offline without the
-// GPT-2 tokenizer — evaluation, training, tracr and the offline tasks.
+// GPT-2 tokenizer — evaluation, training, tracr and the offline tasks, run
+// manifests with their verification and replay, and the fetch handler.
 export * from "./index.js";
 export * from "./eval/index.js";
 export * from "./train/index.js";
@@ -10,3 +11,6 @@ export { inductionOfflineTask, inductionGroundTruth, inductionHeadScores, induct
 export type { Task } from "./tasks/task.js";
 export { parseSafetensors, writeSafetensors, bytesSource, Llama2cTokenizer, parseLlama2cHeader, type ByteSource } from "./model/formats/index.js";
 export { createTestEngine, type TestHooks } from "./wasm/engine.js";
+export * from "./repro/index.js";
+export { createHandler, DEFAULT_LIMITS, type ServeLimits, type HandlerOptions } from "./serve/handler.js";
+export { provideKernelModule } from "./wasm/engine.js";

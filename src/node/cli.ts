@@ -6,8 +6,9 @@ import { UsageError } from "./files.js";
 import { runCommand } from "./commands/run.js";
 import { infoCommand } from "./commands/info.js";
 import { demoCommand, sweepCommand } from "./commands/sweep.js";
-
-const VERSION = "0.1.0";
+import { replayCommand, verifyCommand } from "./commands/verify.js";
+import { serveCommand } from "./commands/serve.js";
+import { PACKAGE_VERSION as VERSION } from "../version.js";
 
 const HELP = `acdc — automated circuit discovery (ACDC) for transformer language models
 
@@ -16,13 +17,19 @@ Usage:
   acdc info --model M                                   a model's geometry and graph size
   acdc demo [--threshold T] [--out-dir DIR]             ACDC on tracr-reverse, offline
   acdc sweep --task T [options]                         ROC/AUC over a threshold sweep
+  acdc verify MANIFEST [options]                        re-run a run manifest, check every digest
+  acdc replay MANIFEST                                  print a manifest's decisions
+  acdc serve [--port P]                                 the fetch handler (POST /v1/run) over HTTP
   acdc COMMAND --help                                   the options of one command
   acdc --version
 `;
 
-export type Command = (args: string[]) => Promise<void>;
+/** A command resolves to its exit code (none: 0). */
+export type Command = (args: string[]) => Promise<void | number>;
 /** The commands, by name; each parses its own options and prints its own --help. */
-const commands: Record<string, Command> = { run: runCommand, info: infoCommand, demo: demoCommand, sweep: sweepCommand };
+const commands: Record<string, Command> = {
+  run: runCommand, info: infoCommand, demo: demoCommand, sweep: sweepCommand, verify: verifyCommand, replay: replayCommand, serve: serveCommand,
+};
 
 /** Run the CLI with argv (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -32,8 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   const fn = commands[cmd];
   if (!fn) { process.stderr.write(`acdc: unknown command "${cmd}"\n\n${HELP}`); return 2; }
   try {
-    await fn(rest);
-    return 0;
+    return (await fn(rest)) ?? 0;
   } catch (e) {
     const err = e as Error;
     const usage = err instanceof AcdcError;

@@ -90,6 +90,19 @@ export function kernelModule(build: KernelBuild = "simd"): Promise<WebAssembly.M
   return m;
 }
 
+/**
+ * Use a module the host compiled for a build, instead of compiling the
+ * embedded bytes: for runtimes that forbid compiling WebAssembly at run time
+ * (Cloudflare's workerd, Vercel's edge in production), which import the
+ * package's build/kernels*.wasm as a module and hand it here before the first
+ * createEngine. It must be this package version's file for that build (the
+ * bytes the embedded base64 was made from), or results may differ.
+ */
+export function provideKernelModule(build: KernelBuild, module: WebAssembly.Module): void {
+  if (!(module instanceof WebAssembly.Module)) throw new TypeError(`acdc-wasm: provideKernelModule(${build}) needs a WebAssembly.Module`);
+  compiled.set(build, Promise.resolve(module));
+}
+
 const PAGE = 65536;
 /** The 32-bit address space: no wasm32 memory grows past it. */
 const MAX_BYTES = 2 ** 32;

@@ -16,6 +16,7 @@ import { checkOutputPath, loadModelFromPath, readDataFile, UsageError, writeAtom
 import { bytesBar, progressBar } from "../progress.js";
 import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "../args.js";
 import { buildTaskFile, checkTaskAblation, describeTask, groundTruthLine, readTaskFile, taskMetricNames, taskModelArg } from "../task-file.js";
+import { manifestPathFor, writeRunManifest } from "../manifest-files.js";
 
 export const RUN_HELP = `acdc run --model M --data D --threshold T [options]
 acdc run --model M --task F --threshold T [options]
@@ -56,7 +57,8 @@ Find the circuit of a behaviour.
   --ablation corrupted|zero|mean  default corrupted (resample from the corrupted run),
                    or the task file's
   --threads N|auto threads for the kernels (default 1; results are identical for any N)
-  --out FILE       circuit JSON (default circuit.json)
+  --out FILE       circuit JSON (default circuit.json), and beside it the run manifest
+                   FILE.manifest.json (inputs' sha256, options, decisions; see acdc verify)
   --dot FILE       also write the circuit as graphviz DOT
   --quiet          no progress line
 `;
@@ -140,13 +142,16 @@ export async function runCommand(args: string[]): Promise<void> {
   const outPath = str("out") ?? "circuit.json";
   const quiet = Boolean(values.quiet);
   checkOutputPath(outPath, "--out");
+  // Manifests describe --data runs of acdc, eap, eap-ig and hybrid so far.
+  const manifestable = !taskFile && ["acdc", "eap", "eap-ig", "hybrid"].includes(algorithm.key);
+  if (manifestable) checkOutputPath(manifestPathFor(outPath), "--out");
   if (str("dot")) checkOutputPath(str("dot")!, "--dot");
   const dataFile = taskFile ? null : readDataFile(str("data")!);
   if (dataFile && metricName === "logit-diff" && (!dataFile.correct || !dataFile.incorrect)) throw new UsageError(`--metric logit-diff needs "correct" and "incorrect" token lists in ${str("data")}`);
   const err = process.stderr;
 
   const engine = await createEngine({ threads });
-  const { model, name } = await loadModelFromPath(modelArg, { quiet, engine, onProgress: bytesBar(err, "loading weights", quiet) });
+  const { model, name, files } = await loadModelFromPath(modelArg, { quiet, engine, onProgress: bytesBar(err, "loading weights", quiet) });
   // A task file is checked against the model before anything is printed, so a bad one is one line.
   const task = taskFile ? buildTaskFile(taskFile, model.cfg) : null;
   err.write(`model ${name}: ${geometry(model)}${engine.threads > 1 ? ` · ${engine.threads} threads` : ""}\n`);
@@ -177,6 +182,11 @@ export async function runCommand(args: string[]): Promise<void> {
   const json = circuitJson(c, { ablation, metric: metric.name, model: { name, ...model.cfg } });
   writeAtomic(outPath, JSON.stringify(task ? { ...json, task: str("task") } : json, null, 1) + "\n");
   process.stdout.write(`wrote ${outPath}\n`);
+  if (manifestable) {
+    const manifest = writeRunManifest({ outPath, circuit: c, json, model, name, files, dataPath: str("data")!, data, engine,
+      spec: { algorithm: algorithm.key, threshold, topK, igSteps, metric: metricName, ablation } });
+    process.stdout.write(`wrote ${manifest}\n`);
+  }
   if (str("dot")) {
     writeAtomic(str("dot")!, circuitDot(c));
     process.stdout.write(`wrote ${str("dot")}\n`);

@@ -26,6 +26,7 @@ import { checkOutputPath, UsageError, writeAtomic } from "../files.js";
 import { progressBar } from "../progress.js";
 import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "../args.js";
 import { checkTaskAblation, isTaskFileArg, printFaithfulness, readTaskFile, taskFileName, taskFileSetup, writeFaithfulnessFiles } from "../task-file.js";
+import { SweepRecorder, sweepManifestPath } from "../manifest-files.js";
 
 const TASKS = ["tracr-reverse", "tracr-proportion", "induction"] as const;
 type TaskName = (typeof TASKS)[number];
@@ -64,8 +65,9 @@ ROC AUCs and the faithfulness curve (metric vs. edges kept).
   --top-k K        hybrid: EAP-IG candidates per run (required for hybrid)
   --threads N|auto threads for the kernels (default 1)
   --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .;
-                   TASK is a task file's name without .json); several methods:
-                   TASK-ABLATION-compare.json, -roc.svg, -node-roc.svg, -faithfulness.svg
+                   TASK is a task file's name without .json), and for built-in tasks
+                   TASK-sweep.manifest.json: each run's circuit and run manifest; several
+                   methods: TASK-ABLATION-compare.json, -roc.svg, -node-roc.svg, -faithfulness.svg
   --quiet          no progress line
 `;
 
@@ -177,7 +179,7 @@ export async function sweepCommand(args: string[]): Promise<void> {
   const thresholds = parseThresholds(str("thresholds"), defaultThresholds);
   if (taskFile && str("ablation")) checkTaskAblation(taskFile, str("ablation")!);
   const dir = str("out-dir") ?? ".";
-  prepareOutDir(dir, sweepFiles(dir, name));
+  prepareOutDir(dir, [...sweepFiles(dir, name), ...(taskFile ? [] : [sweepManifestPath(dir, name)])]);
   const quiet = Boolean(values.quiet);
   const engine = await createEngine({ threads: parseThreads(str("threads")) });
   const { task, model, graph, truth } = taskFile ? await taskFileSetup(taskFile, str("model"), engine, quiet) : await taskSetup(name as TaskName, engine);
@@ -186,15 +188,23 @@ export async function sweepCommand(args: string[]): Promise<void> {
     `${task.data.clean.length} prompts; ${ablation} ablation; metric ${task.defaultMetric}; ${alg.name}\n`);
   const bar = progressBar(process.stderr, `sweep ${name}`, quiet, "runs");
   const t0 = performance.now();
+  const modelName = name === "induction" ? "induction-2l" : name, metricName = task.metrics[task.defaultMetric]().name;
+  // Sweep manifests describe the built-in tasks so far.
+  const rec = taskFile ? null : new SweepRecorder({ dir, task: name, model, modelName, data: task.data, engine, knob: "threshold", topK,
+    spec: { algorithm: alg.key, metric: task.defaultMetric, ablation, splitInput: Boolean(task.graph?.splitInput) } });
   const s = sweep({
     model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
     options: { topK }, groundTruth: truth ?? [],
-    onRun: (i, n) => bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 }),
+    onRun: (i, n, v, c) => {
+      rec?.add(v, c, circuitJson(c, { ablation, metric: metricName, model: { name: modelName, ...model.cfg } }));
+      bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 });
+    },
   });
   bar.finish();
   if (truth === null) printFaithfulness(process.stdout, name, s);
   else printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name as TaskName] : undefined);
   for (const f of truth === null ? writeFaithfulnessFiles(dir, name, s) : writeSweepFiles(dir, name, s)) process.stdout.write(`wrote ${f}\n`);
+  if (rec) process.stdout.write(`wrote ${rec.write(s)}\n`);
   engine.dispose();
 }
 

@@ -1,0 +1,199 @@
+// Verification and replay of a run manifest, in any runtime: re-run the
+// search from the manifest's inputs and options and compare every digest,
+// naming what differs — an input (the kernels, the model's files or loaded
+// parameters, the data, an edited option) and the first decision whose edge,
+// metric bits or outcome differ, with both values. replayText prints the
+// recorded decisions without computing anything. The caller brings the
+// inputs' bytes (src/node/ finds them by path or hash; a browser fetches
+// them); nothing here reads files.
+import { createEngine } from "../wasm/engine.js";
+import { loadModel } from "../model/load.js";
+import { bytesSource, type ByteSource } from "../model/formats/tensor.js";
+import type { Progress } from "../algorithms/registry.js";
+import type { CircuitJson } from "../io/circuit.js";
+import { InputError } from "../errors.js";
+import { Sha256, sha256Hex } from "./sha256.js";
+import {
+  circuitDigest, dataDigest, hexF64, kernelDigest, paramsDigest, runtimeInfo, sealOf, traceDigest, traceOf, f64Hex,
+  type RunManifest, type TraceEntry,
+} from "./manifest.js";
+import { builtinTask, checkRunData, PreparedRun, specOf, type BuiltinTask, type RunData } from "./run.js";
+
+/** The inputs a verification needs beyond the manifest: whatever its model and data sources call for. */
+export interface VerifyInputs {
+  /** The weights file (file models). */
+  weights?: Uint8Array | ByteSource;
+  /** The config file's bytes (safetensors models). */
+  config?: Uint8Array;
+  /** The data: a --data file's bytes or text, or the parsed object (file and inline data). */
+  data?: Uint8Array | string | object;
+  /** Threads for the re-run (default the manifest's; any count gives the same bits). */
+  threads?: number | "auto";
+  onProgress?: (p: Progress) => void;
+}
+
+export type DifferenceKind = "kernels" | "model" | "config" | "params" | "data" | "options" | "decision" | "circuit" | "result" | "circuit-file";
+
+export interface Difference { kind: DifferenceKind; message: string }
+
+export interface VerifyReport {
+  ok: boolean;
+  differences: Difference[];
+  /** Where the re-run ran. */
+  runtime: { name: string; version: string };
+  threads: number;
+  build: string;
+  decisions: number;
+  /** The first decision that differs, as the manifest and the re-run have it (index from 0). */
+  firstDecision?: { index: number; manifest: TraceEntry | null; rerun: TraceEntry | null };
+  /** The re-run's circuit. */
+  circuit: CircuitJson;
+}
+
+const short = (h: string) => h.slice(0, 12);
+
+/** Digest of bytes or of a ByteSource read in chunks. */
+export async function digestOf(src: Uint8Array | ByteSource): Promise<string> {
+  if (src instanceof Uint8Array) return sha256Hex(src);
+  const h = new Sha256(), CHUNK = 1 << 24;
+  for (let off = 0; off < src.byteLength; off += CHUNK) h.update(await src.read(off, Math.min(CHUNK, src.byteLength - off)));
+  return h.hex();
+}
+
+/** Parse data given as bytes, text or an object, with the --data rules. */
+export function dataFrom(input: Uint8Array | string | object, where = "data"): RunData {
+  if (typeof input === "string" || input instanceof Uint8Array) {
+    const text = typeof input === "string" ? input : new TextDecoder().decode(input);
+    let j: unknown;
+    try { j = JSON.parse(text); } catch (e) { throw new InputError(`${where} is not valid JSON: ${(e as Error).message}`); }
+    return checkRunData(j, where);
+  }
+  return checkRunData(input, where);
+}
+
+/** A decision as one line of text: metric and outcome (and bits). */
+export function decisionText(e: TraceEntry | null): string {
+  if (!e) return "(none)";
+  const v = hexF64(e[4]);
+  return `${e[0]} → ${e[1]}: ${v} (bits ${e[4]}) ${e[2]}`;
+}
+
+/** The first index where two traces differ, or -1. */
+function firstDifference(a: TraceEntry[], b: TraceEntry[]): number {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i], y = b[i];
+    if (!x || !y || x[0] !== y[0] || x[1] !== y[1] || x[2] !== y[2] || x[4] !== y[4]) return i;
+  }
+  return -1;
+}
+
+/** Compare a circuit file with the manifest: its digest, and the options it records against the manifest's. */
+export function checkCircuitFile(m: RunManifest, c: CircuitJson, name = "the circuit file"): Difference[] {
+  const out: Difference[] = [];
+  const o = m.options;
+  const recorded: [string, unknown, unknown][] = [["algorithm", c.algorithm, o.algorithm], ["ablation", c.ablation, o.ablation]];
+  // A circuit cut by top-k records top_k (and threshold 0); one cut by a threshold records only the threshold.
+  if (c.top_k !== undefined) recorded.push(["top_k", c.top_k, o.top_k]);
+  else recorded.push(["threshold", c.threshold, o.threshold]);
+  for (const [k, inFile, inManifest] of recorded) {
+    if (inFile !== inManifest) out.push({ kind: "options", message: `option ${k} is ${JSON.stringify(inManifest)} in the manifest but ${JSON.stringify(inFile)} in ${name}: the manifest was edited, or belongs to another circuit` });
+  }
+  const d = circuitDigest(c);
+  if (d !== m.results.circuit_sha256) out.push({ kind: "circuit-file", message: `${name} does not match the manifest (sha256 ${short(d)}…, manifest ${short(m.results.circuit_sha256)}…): it was edited or belongs to another run` });
+  return out;
+}
+
+/** Re-run a manifest's search and compare everything; ok only when every digest matches. */
+export async function verifyRun(m: RunManifest, inputs: VerifyInputs = {}): Promise<VerifyReport> {
+  const diffs: Difference[] = [];
+  const seal = sealOf(m);
+  for (const k of ["model", "data", "options"] as const) {
+    if (seal[k] !== m.seal[k]) diffs.push({ kind: k, message: `the manifest's ${k} section was changed after the run (its seal is ${short(seal[k])}…, written ${short(m.seal[k])}…)` });
+  }
+  const kd = kernelDigest(m.kernels.build);
+  if (kd !== m.kernels.sha256) diffs.push({ kind: "kernels", message: `kernels differ: this package's ${m.kernels.build} build has sha256 ${short(kd)}…, the run's had ${short(m.kernels.sha256)}… (package ${m.package.version})` });
+
+  // Data first: it is cheap, and a bad data file should not wait for a model load.
+  let task: BuiltinTask | undefined;
+  let data: RunData;
+  if (m.data.source === "task") {
+    task = builtinTask(m.data.task!);
+    data = task.data;
+  } else {
+    if (inputs.data === undefined) throw new InputError(`the manifest's data (${m.data.source}${m.data.file?.path ? ` ${m.data.file.path}` : ""}, sha256 ${short(m.data.sha256)}…) was not given`);
+    data = dataFrom(inputs.data);
+  }
+  const dd = dataDigest(data);
+  if (dd !== m.data.sha256) diffs.push({ kind: "data", message: `data differs: its sha256 is ${short(dd)}…, the manifest's ${short(m.data.sha256)}… (a token, position or answer changed)` });
+
+  const engine = await createEngine({ threads: inputs.threads ?? m.options.threads, deterministic: m.options.deterministic });
+  try {
+    let model;
+    if (m.model.source === "builtin") {
+      task ??= builtinTask(m.model.builtin!);
+      if (!task.model) throw new InputError(`built-in task ${m.model.builtin} has no built-in model`);
+      model = await task.model.create(engine);
+    } else {
+      if (!inputs.weights) throw new InputError(`the manifest's model weights (${m.model.weights?.path ?? m.model.weights?.url ?? m.model.name}, sha256 ${short(m.model.weights!.sha256)}…) were not given`);
+      const src = inputs.weights instanceof Uint8Array ? bytesSource(inputs.weights, m.model.weights?.path ?? "weights") : inputs.weights;
+      const wd = await digestOf(src);
+      if (wd !== m.model.weights!.sha256) diffs.push({ kind: "model", message: `model weights differ: ${src.name} has sha256 ${short(wd)}… (${src.byteLength} bytes), the manifest ${short(m.model.weights!.sha256)}… (${m.model.weights!.bytes} bytes)` });
+      let config: Record<string, unknown> | null = null;
+      if (m.model.format === "safetensors") {
+        if (!inputs.config) throw new InputError(`the manifest's model config (sha256 ${short(m.model.config!.sha256)}…) was not given`);
+        const cd = sha256Hex(inputs.config);
+        if (cd !== m.model.config!.sha256) diffs.push({ kind: "config", message: `model config differs: sha256 ${short(cd)}…, the manifest's ${short(m.model.config!.sha256)}…` });
+        try { config = JSON.parse(new TextDecoder().decode(inputs.config)); } catch (e) { throw new InputError(`the model config is not valid JSON: ${(e as Error).message}`); }
+      }
+      model = await loadModel(src, config, { engine });
+    }
+    const pd = paramsDigest(model);
+    if (pd !== m.model.params_sha256 && !diffs.some((d) => d.kind === "model" || d.kind === "config")) {
+      diffs.push({ kind: "params", message: `loaded parameters differ (sha256 ${short(pd)}…, manifest ${short(m.model.params_sha256)}…) although the files match: the loader or built-in model changed` });
+    }
+
+    const run = new PreparedRun(model, m.model.name, data, specOf(m.options), task);
+    const { circuit, json } = run.search(inputs.onProgress);
+    const trace = traceOf(circuit);
+    let firstDecision: VerifyReport["firstDecision"];
+    if (traceDigest(trace) !== m.results.trace_sha256) {
+      const i = firstDifference(m.trace, trace);
+      const a = m.trace[i] ?? null, b = trace[i] ?? null;
+      firstDecision = { index: i, manifest: a, rerun: b };
+      const what = !a || !b ? `the re-run made ${trace.length} decisions, the manifest ${m.trace.length}`
+        : a[0] !== b[0] || a[1] !== b[1] ? `the re-run tried ${b[0]} → ${b[1]}, the manifest ${a[0]} → ${a[1]}`
+        : `${a[0]} → ${a[1]}: metric ${hexF64(b[4])} (bits ${b[4]}) ${b[2]} on the re-run, ${hexF64(a[4])} (bits ${a[4]}) ${a[2]} in the manifest`;
+      diffs.push({ kind: "decision", message: `decision ${i + 1} of ${m.trace.length} differs: ${what}` });
+    }
+    const base = f64Hex(circuit.baseline), fin = f64Hex(circuit.metric);
+    if (base !== m.results.baseline || fin !== m.results.metric) {
+      diffs.push({ kind: "result", message: `metric of the full model and circuit: ${circuit.baseline} and ${circuit.metric} on the re-run, ${hexF64(m.results.baseline)} and ${hexF64(m.results.metric)} in the manifest` });
+    }
+    const cd = circuitDigest(json);
+    if (cd !== m.results.circuit_sha256) {
+      diffs.push({ kind: "circuit", message: `circuit differs: sha256 ${short(cd)}… (${json.num_kept} edges) on the re-run, ${short(m.results.circuit_sha256)}… (${m.results.num_kept} edges) in the manifest` });
+    }
+    return { ok: diffs.length === 0, differences: diffs, runtime: runtimeInfo(), threads: engine.threads, build: engine.build, decisions: trace.length, firstDecision, circuit: json };
+  } finally {
+    engine.dispose();
+  }
+}
+
+/** The recorded decisions as text, one per line, with the run's description; computes nothing but the trace's digest. */
+export function replayText(m: RunManifest): string {
+  const o = m.options;
+  const knob = o.top_k !== null && o.algorithm !== "hybrid" ? `top-k ${o.top_k}` : `τ=${o.threshold}${o.top_k !== null ? `, top-k ${o.top_k}` : ""}`;
+  const lines = [
+    `${m.package.name} ${m.package.version} on ${m.runtime.name} ${m.runtime.version}`.trimEnd() + ` (${m.kernels.build} kernels ${short(m.kernels.sha256)}…, ${o.threads} thread${o.threads > 1 ? "s" : ""})`,
+    `${o.algorithm} ${knob}, metric ${o.metric}, ${o.ablation} ablation`,
+    `model ${m.model.name} (${m.model.source === "builtin" ? `built-in ${m.model.builtin}` : `${m.model.format} ${short(m.model.weights!.sha256)}…`}), data ${m.data.source === "task" ? `task ${m.data.task}` : m.data.file?.path ?? m.data.source} (${short(m.data.sha256)}…, ${m.data.prompts} prompts)`,
+    `${m.results.decisions === "attribution" ? "scores (one per edge, graph order)" : "decisions in order"}:`,
+  ];
+  const w = String(m.trace.length).length;
+  m.trace.forEach((e, i) => lines.push(`${String(i + 1).padStart(w)}  ${e[2].padEnd(7)}  ${String(hexF64(e[4])).padEnd(24)}  ${e[0]} → ${e[1]}`));
+  const ok = traceDigest(m.trace) === m.results.trace_sha256;
+  lines.push(`metric: ${hexF64(m.results.baseline)} (full model) → ${hexF64(m.results.metric)} (circuit); kept ${m.results.num_kept} edges`);
+  lines.push(`trace sha256 ${m.results.trace_sha256} (${ok ? "matches its" : "DOES NOT match its"} ${m.trace.length} entries)`);
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,141 @@
+// Run manifests, unit level: the pure-TS SHA-256 against node:crypto, the
+// float64-bits encoding, canonical and pretty JSON, the digests of a real
+// run (trace, circuit, kernels, parameters) against independent
+// recomputations, and every way a manifest can be malformed refused with a
+// message naming the field.
+import t from "tap";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { root, fixtures, readJson } from "../helpers/fixtures.mjs";
+import {
+  Sha256, sha256Hex, f64Hex, hexF64, canonicalJson, formatJson, manifestText, kernelDigest, traceDigest, circuitDigest,
+  paramsDigest, dataDigest, checkRunManifest, parseManifest, buildManifest, sealOf, PreparedRun, optionsSection, replayText, runtimeInfo,
+} from "../../dist/repro/index.js";
+import { loadModel, createEngine } from "../../dist/index.js";
+import { PACKAGE_VERSION } from "../../dist/version.js";
+
+const nodeSha = (b) => createHash("sha256").update(b).digest("hex");
+
+t.test("sha256 equals node:crypto for every length around the block edges, fed whole or in pieces", async (t) => {
+  t.equal(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "FIPS 180-2 example");
+  t.equal(sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "empty input");
+  let bad = 0;
+  for (const n of [1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 65537]) {
+    const b = new Uint8Array(randomBytes(n));
+    const want = nodeSha(b);
+    const h = new Sha256();
+    for (let i = 0; i < n;) { const k = Math.min(n - i, 1 + ((i * 13) % 71)); h.update(b.subarray(i, i + k)); i += k; }
+    if (sha256Hex(b) !== want || h.hex() !== want) bad++;
+  }
+  t.equal(bad, 0, "12 lengths agree");
+  t.equal(sha256Hex("é✓"), nodeSha(Buffer.from("é✓", "utf8")), "strings hash as UTF-8");
+  const shared = new Uint8Array(new SharedArrayBuffer(100)).fill(7);
+  t.equal(sha256Hex(shared), nodeSha(Buffer.alloc(100, 7)), "shared memory hashes too");
+});
+
+t.test("float64 bits survive what JSON does not", async (t) => {
+  for (const x of [0, -0, 1.5, -1e-300, 5e-324, Infinity, -Infinity, 0.1 + 0.2]) t.ok(Object.is(hexF64(f64Hex(x)), x), `${Object.is(x, -0) ? "-0" : x}`);
+  t.ok(Number.isNaN(hexF64(f64Hex(NaN))), "NaN");
+  t.equal(f64Hex(1), "3ff0000000000000", "big-endian IEEE bits");
+});
+
+t.test("canonical and pretty JSON", async (t) => {
+  t.equal(canonicalJson({ b: [1, { d: 2, c: null }], a: "x", u: undefined }), '{"a":"x","b":[1,{"c":null,"d":2}]}');
+  const v = { kind: "k", trace: [["a", "b", "kept", 0.5, "3fe0000000000000"]], nested: { list: [1, 2], objs: [{ x: 1 }] }, empty: [] };
+  const text = formatJson(v);
+  t.same(JSON.parse(text), v, "parses back to the same value");
+  t.match(text, /\n  \["a","b","kept",0\.5,"3fe0000000000000"\]/, "one decision per line");
+});
+
+t.test("the package version is package.json's", async (t) => {
+  t.equal(PACKAGE_VERSION, readJson(join(root, "package.json")).version);
+});
+
+t.test("a real run's manifest: every digest recomputed independently", async (t) => {
+  const weights = new Uint8Array(readFileSync(join(fixtures, "tiny-ln-mlp.safetensors")));
+  const configBytes = readFileSync(join(fixtures, "tiny-ln-mlp.config.json"));
+  const data = readJson(join(fixtures, "tiny-ln-mlp.data.json"));
+  const engine = await createEngine();
+  const model = await loadModel(weights, JSON.parse(configBytes), { engine });
+  const spec = { algorithm: "acdc", threshold: 0.05, metric: "kl", ablation: "corrupted" };
+  const run = new PreparedRun(model, "tiny-ln-mlp", data, spec);
+  const { circuit, json } = run.search();
+  const m = buildManifest({
+    model: { source: "file", format: "safetensors", name: "tiny-ln-mlp", weights: { path: "w", bytes: weights.length, sha256: nodeSha(weights) }, config: { bytes: configBytes.length, sha256: nodeSha(configBytes) }, params_sha256: paramsDigest(model) },
+    data: { source: "file", sha256: dataDigest(data), prompts: data.clean.length },
+    options: optionsSection(spec, engine.threads, engine.deterministic), kernels: { build: engine.build },
+  }, circuit, json);
+
+  t.equal(m.kernels.sha256, nodeSha(readFileSync(join(root, "build", "kernels.wasm"))), "kernel digest = sha256 of build/kernels.wasm");
+  t.equal(kernelDigest("simd-threads"), nodeSha(readFileSync(join(root, "build", "kernels.threads.wasm"))), "and of the threads build");
+  const p = model.params;
+  t.equal(m.model.params_sha256, nodeSha(new Uint8Array(engine.memory.buffer, p.base, p.floats * 4)), "params digest = sha256 of the parameter block");
+  t.equal(m.trace.length, circuit.trace.length, `one entry per ACDC decision (${circuit.trace.length})`);
+  const lines = circuit.trace.map((d) => {
+    const e = circuit.graph.edges[d.edge];
+    const bits = Buffer.alloc(8); bits.writeDoubleBE(d.metric);
+    return `${circuit.graph.nodes[e.parent].label}\t${circuit.graph.nodes[e.child].label}\t${bits.toString("hex")}\t${d.removed ? "removed" : "kept"}\n`;
+  }).join("");
+  t.equal(m.results.trace_sha256, nodeSha(lines), "trace digest = sha256 of parent\\tchild\\tbits\\toutcome lines");
+  const { search_ms, ...rest } = json;
+  t.equal(m.results.circuit_sha256, nodeSha(JSON.stringify(rest)), "circuit digest = sha256 of the compact circuit JSON without search_ms");
+  t.equal(m.results.num_kept, json.num_kept);
+  t.same(sealOf(m), m.seal, "seals recompute");
+  t.same(m.runtime, { name: "node", version: process.versions.node }, "runtime detected");
+  t.same(runtimeInfo(), m.runtime);
+  t.same(checkRunManifest(JSON.parse(manifestText(m))), JSON.parse(manifestText(m)), "its text parses and checks");
+  const text = replayText(m);
+  t.equal(text.split("\n").filter((l) => /^\s*\d+\s+(kept|removed)\s/.test(l)).length, m.trace.length, "replay prints every decision");
+  t.match(text, /matches its \d+ entries/);
+
+  // EAP: one decision per counted edge, its score, kept or not.
+  const eap = new PreparedRun(model, "tiny-ln-mlp", data, { algorithm: "eap", topK: 10, metric: "kl", ablation: "corrupted" }).search();
+  const me = buildManifest({ model: m.model, data: m.data, options: optionsSection({ algorithm: "eap", topK: 10, metric: "kl", ablation: "corrupted" }, 1, true), kernels: m.kernels }, eap.circuit, eap.json);
+  t.equal(me.results.decisions, "attribution");
+  t.equal(me.trace.length, circuit.graph.counts.addition + circuit.graph.counts.direct, "eap: one score per counted edge");
+  t.equal(me.trace.filter((e) => e[2] === "kept").length, eap.json.num_kept, "kept entries = the circuit's edges");
+  engine.dispose();
+
+  t.test("malformed manifests are refused naming the field", async (t) => {
+    const good = JSON.parse(manifestText(m));
+    const cases = [
+      ["not JSON", "{", /manifest is not valid JSON/],
+      ["wrong kind", { ...good, kind: "x" }, /"kind" must be "acdc-run-manifest"/],
+      ["future version", { ...good, version: 2 }, /version 2 is not one this package reads/],
+      ["bad kernel build", { ...good, kernels: { build: "avx", sha256: good.kernels.sha256 } }, /kernels must name a kernel build/],
+      ["model source", { ...good, model: { ...good.model, source: "hub" } }, /model.source must be "file" or "builtin"/],
+      ["weights digest", { ...good, model: { ...good.model, weights: { ...good.model.weights, sha256: "abc" } } }, /model.weights.sha256 must be 64 hex digits/],
+      ["data source", { ...good, data: { ...good.data, source: "ftp" } }, /data.source must be file, inline or task/],
+      ["threshold type", { ...good, options: { ...good.options, threshold: "0.05" } }, /options.threshold must be a number or null/],
+      ["threads", { ...good, options: { ...good.options, threads: 0 } }, /options.threads must be a positive integer/],
+      ["seal", { ...good, seal: {} }, /seal must hold model, data and options digests/],
+      ["trace entry", { ...good, trace: [["a", "b", "maybe", 1, "00"], ...good.trace.slice(1)] }, /trace\[0\] must be \[parent, child/],
+      ["trace cut short", { ...good, trace: good.trace.slice(1), results: { ...good.results, num_decisions: good.trace.length - 1 } }, /trace does not hash to results.trace_sha256/],
+      ["count", { ...good, results: { ...good.results, num_decisions: 1 } }, /num_decisions is 1 but the trace holds/],
+      ["edited decision", { ...good, trace: [[...good.trace[0].slice(0, 2), good.trace[0][2] === "kept" ? "removed" : "kept", ...good.trace[0].slice(3)], ...good.trace.slice(1)] }, /does not hash/],
+    ];
+    for (const [what, v, re] of cases) t.throws(() => parseManifest(typeof v === "string" ? v : JSON.stringify(v)), { name: "ManifestError", message: re }, what);
+  });
+});
+
+t.test("diffSweeps: a sweep rebuilt from its runs equals itself; a changed run is named", async (t) => {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { diffSweeps } = await import("../../dist/repro/index.js");
+  const dir = mkdtempSync(join(tmpdir(), "acdc-diffsweeps-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync(process.execPath, [join(root, "bin", "acdc.js"), "sweep", "--task", "tracr-reverse", "--thresholds=-3:-1:3", "--out-dir", dir, "--quiet"], { stdio: "ignore" });
+  const a = readJson(join(dir, "tracr-reverse-sweep.manifest.json"));
+  // Runs gathered in another order (as distributed jobs finish) and put back in value order.
+  const merged = { ...a, runs: [a.runs[2], a.runs[0], a.runs[1]].sort((x, y) => x.manifest.options.threshold - y.manifest.options.threshold) };
+  merged.runs[1] = structuredClone(merged.runs[1]);
+  merged.runs[1].manifest.runtime = { name: "workerd", version: "" };
+  merged.runs[1].manifest.options.threads = 4;
+  t.same(diffSweeps(a, merged), [], "where and how it ran does not matter");
+  const bad = structuredClone(a);
+  bad.runs[2].circuit.edges.pop();
+  bad.runs[2].manifest.results.trace_sha256 = "0".repeat(64);
+  t.same(diffSweeps(a, bad), ["run 3 (threshold 0.1): trace differs", "run 3 (threshold 0.1): circuit JSON differs"]);
+});
