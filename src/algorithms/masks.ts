@@ -150,10 +150,13 @@ export function maskedComponents(g: Graph): MaskedComponent[] {
 }
 
 /**
- * Edges kept when `masked` components are removed: every counted edge but
- * those touching a masked q/k/v node or its input, an MLP's input or
- * output, or a head whose q, k and v are all masked. Not pruned to the
- * output (the reference counts such circuits as they are).
+ * Edges kept when `masked` components are removed, as the reference turns
+ * node masks into circuits (iterative_correspondence_from_mask): every
+ * counted edge but those touching a masked q/k/v node or its input, a masked
+ * MLP's output, or a head whose q, k and v are all masked. A masked MLP's
+ * input keeps its incoming edges (the reference names that node in a way its
+ * graph does not match, so nothing there is removed), and nothing is pruned
+ * to the output: the reference counts such circuits as they are.
  */
 export function edgesWithoutComponents(g: Graph, masked: Iterable<MaskedComponent>): Uint8Array {
   const gone = new Uint8Array(g.nodes.length);
@@ -161,8 +164,8 @@ export function edgesWithoutComponents(g: Graph, masked: Iterable<MaskedComponen
   for (const c of masked) {
     const n = g.nodes[c.node];
     gone[c.node] = 1;
-    gone[g.edges[g.parents[c.node][0]].parent] = 1; // the q/k/v input, or the MLP's input
     if (n.kind === "qkv") {
+      gone[g.edges[g.parents[c.node][0]].parent] = 1; // the q/k/v input
       const result = g.edges[g.children[c.node][0]].child;
       perHead.set(result, (perHead.get(result) ?? 0) + 1);
       if (perHead.get(result) === 3) gone[result] = 1;

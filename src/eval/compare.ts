@@ -30,7 +30,10 @@ export interface MethodResult {
   /** One sweep per seed, in the order of `seeds`. */
   sweeps: SweepResult[];
   edgeAuc: AucSummary;
+  /** Heads and MLPs. */
   nodeAuc: AucSummary;
+  /** Graph nodes as the reference's node ROC counts them. */
+  graphNodeAuc: AucSummary;
   /** Wall time of every run of every seed. */
   ms: number;
   runs: number;
@@ -91,6 +94,7 @@ export function compareMethods(o: CompareOptions): MethodResult[] {
     return {
       algorithm: m.algorithm, knob: m.knob, seeds: m.seeds, sweeps,
       edgeAuc: summarise(sweeps.map((s) => s.edgeAuc)), nodeAuc: summarise(sweeps.map((s) => s.nodeAuc)),
+      graphNodeAuc: summarise(sweeps.map((s) => s.graphNodeAuc)),
       ms: performance.now() - t0, runs: sweeps.reduce((a, s) => a + s.runs.length, 0),
     };
   });

@@ -45,6 +45,30 @@ export function componentsOf(g: Graph, edges: Iterable<[string, string]>): Set<s
   return s;
 }
 
+/**
+ * The nodes the reference's node ROC counts (its get_node_stats after
+ * filter_nodes): every graph node but the MLP inputs, which its filter drops
+ * (it means to fold them into the MLP outputs, but the name it builds fails,
+ * so they vanish); q/k/v inputs, the embeddings and the output stay.
+ */
+const countsAsNode = (n: GraphNode) => n.kind !== "mlp_in";
+
+/** Every node of a graph as the reference's node ROC counts them (labels). */
+export function allGraphNodes(g: Graph): Set<string> {
+  return new Set(g.nodes.filter(countsAsNode).map((n) => n.label));
+}
+
+/** The reference's nodes touched by a set of edges given as [parent label, child label]. */
+export function graphNodesOf(g: Graph, edges: Iterable<[string, string]>): Set<string> {
+  const s = new Set<string>();
+  for (const [p, c] of edges) for (const label of [p, c]) {
+    const id = g.byLabel.get(label);
+    if (id === undefined) throw new Error(`unknown node "${label}"`);
+    if (countsAsNode(g.nodes[id])) s.add(label);
+  }
+  return s;
+}
+
 /** Pareto frontier with (0,0) and (1,1), sorted by FPR then TPR. */
 export function paretoFrontier(points: RocPoint[]): RocPoint[] {
   const all = [{ fpr: 0, tpr: 0 }, ...points, { fpr: 1, tpr: 1 }];

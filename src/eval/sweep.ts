@@ -10,7 +10,7 @@ import type { Metric } from "../metrics.js";
 import type { Circuit } from "../circuit.js";
 import { getAlgorithm, type RunOptions } from "../algorithms/registry.js";
 import { InputError } from "../errors.js";
-import { allComponents, componentsOf, confusion, edgeKey, rocAuc, type Confusion, type RocPoint } from "./roc.js";
+import { allComponents, allGraphNodes, componentsOf, confusion, edgeKey, graphNodesOf, rocAuc, type Confusion, type RocPoint } from "./roc.js";
 
 export interface SweepOptions {
   model: Transformer;
@@ -39,7 +39,10 @@ export interface SweepRun {
   numTested: number;
   metric: number;
   edges: Confusion;
+  /** Heads and MLPs. */
   nodes: Confusion;
+  /** Graph nodes as the reference's node ROC counts them (MLP inputs left out). */
+  graphNodes: Confusion;
   searchMs: number;
 }
 
@@ -49,8 +52,10 @@ export interface SweepResult {
   runs: SweepRun[];
   edgeAuc: number;
   nodeAuc: number;
+  graphNodeAuc: number;
   edgeRoc: RocPoint[];
   nodeRoc: RocPoint[];
+  graphNodeRoc: RocPoint[];
   /** [edges kept, metric] per run, sorted by edges kept. */
   faithfulness: [number, number][];
 }
@@ -65,12 +70,13 @@ export function checkGroundTruth(g: Graph, truth: [string, string][]): void {
   }
 }
 
-/** Score one circuit against a ground truth (edges and heads/MLPs). */
-export function scoreCircuit(g: Graph, c: Circuit, truth: [string, string][]): { edges: Confusion; nodes: Confusion } {
+/** Score one circuit against a ground truth: edges, heads/MLPs, and graph nodes as the reference counts them. */
+export function scoreCircuit(g: Graph, c: Circuit, truth: [string, string][]): { edges: Confusion; nodes: Confusion; graphNodes: Confusion } {
   const pairs: [string, string][] = c.edges.map((x) => [g.nodes[x.parent].label, g.nodes[x.child].label]);
   return {
     edges: confusion(new Set(pairs.map(([a, b]) => edgeKey(a, b))), new Set(truth.map(([p, q]) => edgeKey(p, q))), g.counts.addition + g.counts.direct),
     nodes: confusion(componentsOf(g, pairs), componentsOf(g, truth), allComponents(g).size),
+    graphNodes: confusion(graphNodesOf(g, pairs), graphNodesOf(g, truth), allGraphNodes(g).size),
   };
 }
 
@@ -95,8 +101,9 @@ export function sweep(o: SweepOptions): SweepResult {
   });
   const edgeRoc = runs.map((r) => ({ fpr: r.edges.fpr, tpr: r.edges.tpr, threshold: r.value }));
   const nodeRoc = runs.map((r) => ({ fpr: r.nodes.fpr, tpr: r.nodes.tpr, threshold: r.value }));
+  const graphNodeRoc = runs.map((r) => ({ fpr: r.graphNodes.fpr, tpr: r.graphNodes.tpr, threshold: r.value }));
   return {
-    algorithm: alg.key, knob, runs, edgeRoc, nodeRoc, edgeAuc: rocAuc(edgeRoc), nodeAuc: rocAuc(nodeRoc),
+    algorithm: alg.key, knob, runs, edgeRoc, nodeRoc, graphNodeRoc, edgeAuc: rocAuc(edgeRoc), nodeAuc: rocAuc(nodeRoc), graphNodeAuc: rocAuc(graphNodeRoc),
     faithfulness: runs.map((r) => [r.numKept, r.metric] as [number, number]).sort((a, b) => a[0] - b[0]),
   };
 }

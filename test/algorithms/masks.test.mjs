@@ -184,3 +184,29 @@ t.test("reported metrics are real patched passes; seeds fix every bit, on one th
   t.throws(() => getAlgorithm("edge-pruning").run(new Patcher(model, graph, data, { metric: metric() }), { sparsity: 1.5 }), /sparsity must be a number in \[0, 1\]/);
   t.throws(() => getAlgorithm("hisp").run(new Patcher(model, graph, data, { metric: metric() }), { masked: 99 }), /masked must be an integer from 0 to 14/);
 });
+
+// The reference's own HISP ("16H") ROC points for tracr-reverse, zero ablation,
+// l2 metric (experiments/results/plots_data/16h-tracr-reverse-l2-True-0.json):
+// edges kept, edge TPR/FPR and node TPR/FPR for each number of masked components.
+const REF_16H_REVERSE = {
+  n_edges: [106, 103, 100, 83, 70, 67, 64, 51, 42, 39, 36, 27, 22, 19, 16, 11, 10],
+  edge_tpr: [15, 15, 15, 12, 11, 11, 11, 11, 10, 10, 10, 10, 9, 8, 6, 3, 3].map((x) => x / 15),
+  edge_fp: [91, 88, 85, 71, 59, 56, 53, 40, 32, 29, 26, 17, 13, 11, 10, 8, 7],
+  node_tp: [16, 16, 16, 13, 12, 12, 12, 12, 11, 11, 11, 11, 10, 8, 6, 3, 3],
+  node_fp: [19, 17, 15, 15, 15, 13, 11, 8, 8, 6, 4, 1, 1, 1, 1, 1, 0],
+};
+
+t.test("HISP on tracr-reverse reproduces the reference's 16H ROC points one by one", async (t) => {
+  const { tracrTask, createTracrModel } = await import("../../dist/tasks/index.js");
+  const { scoreCircuit } = await import("../../dist/eval/sweep.js");
+  const task = tracrTask("tracr-reverse");
+  const model = await createTracrModel(task);
+  const graph = buildGraph(task.cfg, task.graph);
+  for (let k = 0; k <= 16; k++) {
+    const c = getAlgorithm("hisp").run(new Patcher(model, graph, task.data, { ablation: "zero", metric: task.metrics.task() }), { masked: k });
+    const s = scoreCircuit(graph, c, task.groundTruth);
+    t.same([c.edges.length, s.edges.tp, s.edges.fp, s.graphNodes.tp, s.graphNodes.fp],
+      [REF_16H_REVERSE.n_edges[k], Math.round(REF_16H_REVERSE.edge_tpr[k] * 15), REF_16H_REVERSE.edge_fp[k], REF_16H_REVERSE.node_tp[k], REF_16H_REVERSE.node_fp[k]],
+      `${k} masked: ${c.edges.length} edges, edge TP/FP and node TP/FP as the reference's`);
+  }
+});

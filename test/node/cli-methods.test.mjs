@@ -84,15 +84,18 @@ t.test("acdc sweep --algorithm acdc,hisp,eap-ig: the comparison API's AUCs, the 
   const ref = TRACR_REFERENCE_AUC["tracr-proportion"].zero;
   for (const [i, res] of results.entries()) {
     t.equal(json.methods[i].edgeAuc.mean, res.edgeAuc.mean, `${res.algorithm}: edge AUC ${res.edgeAuc.mean.toFixed(3)}`);
-    t.equal(json.methods[i].nodeAuc.mean, res.nodeAuc.mean, `${res.algorithm}: node AUC ${res.nodeAuc.mean.toFixed(3)}`);
+    t.equal(json.methods[i].nodeAuc.mean, res.nodeAuc.mean, `${res.algorithm}: head/MLP AUC ${res.nodeAuc.mean.toFixed(3)}`);
+    t.equal(json.methods[i].graphNodeAuc.mean, res.graphNodeAuc.mean, `${res.algorithm}: node AUC ${res.graphNodeAuc.mean.toFixed(3)}`);
     t.equal(res.edgeAuc.mean, rocAuc(res.sweeps[0].edgeRoc), "the mean of one sweep is its AUC");
     const row = r.stdout.split("\n").find((l) => l.trim().startsWith(res.algorithm + " "));
     t.ok(row && row.includes(res.edgeAuc.mean.toFixed(3)), `${res.algorithm}: printed ${row?.trim()}`);
     if (ref.edges[res.algorithm] !== undefined) t.ok(row.includes(ref.edges[res.algorithm].toFixed(3)), "the reference's edge AUC beside it");
   }
-  // HISP is deterministic and ranks like the reference: its edge AUC on this task is the reference's.
+  // ACDC and HISP are deterministic and HISP ranks like the reference: both AUCs on this task are the reference's.
   t.equal(results[1].edgeAuc.mean.toFixed(3), ref.edges.hisp.toFixed(3), `hisp edge AUC = the reference's ${ref.edges.hisp}`);
+  t.equal(results[1].graphNodeAuc.mean.toFixed(3), ref.nodes.hisp.toFixed(3), `hisp node AUC = the reference's ${ref.nodes.hisp}`);
   t.equal(results[0].edgeAuc.mean, 1, "acdc: 1.000 as in the paper");
+  t.equal(results[0].graphNodeAuc.mean, 1, "acdc nodes: 1.000 as in the paper");
   for (const f of ["roc.svg", "node-roc.svg", "faithfulness.svg"]) t.match(readFileSync(join(dir, `tracr-proportion-zero-${f}`), "utf8"), /^<svg/, f);
   t.match(readFileSync(join(dir, "tracr-proportion-zero-roc.svg"), "utf8"), /hisp \(AUC 0\.679\)/, "the ROC names each curve with its AUC");
   e.dispose();
