@@ -24,6 +24,8 @@ export function backwardStream(m: Transformer, a: StreamActs, dlogits: number, g
   const dres = f(N * D), dtmp = f(N * D), dln = f(N * D);
   const dz = f(N * QD), dq = f(N * QD), dk = f(N * KD), dv = f(N * KD), dpat = f(B * H * T * T);
   const mlpTmp = cfg.attnOnly ? null : { dpost: f(N * M), dpre: f(N * M), dgate: f(N * M), dln };
+  const parallel = cfg.parallelAttnMlp === true, dpar = parallel ? f(N * D) : 0;
+  const rotScratch = f(m.attendBackwardScratchFloats(B, T, H, Hk));
   const g = (n: string) => grads.ptr(n);
 
   // Unembedding and final norm: logits = lnf·W_U + b_U.
@@ -36,8 +38,10 @@ export function backwardStream(m: Transformer, a: StreamActs, dlogits: number, g
   for (let l = L - 1; l >= 0; l--) {
     const gl = grads.layer(l);
     if (!cfg.attnOnly) {
-      m.mlpBackward(l, dres, a.mid[l], N, a.mlp[l], dtmp, gl, mlpTmp!);
-      e.k.add(dres, dres, dtmp, N * D);
+      // Sequential: the MLP read the stream after attention, so its input gradient joins dres before the heads.
+      // Parallel: it read the layer's input, so its input gradient joins only after the heads' (dpar).
+      m.mlpBackward(l, dres, parallel ? a.resid[l] : a.mid[l], N, a.mlp[l], parallel ? dpar : dtmp, gl, mlpTmp!);
+      if (!parallel) e.k.add(dres, dres, dtmp, N * D);
     }
     // attn_out = z·W_O + b_O
     e.gemm(QD, D, N, a.z[l], QD, dres, D, gl.WO, D, { transA: true, accumulate: true });
@@ -45,7 +49,7 @@ export function backwardStream(m: Transformer, a: StreamActs, dlogits: number, g
     m.headResultBackward(l, dres, N, 0, H, dz, QD);
     e.k.fill(dk, 0, N * KD);
     e.k.fill(dv, 0, N * KD);
-    m.attendBackward(dq, dk, dv, dpat, dz, a.q[l], a.k[l], a.v[l], a.pattern[l], B, T, H, Hk, 0, H);
+    m.attendBackward(l, dq, dk, dv, dpat, dz, a.q[l], a.k[l], a.v[l], a.pattern[l], B, T, H, Hk, 0, H, rotScratch);
     // q/k/v = ln1·W + b, all heads at once ([D, Hx·Dh] layout).
     const d = { q: dq, k: dk, v: dv };
     LETTERS.forEach((x, i) => {
@@ -55,6 +59,7 @@ export function backwardStream(m: Transformer, a: StreamActs, dlogits: number, g
     });
     m.normalizeBackward(dtmp, gl.ln1w, gl.ln1b, dln, a.resid[l], N, m.layers[l].ln1w, a.mean1[l], a.rstd1[l]);
     e.k.add(dres, dres, dtmp, N * D);
+    if (parallel) e.k.add(dres, dres, dpar, N * D);
   }
   e.k.embedBackward(g(weight.embed()), cfg.positional === "learned" ? g(weight.posEmbed()) : 0, dres, a.ids, B, T, D);
 }

@@ -56,6 +56,7 @@ export function paramTable(cfg: ModelConfig): ParamSpec[] {
       add(weight.Win(l), [D, M]);
       add(weight.bin(l), [M], { optional: true });
       if (cfg.actFn === "swiglu") add(weight.Wgate(l), [D, M]);
+      if (cfg.gateBias) add(weight.bgate(l), [M], { optional: true });
       add(weight.Wout(l), [M, D]);
       add(weight.bout(l), [D], { optional: true });
     }
@@ -72,7 +73,7 @@ export interface LayerParams {
   W: Record<Letter, number>; b: Record<Letter, number>;
   WO: number; bO: number;
   ln2w: number; ln2b: number;
-  Win: number; bin: number; Wgate: number; Wout: number; bout: number;
+  Win: number; bin: number; Wgate: number; bgate: number; Wout: number; bout: number;
 }
 
 /** All parameters in one wasm allocation, laid out in table order. */
@@ -106,7 +107,7 @@ export class Params {
       b: { q: p(weight.attnB(l, "q")), k: p(weight.attnB(l, "k")), v: p(weight.attnB(l, "v")) },
       WO: p(weight.WO(l)), bO: p(weight.bO(l)),
       ln2w: p(weight.norm(l, "ln2", "w")), ln2b: p(weight.norm(l, "ln2", "b")),
-      Win: p(weight.Win(l)), bin: p(weight.bin(l)), Wgate: p(weight.Wgate(l)), Wout: p(weight.Wout(l)), bout: p(weight.bout(l)),
+      Win: p(weight.Win(l)), bin: p(weight.bin(l)), Wgate: p(weight.Wgate(l)), bgate: p(weight.bgate(l)), Wout: p(weight.Wout(l)), bout: p(weight.bout(l)),
     };
   }
 }

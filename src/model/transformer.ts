@@ -62,6 +62,7 @@ export class Transformer {
   readonly lnfb: number;
   readonly WU: number;
   readonly bU: number;
+  /** Rotary tables [nCtx, rotaryDims/2] (0 without rotary). */
   private readonly rope = { cos: 0, sin: 0 };
   /** [2·D] sink for norm weight gradients nobody reads (attribution passes). */
   private readonly junk: number;
@@ -156,25 +157,55 @@ export class Transformer {
 
   // ---- attention ----------------------------------------------------------------
 
-  /** cos/sin tables [T, Dh/2] for rotary embeddings; row t is position t, so the nCtx table serves every T ≤ nCtx. */
+  /** Rotated dims per head (rotary models). */
+  private get nRot(): number { return this.cfg.rotaryDims ?? this.cfg.dHead; }
+
+  /**
+   * cos/sin tables [T, nRot/2] for rotary embeddings; row t is position t, so
+   * the nCtx table serves every T ≤ nCtx. Frequency i is θ^(−2i/nRot), then
+   * scaled (Hugging Face modeling_rope_utils): "linear" divides it by factor;
+   * "llama3" keeps wavelengths below originalMaxPositions/highFreqFactor,
+   * divides those above originalMaxPositions/lowFreqFactor by factor, and
+   * blends in between with s = (orig/wavelength − low)/(high − low).
+   */
   private ropeTables(T: number): { cos: number; sin: number } {
-    const half = this.cfg.dHead / 2;
+    const n = this.nRot, half = n / 2, sc = this.cfg.ropeScaling;
+    const inv = Float64Array.from({ length: half }, (_, i) => {
+      const f = Math.pow(this.cfg.ropeTheta, -(2 * i) / n);
+      if (!sc) return f;
+      if (sc.type === "linear") return f / sc.factor;
+      const wl = (2 * Math.PI) / f, orig = sc.originalMaxPositions;
+      if (wl < orig / sc.highFreqFactor) return f;
+      if (wl > orig / sc.lowFreqFactor) return f / sc.factor;
+      const s = (orig / wl - sc.lowFreqFactor) / (sc.highFreqFactor - sc.lowFreqFactor);
+      return ((1 - s) * f) / sc.factor + s * f;
+    });
     const c = new Float32Array(T * half), s = new Float32Array(T * half);
     for (let t = 0; t < T; t++) for (let i = 0; i < half; i++) {
-      const ang = t * Math.pow(this.cfg.ropeTheta, -(2 * i) / this.cfg.dHead);
+      const ang = t * inv[i];
       c[t * half + i] = Math.cos(ang);
       s[t * half + i] = Math.sin(ang);
     }
     return { cos: this.engine.upload(c), sin: this.engine.upload(s) };
   }
 
+  /** Rotate heads [h0,h1) of x [B,T,Hx,Dh] in place by position, in the model's rotary style; `sin` negated undoes it. */
+  private rotate(x: number, sin: number, B: number, T: number, Hx: number, h0: number, h1: number): void {
+    const { k } = this.engine, Dh = this.cfg.dHead;
+    if (this.cfg.rotaryStyle === "half") k.ropeHalf(x, this.rope.cos, sin, B, T, Hx, Dh, this.nRot, h0, h1);
+    else k.rope(x, this.rope.cos, sin, B, T, Hx, Dh, h0, h1);
+  }
+
+  /** Keys a query of layer l sees, itself included (0: every earlier one). */
+  window(l: number): number { return this.cfg.attnWindow?.[l] ?? 0; }
+
   /**
-   * Heads [h0,h1): z[N,H·Dh], pattern[B,H,T,T] from q[N,H·Dh], k,v[N,Hk·Dh]
+   * Layer l, heads [h0,h1): z[N,H·Dh], pattern[B,H,T,T] from q[N,H·Dh], k,v[N,Hk·Dh]
    * (pass Hk = H when each query head has its own k/v, as in the graph).
    * Rotary models rotate q and k into `scratch` (N·(H+Hk)·Dh floats) first
    * so cached q/k stay unrotated, as TransformerLens's hook_q/hook_k are.
    */
-  attend(z: number, pattern: number, q: number, k: number, v: number, B: number, T: number, H: number, Hk: number, h0: number, h1: number, scratch = 0): void {
+  attend(l: number, z: number, pattern: number, q: number, k: number, v: number, B: number, T: number, H: number, Hk: number, h0: number, h1: number, scratch = 0): void {
     const Dh = this.cfg.dHead;
     const e = this.engine;
     if (this.cfg.positional === "rotary") {
@@ -182,19 +213,47 @@ export class Transformer {
       const qr = scratch, kr = scratch + N * H * Dh * 4;
       e.f32(qr, N * H * Dh).set(e.f32(q, N * H * Dh));
       e.f32(kr, N * Hk * Dh).set(e.f32(k, N * Hk * Dh));
-      e.k.rope(qr, this.rope.cos, this.rope.sin, B, T, H, Dh, h0, h1);
-      e.k.rope(kr, this.rope.cos, this.rope.sin, B, T, Hk, Dh, 0, Hk);
+      this.rotate(qr, this.rope.sin, B, T, H, h0, h1);
+      this.rotate(kr, this.rope.sin, B, T, Hk, 0, Hk);
       q = qr; k = kr;
     }
-    e.k.attention(z, pattern, q, k, v, B, T, H, Hk, Dh, 1 / Math.sqrt(Dh), h0, h1, this.cfg.causal ? 1 : 0);
+    e.k.attention(z, pattern, q, k, v, B, T, H, Hk, Dh, 1 / Math.sqrt(Dh), h0, h1, this.cfg.causal ? 1 : 0, this.window(l));
   }
 
-  /** dq[N,H·Dh] (written), dk, dv[N,Hk·Dh] (+=; zero them first) from dz through attend() with its saved pattern (no rotary). */
-  attendBackward(dq: number, dk: number, dv: number, dpattern: number, dz: number, q: number, k: number, v: number, pattern: number,
-    B: number, T: number, H: number, Hk: number, h0: number, h1: number): void {
-    if (this.cfg.positional === "rotary") throw new InputError("gradients through rotary position embeddings are not implemented yet");
-    const Dh = this.cfg.dHead;
-    this.engine.k.attentionBackward(dq, dk, dv, dpattern, dz, q, k, v, pattern, B, T, H, Hk, Dh, 1 / Math.sqrt(Dh), h0, h1, this.cfg.causal ? 1 : 0);
+  /** Floats of the scratch attendBackward needs (0 without rotary). */
+  attendBackwardScratchFloats(B: number, T: number, H: number, Hk: number): number {
+    return this.cfg.positional === "rotary" ? B * T * (H + 2 * Hk) * this.cfg.dHead + (T * this.nRot) / 2 : 0;
+  }
+
+  /**
+   * dq[N,H·Dh] (written), dk, dv[N,Hk·Dh] (+=; zero them first) from dz through
+   * attend() of layer l with its saved pattern. Rotary models: the kernel runs
+   * on q, k rotated again into `scratch` (attendBackwardScratchFloats), and
+   * the gradients it gives with respect to the rotated q, k are rotated back
+   * (a rotation's transpose is the rotation by minus the angle: the tables
+   * with sin negated).
+   */
+  attendBackward(l: number, dq: number, dk: number, dv: number, dpattern: number, dz: number, q: number, k: number, v: number, pattern: number,
+    B: number, T: number, H: number, Hk: number, h0: number, h1: number, scratch = 0): void {
+    const Dh = this.cfg.dHead, e = this.engine, scale = 1 / Math.sqrt(Dh), causal = this.cfg.causal ? 1 : 0;
+    if (this.cfg.positional !== "rotary") {
+      e.k.attentionBackward(dq, dk, dv, dpattern, dz, q, k, v, pattern, B, T, H, Hk, Dh, scale, h0, h1, causal);
+      return;
+    }
+    if (!scratch) throw new Error("attendBackward: rotary models need scratch (attendBackwardScratchFloats)");
+    const N = B * T, QD = N * H * Dh, KD = N * Hk * Dh;
+    const qr = scratch, kr = qr + QD * 4, dkr = kr + KD * 4, nsin = dkr + KD * 4, tab = (T * this.nRot) / 2;
+    e.f32(qr, QD).set(e.f32(q, QD));
+    e.f32(kr, KD).set(e.f32(k, KD));
+    this.rotate(qr, this.rope.sin, B, T, H, h0, h1);
+    this.rotate(kr, this.rope.sin, B, T, Hk, 0, Hk);
+    e.k.fill(dkr, 0, KD);
+    e.k.attentionBackward(dq, dkr, dv, dpattern, dz, qr, kr, v, pattern, B, T, H, Hk, Dh, scale, h0, h1, causal);
+    e.k.fill(nsin, 0, tab);
+    e.k.sub(nsin, nsin, this.rope.sin, tab);
+    this.rotate(dq, nsin, B, T, H, h0, h1);
+    this.rotate(dkr, nsin, B, T, Hk, 0, Hk);
+    e.k.add(dk, dk, dkr, KD);
   }
 
   // ---- output projection ---------------------------------------------------------
@@ -237,11 +296,13 @@ export class Transformer {
     this.normalize(s.ln, x, N, Lp.ln2w, Lp.ln2b, s.mean, s.rstd);
     e.gemm(N, M, D, s.ln, D, Lp.Win, M, s.pre, M, { bias: Lp.bin });
     if (this.cfg.actFn === "swiglu") {
-      // llama: silu(x·W_gate) · (x·W_in)
-      e.gemm(N, M, D, s.ln, D, Lp.Wgate, M, s.gate, M);
+      // llama: silu(x·W_gate + b_gate) · (x·W_in + b_in)
+      e.gemm(N, M, D, s.ln, D, Lp.Wgate, M, s.gate, M, { bias: Lp.bgate });
       e.k.swiglu(s.post, s.gate, s.pre, N * M);
     } else if (this.cfg.actFn === "relu") {
       e.k.relu(s.post, s.pre, N * M); // tracr's compiled MLPs
+    } else if (this.cfg.actFn === "gelu") {
+      e.k.geluErf(s.post, s.pre, N * M);
     } else {
       e.k.gelu(s.post, s.pre, N * M);
     }
@@ -267,7 +328,9 @@ export class Transformer {
     if (this.cfg.actFn === "swiglu") {
       e.k.swigluBackward(dgate, dpre, s.gate, s.pre, dpost, N * M);
       if (g) e.gemm(D, M, N, s.ln, D, dgate, M, g.Wgate, M, { transA: true, accumulate: true });
+      if (g && g.bgate) e.k.biasGrad(g.bgate, dgate, N, M);
     } else if (this.cfg.actFn === "relu") e.k.reluBackward(dpre, s.pre, dpost, N * M);
+    else if (this.cfg.actFn === "gelu") e.k.geluErfBackward(dpre, s.pre, dpost, N * M);
     else e.k.geluBackward(dpre, s.pre, dpost, N * M);
     if (g) {
       e.gemm(D, M, N, s.ln, D, dpre, M, g.Win, M, { transA: true, accumulate: true });
@@ -331,7 +394,8 @@ export function hookNamesOf(cfg: ModelConfig): string[] {
   if (cfg.positional === "learned") n.push(hookOf.posEmbed());
   for (let l = 0; l < cfg.nLayers; l++) {
     n.push(hookOf.residPre(l), hookOf.ln1(l), ...LETTERS.map((x) => hookOf.qkv(l, x)), hookOf.pattern(l), hookOf.z(l), hookOf.result(l), hookOf.attnOut(l));
-    if (!cfg.attnOnly) n.push(hookOf.residMid(l), hookOf.ln2(l), hookOf.mlpPre(l), hookOf.mlpPost(l), hookOf.mlpOut(l));
+    // Parallel attention and MLP: no stream between them, so no hook_resid_mid (as in TransformerLens).
+    if (!cfg.attnOnly) n.push(...(cfg.parallelAttnMlp ? [] : [hookOf.residMid(l)]), hookOf.ln2(l), hookOf.mlpPre(l), hookOf.mlpPost(l), hookOf.mlpOut(l));
     n.push(hookOf.residPost(l));
   }
   n.push(hookOf.lnFinal());

@@ -15,7 +15,6 @@
 // Dh d_head, M d_mlp, V vocab, L layers.
 import type { Transformer, MlpBuffers } from "../model/transformer.js";
 import type { Graph } from "../graph/graph.js";
-import { InputError } from "../errors.js";
 
 /** Per-edge mix: 1 (or true) keeps the sender's value, 0 its ablated value; fractions blend (Float32Array only). */
 export type EdgeWeights = Uint8Array | Float32Array;
@@ -94,10 +93,11 @@ export class GraphPass {
     }
   }
 
-  /** Layer whose Σ b_O prefix a reader's input carries. */
+  /** Layer whose Σ b_O prefix a reader's input carries (an MLP beside its layer's attention reads none of that layer's). */
   private readerLayer(x: number): number {
     const n = this.graph.nodes[x];
-    return n.kind === "qkv_input" ? n.layer : n.kind === "mlp_in" ? n.layer + 1 : this.model.cfg.nLayers;
+    if (n.kind === "mlp_in") return this.model.cfg.parallelAttnMlp ? n.layer : n.layer + 1;
+    return n.kind === "qkv_input" ? n.layer : this.model.cfg.nLayers;
   }
 
   /** A reader's input from scratch: Σ earlier b_O plus each incoming edge's sender offset `src(edge)`, in parent order. */
@@ -141,7 +141,7 @@ export class GraphPass {
       }
       case "result": {
         const pattern = save ? save.pattern[x] : this.s.pattern;
-        m.attend(this.s.z, pattern, val(this.qkvIds[3 * x]), val(this.qkvIds[3 * x + 1]), val(this.qkvIds[3 * x + 2]), this.B, this.T, 1, 1, 0, 1, this.s.rot);
+        m.attend(n.layer, this.s.z, pattern, val(this.qkvIds[3 * x]), val(this.qkvIds[3 * x + 1]), val(this.qkvIds[3 * x + 2]), this.B, this.T, 1, 1, 0, 1, this.s.rot);
         m.headResult(n.layer, n.head!, this.s.z, m.cfg.dHead, N, out, m.cfg.dModel);
         return;
       }
@@ -254,7 +254,6 @@ export class GraphPass {
   backward(vals: NodeValues, save: PassSave, dlogits: number,
     onReaders: (ids: number[], grads: number) => void, onDirect: (x: number, d: number) => void): void {
     const m = this.model, e = m.engine, g = this.graph, cfg = m.cfg;
-    if (cfg.positional === "rotary") throw new InputError("gradients through rotary position embeddings are not implemented yet");
     const { nLayers: L, nHeads: H, dModel: D, dHead: Dh, dMlp: M } = cfg;
     const { B, T, N, R } = this, ND = N * D;
     const mark = e.mark();
@@ -264,6 +263,8 @@ export class GraphPass {
       const dx = { q: f(N * Dh), k: f(N * Dh), v: f(N * Dh) };
       const gLayer = f(3 * H * ND);
       const mlpTmp = cfg.attnOnly ? null : { dpost: f(N * M), dpre: f(N * M), dgate: f(N * M), dln };
+      const parallel = cfg.parallelAttnMlp === true, gMlp = parallel ? f(ND) : gLayer;
+      const rotScratch = f(m.attendBackwardScratchFloats(B, T, 1, 1));
       const byKind = (kind: string, l: number, h: number | null = null, letter: string | null = null) =>
         g.nodes.find((n) => n.kind === kind && n.layer === l && n.head === h && n.letter === letter)!.id;
 
@@ -280,9 +281,10 @@ export class GraphPass {
           const mo = byKind("mlp_out", l), mi = g.edges[g.parents[mo][0]].parent;
           const s = save.mlp[l];
           s.mean = save.mean[mi]; s.rstd = save.rstd[mi];
-          m.mlpBackward(l, G, vals.value(mi), N, s, gLayer, null, mlpTmp!);
-          onReaders([mi], gLayer);
-          e.k.add(G, G, gLayer, ND);
+          m.mlpBackward(l, G, vals.value(mi), N, s, gMlp, null, mlpTmp!);
+          onReaders([mi], gMlp);
+          // A sequential MLP reads its layer's heads: its input gradient reaches them. A parallel one does not (added after them).
+          if (!parallel) e.k.add(G, G, gMlp, ND);
         }
         // Heads: each result feeds everything after it (G now), not its own layer's inputs.
         const readers: number[] = [];
@@ -292,7 +294,7 @@ export class GraphPass {
           m.headResultBackward(l, G, N, h, h + 1, dz, Dh);
           e.k.fill(dx.k, 0, N * Dh);
           e.k.fill(dx.v, 0, N * Dh);
-          m.attendBackward(dx.q, dx.k, dx.v, dpat, dz, vals.value(q), vals.value(k), vals.value(v), save.pattern[res], B, T, 1, 1, 0, 1);
+          m.attendBackward(l, dx.q, dx.k, dx.v, dpat, dz, vals.value(q), vals.value(k), vals.value(v), save.pattern[res], B, T, 1, 1, 0, 1, rotScratch);
           for (const [node, letter] of [[q, "q"], [k, "k"], [v, "v"]] as const) {
             onDirect(node, dx[letter]);
             const input = g.edges[g.parents[node][0]].parent;
@@ -305,6 +307,7 @@ export class GraphPass {
         }
         onReaders(readers, gLayer);
         for (let j = 0; j < readers.length; j++) e.k.add(G, G, gLayer + j * ND * 4, ND);
+        if (parallel && !cfg.attnOnly) e.k.add(G, G, gMlp, ND);
       }
     } finally {
       e.reset(mark);

@@ -121,7 +121,7 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
       if (plan.src.array) vals = plan.src.array.subarray(first, last);
       else {
         const st = plan.src.stored;
-        const bytes = await source!.read(st.offset + first * eb, (last - first) * eb);
+        const bytes = await (st.source ?? source!).read(st.offset + first * eb, (last - first) * eb);
         vals = decode(bytes, st.dtype, last - first);
         done += (r1 - r0) * inner * eb;
       }

@@ -1,7 +1,7 @@
 // `acdc info`: a model's geometry and its graph's edge counts, from the
 // weights file's header and the config alone (no weights are read).
 import { buildGraph } from "../../graph/graph.js";
-import { configFromJson } from "../../model/config.js";
+import { configFromJson } from "../../model/config-json.js";
 import { paramTable } from "../../model/params.js";
 import { detectFormat } from "../../model/load.js";
 import { readSafetensors } from "../../model/formats/safetensors.js";
