@@ -6,6 +6,7 @@
 // returned. Not exported from the package entry point; not fast.
 // Legend: B batch, T positions, N rows, D width, C classes, H query heads,
 // Hkv key/value heads, Dh d_head, S slices, R gathered rows.
+import { erf } from "./hf-forward.mjs";
 const f32 = Math.fround;
 /** Copy of C[·, ldc] with rows < M, cols < N set to op(A)[M,K]·op(B)[K,N] + bias[N] (+ C if accumulate); A [M,K] lda (or [K,M] if transA), B [K,N] ldb (or [N,K] if transB). */
 export function sgemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, bias, accumulate) {
@@ -103,10 +104,11 @@ export function klRows(lp, lq, N, C) {
 }
 /**
  * Attention (causal unless causal = false) for query heads [h0,h1): q[B,T,H,Dh], k,v[B,T,Hkv,Dh] (head h reads kv head
- * ⌊h/(H/Hkv)⌋) → z[B,T,H,Dh] = pattern·v, pattern[B,H,T,T] = softmax over s ≤ t of q·k·scale, 0 for s > t.
+ * ⌊h/(H/Hkv)⌋) → z[B,T,H,Dh] = pattern·v, pattern[B,H,T,T] = softmax over s ≤ t of q·k·scale, 0 for s > t;
+ * with window W > 0 also 0 for s ≤ t − W (the latest W keys, t included).
  * Heads outside the range are copied from z0/pattern0 (zero when absent).
  */
-export function attention(q, k, v, B, T, H, Hkv, Dh, scale, h0, h1, z0, pattern0, causal = true) {
+export function attention(q, k, v, B, T, H, Hkv, Dh, scale, h0, h1, z0, pattern0, causal = true, window = 0) {
     const z = z0 ? z0.slice() : new Float32Array(B * T * H * Dh);
     const pattern = pattern0 ? pattern0.slice() : new Float32Array(B * H * T * T);
     const group = H / Hkv;
@@ -116,9 +118,9 @@ export function attention(q, k, v, B, T, H, Hkv, Dh, scale, h0, h1, z0, pattern0
         for (let h = h0; h < h1; h++) {
             const kh = Math.floor(h / group);
             for (let t = 0; t < T; t++) {
-                const last = causal ? t : T - 1;
+                const last = causal ? t : T - 1, first = window > 0 ? Math.max(0, t - window + 1) : 0;
                 const sc = [];
-                for (let s = 0; s <= last; s++) {
+                for (let s = first; s <= last; s++) {
                     let dot = 0;
                     for (let d = 0; d < Dh; d++)
                         dot += q[qi(b, t, h) + d] * k[ki(b, s, kh) + d];
@@ -130,11 +132,11 @@ export function attention(q, k, v, B, T, H, Hkv, Dh, scale, h0, h1, z0, pattern0
                 const p = e.map((x) => x / sum);
                 const prow = ((b * H + h) * T + t) * T;
                 for (let s = 0; s < T; s++)
-                    pattern[prow + s] = s <= last ? p[s] : 0;
+                    pattern[prow + s] = s >= first && s <= last ? p[s - first] : 0;
                 for (let d = 0; d < Dh; d++) {
                     let acc = 0;
-                    for (let s = 0; s <= last; s++)
-                        acc += p[s] * v[ki(b, s, kh) + d];
+                    for (let s = first; s <= last; s++)
+                        acc += p[s - first] * v[ki(b, s, kh) + d];
                     z[qi(b, t, h) + d] = acc;
                 }
             }
@@ -155,6 +157,30 @@ export function rope(x, cos, sin, B, T, Hx, Dh, h0, h1) {
                     out[p + 1] = x[p] * s + x[p + 1] * c;
                 }
     return out;
+}
+/**
+ * Rotate-half rotary embedding (Hugging Face) on heads [h0,h1) of x[B,T,Hx,Dh]: for j < nRot/2, dims j and
+ * j + nRot/2 at position t rotated by cos/sin[T, nRot/2]; dims ≥ nRot and other heads copied.
+ */
+export function ropeHalf(x, cos, sin, B, T, Hx, Dh, nRot, h0, h1) {
+    const out = x.slice();
+    const half = nRot / 2;
+    for (let b = 0; b < B; b++)
+        for (let t = 0; t < T; t++)
+            for (let h = h0; h < h1; h++)
+                for (let j = 0; j < half; j++) {
+                    const p = ((b * T + t) * Hx + h) * Dh + j;
+                    const c = cos[t * half + j], s = sin[t * half + j];
+                    out[p] = x[p] * c - x[p + half] * s;
+                    out[p + half] = x[p + half] * c + x[p] * s;
+                }
+    return out;
+}
+/** Exact GELU x·Φ(x) = 0.5x(1 + erf(x/√2)), erf in float64 (hf-forward.mjs). */
+export function geluErf(x) { return x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))); }
+/** Exact GELU backward: dout·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π). */
+export function geluErfBackward(x, dout) {
+    return x.map((v, i) => dout[i] * (0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI)));
 }
 /** a[n] + b[n] */
 export function add(a, b) { return a.map((x, i) => x + b[i]); }
