@@ -1,14 +1,46 @@
 // Pointwise activations and row-wise softmax family over row-major buffers.
-// Mathf.exp/tanh are AssemblyScript's own software routines, so results do not
-// depend on the host's libm: the same bits in every runtime.
+// gelu, swiglu and softmax use vmath.ts's tanh/exp (four lanes at a time, the
+// scalar twin for the tail); logSoftmax and klRows keep Mathf.exp, which is
+// AssemblyScript's own software routine. Either way results do not depend on
+// the host's libm: the same bits in every runtime. Backwards: backward.ts.
+import { exp4, expf, tanh4, tanhf, kv, GELU_A, GELU_C, V_GELU_A, V_GELU_C, V_HALF } from "./vmath";
 
-const GELU_C: f32 = 0.7978845608028654; // sqrt(2/pi)
+/** out[n] = tanh(x[n]) (vmath.ts; ≈1 ulp, the same bits everywhere); may alias. */
+export function tanh(out: usize, x: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) { const o = <usize>i << 2; v128.store(out + o, tanh4(v128.load(x + o))); }
+  for (; i < n; i++) { const o = <usize>i << 2; store<f32>(out + o, tanhf(load<f32>(x + o))); }
+}
 
-/** gelu_new (GPT-2's tanh GELU): out[n] = 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))); may alias. */
+/** out[n] = e^x[n] (vmath.ts; the same bits everywhere); may alias. */
+export function exp(out: usize, x: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) { const o = <usize>i << 2; v128.store(out + o, exp4(v128.load(x + o))); }
+  for (; i < n; i++) { const o = <usize>i << 2; store<f32>(out + o, expf(load<f32>(x + o))); }
+}
+
+// gelu_new's tanh argument √(2/π)(v + 0.044715v³), products left to right.
+@inline function geluArg4(v: v128): v128 {
+  const v3 = f32x4.mul(f32x4.mul(f32x4.mul(kv(V_GELU_A), v), v), v);
+  return f32x4.mul(kv(V_GELU_C), f32x4.add(v, v3));
+}
+@inline function geluArg(v: f32): f32 { return GELU_C * (v + GELU_A * v * v * v); }
+
+/**
+ * gelu_new (GPT-2's tanh GELU): out[n] = 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))); may alias.
+ * Backward (backward.ts geluBackward) uses the same tanh.
+ */
 export function gelu(out: usize, x: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
-    const v = load<f32>(x + (<usize>i << 2));
-    store<f32>(out + (<usize>i << 2), 0.5 * v * (1 + Mathf.tanh(GELU_C * (v + 0.044715 * v * v * v))));
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(out + o, f32x4.mul(f32x4.mul(kv(V_HALF), v), f32x4.add(f32x4.splat(1), tanh4(geluArg4(v)))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(out + o, 0.5 * v * (1 + tanhf(geluArg(v))));
   }
 }
 
@@ -22,10 +54,17 @@ export function relu(out: usize, x: usize, n: i32): void {
 
 /** SwiGLU gate (llama MLP): out[n] = silu(g)·u, silu(g) = g/(1+e^-g); may alias g. */
 export function swiglu(out: usize, g: usize, u: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  const one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(g + o);
+    v128.store(out + o, f32x4.mul(f32x4.div(v, f32x4.add(one, exp4(f32x4.neg(v)))), v128.load(u + o)));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     const v = load<f32>(g + o);
-    store<f32>(out + o, v / (1 + Mathf.exp(-v)) * load<f32>(u + o));
+    store<f32>(out + o, v / (1 + expf(-v)) * load<f32>(u + o));
   }
 }
 
@@ -35,9 +74,19 @@ export function softmax(out: usize, x: usize, N: i32, C: i32): void {
     const xr = x + (<usize>n * C << 2), or = out + (<usize>n * C << 2);
     let mx = -Infinity as f32;
     for (let c = 0; c < C; c++) mx = max(mx, load<f32>(xr + (<usize>c << 2)));
-    let s: f32 = 0;
-    for (let c = 0; c < C; c++) {
-      const e = Mathf.exp(load<f32>(xr + (<usize>c << 2)) - mx);
+    // e^(x − max) four at a time, summed in four lanes then lanes 0..3 in
+    // order, then the tail (a fixed order, as in simd.ts dot).
+    const m4 = f32x4.splat(mx);
+    let acc = f32x4.splat(0);
+    let c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const e = exp4(f32x4.sub(v128.load(xr + (<usize>c << 2)), m4));
+      v128.store(or + (<usize>c << 2), e);
+      acc = f32x4.add(acc, e);
+    }
+    let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+    for (; c < C; c++) {
+      const e = expf(load<f32>(xr + (<usize>c << 2)) - mx);
       store<f32>(or + (<usize>c << 2), e);
       s += e;
     }

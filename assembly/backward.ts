@@ -33,6 +33,7 @@
 // four cases against finite differences.
 
 import { dot } from "./simd";
+import { exp4, expf, tanh4, tanhf, kv, GELU_A, GELU_A3, GELU_C, V_GELU_A, V_GELU_A3, V_GELU_C, V_HALF } from "./vmath";
 
 @inline function sum(a: usize, n: i32): f32 {
   let acc = f32x4.splat(0);
@@ -154,7 +155,6 @@ export function rmsnormBackward(dx: usize, dw: usize, dout: usize, x: usize, rst
   }
 }
 
-const GELU_C: f32 = 0.7978845608028654; // sqrt(2/pi), as in activation.ts
 
 /**
  * gelu_new backward: with u = c(x + 0.044715x³), c = √(2/π),
@@ -162,11 +162,22 @@ const GELU_C: f32 = 0.7978845608028654; // sqrt(2/pi), as in activation.ts
  * dx, x, dout: [n]; dx may alias dout or x.
  */
 export function geluBackward(dx: usize, x: usize, dout: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const c = kv(V_GELU_C), a = kv(V_GELU_A), a3 = kv(V_GELU_A3), half = kv(V_HALF), one = f32x4.splat(1);
+    const v = v128.load(x + o);
+    const th = tanh4(f32x4.mul(c, f32x4.add(v, f32x4.mul(f32x4.mul(f32x4.mul(a, v), v), v))));
+    const dudx = f32x4.mul(c, f32x4.add(one, f32x4.mul(f32x4.mul(a3, v), v)));
+    const d = f32x4.add(f32x4.mul(half, f32x4.add(one, th)),
+      f32x4.mul(f32x4.mul(f32x4.mul(half, v), f32x4.sub(one, f32x4.mul(th, th))), dudx));
+    v128.store(dx + o, f32x4.mul(v128.load(dout + o), d));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     const v = load<f32>(x + o);
-    const th = Mathf.tanh(GELU_C * (v + 0.044715 * v * v * v));
-    const dudx: f32 = GELU_C * (1 + 0.134145 * v * v);
+    const th = tanhf(GELU_C * (v + GELU_A * v * v * v));
+    const dudx: f32 = GELU_C * (1 + GELU_A3 * v * v);
     store<f32>(dx + o, load<f32>(dout + o) * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * dudx));
   }
 }
@@ -188,10 +199,19 @@ export function reluBackward(dx: usize, x: usize, dout: usize, n: i32): void {
  * dout, du may alias u or dout (each element is read before it is written).
  */
 export function swigluBackward(dg: usize, du: usize, g: usize, u: usize, dout: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  const one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const gv = v128.load(g + o), uv = v128.load(u + o), go = v128.load(dout + o);
+    const sg = f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(gv))));
+    v128.store(dg + o, f32x4.mul(f32x4.mul(f32x4.mul(go, uv), sg), f32x4.add(one, f32x4.mul(gv, f32x4.sub(one, sg)))));
+    v128.store(du + o, f32x4.mul(f32x4.mul(go, gv), sg));
+  }
+  for (; i < n; i++) {
     const o = <usize>i << 2;
     const gv = load<f32>(g + o), uv = load<f32>(u + o), go = load<f32>(dout + o);
-    const sg: f32 = 1 / (1 + Mathf.exp(-gv));
+    const sg: f32 = 1 / (1 + expf(-gv));
     store<f32>(dg + o, go * uv * sg * (1 + gv * (1 - sg)));
     store<f32>(du + o, go * gv * sg);
   }

@@ -1,8 +1,9 @@
 // The exported kernel surface. Every export takes byte offsets into this
 // module's one linear memory and integers; nothing allocates.
-export { sgemm, sgemmWorkspaceBytes } from "./matmul";
+export { sgemm, sgemmWorkspaceBytes, sgemmPacked, packB, packedBFloats, packedBOffset } from "./matmul";
+export { widen16 } from "./half";
 export { layernorm, rmsnorm } from "./norm";
-export { gelu, relu, swiglu, softmax, logSoftmax, klRows } from "./activation";
+export { gelu, relu, swiglu, softmax, logSoftmax, klRows, tanh, exp } from "./activation";
 export { attention, rope } from "./attention";
 export { ropeHalf } from "./rope";
 export { geluErf, geluErfBackward } from "./gelu-erf";

@@ -46,6 +46,9 @@ import { MAX_THREADS, Pool } from "./pool.js";
 import { GEMM_WORKSPACE, ParallelKernels, POOL_KERNELS } from "./parallel.js";
 
 export type KernelBuild = "simd" | "simd-threads" | "relaxed-simd" | "relaxed-simd-threads";
+/** Element formats the kernels read weights in (bf16, f16: little-endian u16, widened exactly). */
+export type WeightFormat = "f32" | "bf16" | "f16";
+const FORMAT: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2 };
 
 const SOURCES: Record<KernelBuild, string> = {
   "simd": KERNELS_WASM_BASE64,
@@ -186,11 +189,28 @@ export class Engine {
     return p;
   }
 
-  /** C[M,N] = op(A)·op(B) (+bias[N]) (+C): offsets, row strides in floats. */
+  /** C[M,N] = op(A)·op(B) (+bias[N]) (+C): offsets, row strides in elements; B may be bf16/f16 (`format`). */
   gemm(M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number, C: number, ldc: number,
-    opts: { transA?: boolean; transB?: boolean; bias?: number; accumulate?: boolean } = {}): void {
+    opts: { transA?: boolean; transB?: boolean; bias?: number; accumulate?: boolean; format?: WeightFormat } = {}): void {
     this.k.sgemm(opts.transA ? 1 : 0, opts.transB ? 1 : 0, M, N, K, A, lda, B, ldb, C, ldc,
-      opts.bias ?? 0, opts.accumulate ? 1 : 0, this.gemmWork);
+      opts.bias ?? 0, opts.accumulate ? 1 : 0, this.gemmWork, FORMAT[opts.format ?? "f32"]);
+  }
+
+  /**
+   * Pack op(B)[K,N] once for gemmPacked (weights at load time): allocates
+   * 4·⌈N/8⌉·8·K bytes (f32 whatever B's format: 16-bit weights take twice
+   * their size here) and returns the offset.
+   */
+  packB(K: number, N: number, B: number, ldb: number, opts: { transB?: boolean; format?: WeightFormat } = {}): number {
+    const Bp = this.alloc(this.k.packedBFloats(K, N) * 4);
+    this.k.packB(Bp, B, ldb, opts.transB ? 1 : 0, K, N, FORMAT[opts.format ?? "f32"]);
+    return Bp;
+  }
+
+  /** gemm with B from packB(K, N, …): the same bits as gemm on the unpacked B, without repacking it. */
+  gemmPacked(M: number, N: number, K: number, A: number, lda: number, Bp: number, C: number, ldc: number,
+    opts: { transA?: boolean; bias?: number; accumulate?: boolean } = {}): void {
+    this.k.sgemmPacked(opts.transA ? 1 : 0, M, N, K, A, lda, Bp, C, ldc, opts.bias ?? 0, opts.accumulate ? 1 : 0);
   }
 
   /** End the worker threads (a threaded engine cannot run kernels afterwards); a no-op with one thread. */
@@ -214,6 +234,7 @@ export class Engine {
       for (let r = 0; r < 8; r++) {
         k.sgemm(0, 0, M, N, K, A, K, B, N, C, N, 0, 0, this.gemmWork);
         k.sgemm(0, 1, M, N, K, A, K, B, K, C, N, 0, 1, this.gemmWork);
+        k.sgemmPacked(0, M, N, K, A, K, B, C, N, 0, 1); // B as a packed B: any floats will do
         k.layernorm(y, st, st + rows * 4, x, x, x, rows, D, 1e-5);
         k.gelu(y, x, rows * D);
         k.add(y, y, x, rows * D);

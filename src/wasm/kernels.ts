@@ -4,12 +4,24 @@ export interface KernelExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   sgemmWorkspaceBytes(): number;
+  /** bFormat: B's elements, 0 f32 (the default), 1 bf16, 2 f16 (ldb counts elements). */
   sgemm(transA: number, transB: number, M: number, N: number, K: number,
     A: number, lda: number, B: number, ldb: number, C: number, ldc: number,
-    bias: number, accumulate: number, work: number): void;
+    bias: number, accumulate: number, work: number, bFormat?: number): void;
+  /** Bp[⌈N/8⌉][K][8] (f32) = op(B)[K,N] packed once for sgemmPacked. */
+  packB(Bp: number, B: number, ldb: number, transB: number, K: number, N: number, bFormat: number): void;
+  packedBFloats(K: number, N: number): number;
+  /** Float offset of column j0 (a multiple of 8) in a packed B of K rows. */
+  packedBOffset(j0: number, K: number): number;
+  sgemmPacked(transA: number, M: number, N: number, K: number, A: number, lda: number, Bp: number,
+    C: number, ldc: number, bias: number, accumulate: number): void;
+  /** out[n] (f32) = src[n] (u16) widened; format 1 bf16, 2 f16. */
+  widen16(out: number, src: number, n: number, format: number): void;
   layernorm(out: number, mean: number, rstd: number, x: number, w: number, b: number, N: number, D: number, eps: number): void;
   rmsnorm(out: number, rstd: number, x: number, w: number, N: number, D: number, eps: number): void;
   gelu(out: number, x: number, n: number): void;
+  tanh(out: number, x: number, n: number): void;
+  exp(out: number, x: number, n: number): void;
   relu(out: number, x: number, n: number): void;
   swiglu(out: number, g: number, u: number, n: number): void;
   softmax(out: number, x: number, N: number, C: number): void;
@@ -29,7 +41,8 @@ export interface KernelExports {
   fill(out: number, value: number, n: number): void;
   addBias(out: number, bias: number, N: number, D: number): void;
   sumSlices(out: number, src: number, N: number, S: number, D: number, accumulate: number): void;
-  embed(out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number): void;
+  /** weFormat: WE's elements, 0 f32 (the default), 1 bf16, 2 f16. */
+  embed(out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number, weFormat?: number): void;
   addDiff(out: number, base: number, a: number, b: number, n: number): void;
   gatherRows(out: number, x: number, rows: number, R: number, D: number): void;
   batchMean(out: number, x: number, B: number, T: number, D: number): void;

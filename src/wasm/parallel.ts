@@ -33,6 +33,10 @@ const ROWS: Record<string, RowKernel> = {
   addDiff: EW([0, 1, 2, 3], 4, CHEAP),
   relu: EW([0, 1], 2, CHEAP),
   gelu: EW([0, 1], 2, MATH),
+  tanh: EW([0, 1], 2, MATH),
+  exp: EW([0, 1], 2, MATH),
+  // src is u16: 2 bytes per element.
+  widen16: { n: 2, width: -1, ptrs: [[0, -1, 4], [1, -1, 2]], min: CHEAP, align: 64 },
   swiglu: EW([0, 1, 2], 3, MATH),
   reluBackward: EW([0, 1, 2], 3, CHEAP),
   geluBackward: EW([0, 1, 2], 3, MATH),
@@ -58,7 +62,7 @@ const ROWS: Record<string, RowKernel> = {
 };
 
 /** Kernels the workers resolve; an op code is an index here. */
-export const POOL_KERNELS = ["sgemm", "attention", "attentionBackward", "rope", "embed", ...Object.keys(ROWS)];
+export const POOL_KERNELS = ["sgemm", "attention", "attentionBackward", "rope", "embed", "sgemmPacked", "packB", ...Object.keys(ROWS)];
 const OP = Object.fromEntries(POOL_KERNELS.map((n, i) => [n, i])) as Record<string, number>;
 
 /** SGEMM's op code and the index of its workspace argument, for the workers. */
@@ -106,7 +110,11 @@ export class ParallelKernels {
     const k = { ...raw } as Record<string, unknown>;
     k.memory = this.raw.memory;
     k.sgemm = (tA: number, tB: number, M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number,
-      C: number, ldc: number, bias: number, acc: number, work: number) => this.sgemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, bias, acc, work);
+      C: number, ldc: number, bias: number, acc: number, work: number, bFormat?: number) =>
+      this.sgemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, bias, acc, work, bFormat ?? 0);
+    k.sgemmPacked = (tA: number, M: number, N: number, K: number, A: number, lda: number, Bp: number, C: number, ldc: number,
+      bias: number, acc: number) => this.sgemmPacked(tA, M, N, K, A, lda, Bp, C, ldc, bias, acc);
+    k.packB = (Bp: number, B: number, ldb: number, tB: number, K: number, N: number, bFormat: number) => this.packB(Bp, B, ldb, tB, K, N, bFormat);
     k.attention = (z: number, pattern: number, q: number, kk: number, v: number, B: number, T: number, H: number, Hkv: number,
       Dh: number, scale: number, h0: number, h1: number, causal: number, window?: number) =>
       this.attention(z, pattern, q, kk, v, B, T, H, Hkv, Dh, scale, h0, h1, causal, window ?? 0);
@@ -115,7 +123,8 @@ export class ParallelKernels {
       this.attentionBackward(dq, dk, dv, dpattern, dz, q, kk, v, pattern, B, T, H, Hkv, Dh, scale, h0, h1, causal);
     k.rope = (x: number, cos: number, sin: number, B: number, T: number, Hx: number, Dh: number, h0: number, h1: number) =>
       this.rope(x, cos, sin, B, T, Hx, Dh, h0, h1);
-    k.embed = (out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number) => this.embed(out, tokens, WE, posW, B, T, D);
+    k.embed = (out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number, weFormat?: number) =>
+      this.embed(out, tokens, WE, posW, B, T, D, weFormat ?? 0);
     for (const name of Object.keys(ROWS)) {
       const spec = ROWS[name], op = OP[name], f = raw[name];
       k[name] = (a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7: number, a8: number,
@@ -196,7 +205,7 @@ export class ParallelKernels {
   }
 
   private sgemm(tA: number, tB: number, M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number,
-    C: number, ldc: number, bias: number, acc: number, work: number): void {
+    C: number, ldc: number, bias: number, acc: number, work: number, bFormat: number): void {
     const work0 = M * N * Math.max(K, 1);
     const rowTiles = Math.ceil(M / MR), colTiles = Math.ceil(N / COLS);
     const threads = this.pool.size;
@@ -213,10 +222,11 @@ export class ParallelKernels {
     // (to about 3% of its multiply-adds): at least 2·MC rows, or 512 columns.
     const most = byRows ? Math.max(Math.min(rowTiles, threads), Math.floor(M / (2 * MC))) : Math.max(Math.min(colTiles, threads), Math.floor(N / 512));
     const chunks = this.chunks(work0, GEMM_MIN, most);
-    if (chunks <= 1) return this.raw.sgemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, bias, acc, work);
+    if (chunks <= 1) return this.raw.sgemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, bias, acc, work, bFormat);
     const t = this.t, s = this.table;
+    const es = bFormat ? 2 : 4; // bytes per element of B
     t[0] = tA; t[1] = tB; t[2] = M; t[3] = N; t[4] = K; t[5] = A; t[6] = lda; t[7] = B; t[8] = ldb;
-    t[9] = C; t[10] = ldc; t[11] = bias; t[12] = acc; t[13] = work;
+    t[9] = C; t[10] = ldc; t[11] = bias; t[12] = acc; t[13] = work; t[14] = bFormat;
     for (let i = 0; i < chunks; i++) {
       const a = this.push(this.chunk(i), OP.sgemm);
       if (byRows) {
@@ -227,13 +237,62 @@ export class ParallelKernels {
       } else {
         const j0 = ParallelKernels.cut(N, chunks, i, COLS), j1 = ParallelKernels.cut(N, chunks, i + 1, COLS);
         s[a + 3] = j1 - j0;
-        s[a + 7] = B + (tB ? j0 * ldb : j0) * 4;
+        s[a + 7] = B + (tB ? j0 * ldb : j0) * es;
         s[a + 9] = C + j0 * 4;
         if (bias !== 0) s[a + 11] = bias + j0 * 4;
       }
       // s[a + 13], the workspace, is set by whichever thread runs the chunk.
     }
     this.run(chunks, "sgemm");
+  }
+
+  // SGEMM on a packed B (packB): nothing is packed per chunk, so the cut
+  // follows memory traffic alone. Column chunks (whole 16-column groups, so
+  // whole panels: packedBOffset(j0, K) = j0·K floats) each stream their own
+  // part of B once; row chunks would each stream all of it. Rows only when
+  // C is too narrow to give every thread columns.
+  private sgemmPacked(tA: number, M: number, N: number, K: number, A: number, lda: number, Bp: number, C: number, ldc: number,
+    bias: number, acc: number): void {
+    const rowTiles = Math.ceil(M / MR), colTiles = Math.ceil(N / COLS);
+    const threads = this.pool.size;
+    const byRows = colTiles < threads && rowTiles > colTiles;
+    const chunks = this.chunks(M * N * Math.max(K, 1), GEMM_MIN, byRows ? rowTiles : colTiles);
+    if (chunks <= 1) return this.raw.sgemmPacked(tA, M, N, K, A, lda, Bp, C, ldc, bias, acc);
+    const t = this.t, s = this.table;
+    t[0] = tA; t[1] = M; t[2] = N; t[3] = K; t[4] = A; t[5] = lda; t[6] = Bp; t[7] = C; t[8] = ldc; t[9] = bias; t[10] = acc;
+    for (let i = 0; i < chunks; i++) {
+      const a = this.push(this.chunk(i), OP.sgemmPacked);
+      if (byRows) {
+        const i0 = ParallelKernels.cut(M, chunks, i, MR), i1 = ParallelKernels.cut(M, chunks, i + 1, MR);
+        s[a + 1] = i1 - i0;
+        s[a + 4] = A + (tA ? i0 : i0 * lda) * 4;
+        s[a + 7] = C + i0 * ldc * 4;
+      } else {
+        const j0 = ParallelKernels.cut(N, chunks, i, COLS), j1 = ParallelKernels.cut(N, chunks, i + 1, COLS);
+        s[a + 2] = j1 - j0;
+        s[a + 6] = Bp + this.raw.packedBOffset(j0, K) * 4;
+        s[a + 7] = C + j0 * 4;
+        if (bias !== 0) s[a + 9] = bias + j0 * 4;
+      }
+    }
+    this.run(chunks, "sgemmPacked");
+  }
+
+  /** packB by column chunks: each packs its own panels (packedBOffset). Once per weight, but 154 MB for GPT-2's W_U. */
+  private packB(Bp: number, B: number, ldb: number, tB: number, K: number, N: number, bFormat: number): void {
+    const chunks = this.chunks(N * Math.max(K, 1), CHEAP, Math.ceil(N / COLS));
+    if (chunks <= 1) return this.raw.packB(Bp, B, ldb, tB, K, N, bFormat);
+    const t = this.t, s = this.table;
+    const es = bFormat ? 2 : 4;
+    t[0] = Bp; t[1] = B; t[2] = ldb; t[3] = tB; t[4] = K; t[5] = N; t[6] = bFormat;
+    for (let i = 0; i < chunks; i++) {
+      const j0 = ParallelKernels.cut(N, chunks, i, COLS), j1 = ParallelKernels.cut(N, chunks, i + 1, COLS);
+      const a = this.push(this.chunk(i), OP.packB);
+      s[a] = Bp + this.raw.packedBOffset(j0, K) * 4;
+      s[a + 1] = B + (tB ? j0 * ldb : j0) * es;
+      s[a + 5] = j1 - j0;
+    }
+    this.run(chunks, "packB");
   }
 
   // Chunks of (batch, head group) pairs for the attention kernels: a group is
@@ -313,11 +372,11 @@ export class ParallelKernels {
   }
 
   /** Batches of out: [B·T,D] (positions index W_pos by t, the same in every batch). */
-  private embed(out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number): void {
+  private embed(out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number, weFormat: number): void {
     const chunks = this.chunks(B * T * D, CHEAP, B);
-    if (chunks <= 1) return this.raw.embed(out, tokens, WE, posW, B, T, D);
+    if (chunks <= 1) return this.raw.embed(out, tokens, WE, posW, B, T, D, weFormat);
     const t = this.t, s = this.table;
-    t[0] = out; t[1] = tokens; t[2] = WE; t[3] = posW; t[4] = B; t[5] = T; t[6] = D;
+    t[0] = out; t[1] = tokens; t[2] = WE; t[3] = posW; t[4] = B; t[5] = T; t[6] = D; t[7] = weFormat;
     for (let i = 0; i < chunks; i++) {
       const b0 = ParallelKernels.cut(B, chunks, i, 1), b1 = ParallelKernels.cut(B, chunks, i + 1, 1);
       const a = this.push(this.chunk(i), OP.embed);
