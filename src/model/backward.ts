@@ -10,6 +10,7 @@ import type { Transformer } from "./transformer.js";
 import type { StreamActs } from "./forward.js";
 import type { Params } from "./params.js";
 import { LETTERS, weight } from "../names.js";
+import { InputError } from "../errors.js";
 
 /**
  * Add ∂loss/∂parameter into `grads` (a Params block of the same table) given
@@ -19,6 +20,8 @@ export function backwardStream(m: Transformer, a: StreamActs, dlogits: number, g
   const cfg = m.cfg, e = m.engine;
   const { nLayers: L, dModel: D, nHeads: H, nKvHeads: Hk, dHead: Dh, dMlp: M, dVocab: V } = cfg;
   const { B, T, N } = a;
+  // A tied unembedding has no storage of its own to take its [D, V] gradient (the trainer builds untied models).
+  if (m.WU === m.WE) throw new InputError("training: the unembedding is tied to the embedding; load the model untied to train it");
   const QD = H * Dh, KD = Hk * Dh;
   const f = (n: number) => e.allocF32(n);
   const dres = f(N * D), dtmp = f(N * D), dln = f(N * D);

@@ -9,7 +9,8 @@
 // src/node/; browsers wrap a File).
 import { makeConfig, type ModelConfig } from "./config.js";
 import { configFromJson, hfConfig, isHfConfigJson, type HfLayout } from "./config-json.js";
-import { Params, paramTable } from "./params.js";
+import { mayStore16, Params, paramTable, withStorage, withTiedUnembed, type ParamSpec } from "./params.js";
+import { weight } from "../names.js";
 import { Transformer } from "./transformer.js";
 import { createEngine, type Engine } from "../wasm/engine.js";
 import { FormatError, InputError } from "../errors.js";
@@ -25,6 +26,13 @@ export interface LoadOptions {
   engine?: Engine;
   /** Bytes of weights converted so far, and in all. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Keep the matrices of a bf16 or f16 checkpoint in their 16 bits (the
+   * default: about half the memory; the kernels widen them exactly, so the
+   * results are those of the widened f32 weights), or widen everything to
+   * f32 at load (false).
+   */
+  keep16?: boolean;
 }
 
 /** The formats loadModel reads. */
@@ -65,7 +73,11 @@ export async function loadModel(weights: Uint8Array | ByteSource | ShardedWeight
     plans = planFor(cfg, tensors, layout, src ? await detectFormat(src) : "shards");
   }
   const engine = o.engine ?? (await createEngine());
-  const params = new Params(engine, paramTable(cfg));
+  let specs = paramTable(cfg);
+  // A tied unembedding (W_U read from the embedding tensor) shares the embedding's memory.
+  const tied = tiedUnembedding(plans);
+  if (tied) { specs = withTiedUnembed(specs); plans = plans.filter((p) => p !== tied); }
+  const params = new Params(engine, o.keep16 === false ? specs : withStorage(specs, sixteenBit(specs, plans)));
   await fillParams(engine, params, plans, src, { onProgress: o.onProgress });
   return new Transformer(cfg, engine, params);
 }
@@ -90,6 +102,36 @@ function planFor(cfg: ModelConfig, tensors: Map<string, StoredTensor>, layout: H
   if (family === "llama") return llamaPlans(specs, src, cfg, layout ?? layoutFromNames(family, names)).plans;
   if (family === "gpt_neox") return gptNeoXPlans(specs, src, cfg, layout ?? layoutFromNames(family, names)).plans;
   return canonicalPlans(specs, src, cfg).plans;
+}
+
+/** W_U's plan when it is the whole embedding tensor transposed, W_E being that tensor as it is; else null. */
+function tiedUnembedding(plans: CopyPlan[]): CopyPlan | null {
+  const e = plans.filter((p) => p.param === weight.embed()), u = plans.filter((p) => p.param === weight.unembed());
+  if (e.length !== 1 || u.length !== 1) return null;
+  const [pe, pu] = [e[0], u[0]];
+  const same = (pe.src.stored && pe.src.stored === pu.src.stored) || (pe.src.array && pe.src.array === pu.src.array);
+  if (!same || pe.dims.length !== 2 || pe.srcOffset !== 0 || pu.srcOffset !== 0) return null;
+  const [V, D] = pe.dims;
+  const eq = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  // W_E: (v, d) ← src[v·D + d] → storage v·D + d.  W_U [D, V]: (v, d) ← src[v·D + d] → storage d·V + v.
+  const identity = eq(pe.srcStrides, [D, 1]) && eq(pe.dstStrides, [D, 1]);
+  const transposed = eq(pu.dims, [V, D]) && eq(pu.srcStrides, [D, 1]) && eq(pu.dstStrides, [1, V]) && pu.dstOffset === 0;
+  return identity && transposed ? pu : null;
+}
+
+/** The matrices every plan of which reads one 16-bit dtype, with that dtype (the rest are widened to f32). */
+function sixteenBit(specs: ParamSpec[], plans: CopyPlan[]): Map<string, "bf16" | "f16"> {
+  const seen = new Map<string, string | null>();
+  for (const p of plans) {
+    const d = p.src.stored?.dtype === "BF16" ? "bf16" : p.src.stored?.dtype === "F16" ? "f16" : null;
+    seen.set(p.param, seen.has(p.param) && seen.get(p.param) !== d ? null : d);
+  }
+  const out = new Map<string, "bf16" | "f16">();
+  for (const s of specs) {
+    const d = seen.get(s.name);
+    if (d && mayStore16(s)) out.set(s.name, d as "bf16" | "f16");
+  }
+  return out;
 }
 
 /** Load a llama2.c checkpoint into a ready Transformer. */

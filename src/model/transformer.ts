@@ -9,7 +9,7 @@
 // Hk kv heads, Hx heads of one letter (H for q, Hk for k/v), Dh d_head,
 // M d_mlp, V vocab, L layers.
 import type { ModelConfig } from "./config.js";
-import type { Engine } from "../wasm/engine.js";
+import type { Engine, WeightFormat } from "../wasm/engine.js";
 import { createEngine } from "../wasm/engine.js";
 import { InputError } from "../errors.js";
 import { hook as hookOf, LETTERS, weight, type Letter } from "../names.js";
@@ -27,6 +27,9 @@ export interface MlpBuffers { ln: number; mean: number; rstd: number; pre: numbe
 
 /** Offsets of one layer's parameter gradients (the same layout as LayerParams); 0 where none. */
 export type LayerGrads = LayerParams;
+
+/** The embed kernel's code for a table's format. */
+const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2 };
 
 /** Token ids [B][T] checked against the model; returns the flat Int32Array. */
 export function checkTokens(cfg: ModelConfig, tokens: ArrayLike<ArrayLike<number>>, what = "tokens"): { ids: Int32Array; B: number; T: number } {
@@ -127,6 +130,14 @@ export class Transformer {
     else if (dx !== dout) this.engine.f32(dx, N * D).set(this.engine.f32(dout, N * D));
   }
 
+  // ---- weights in memory -----------------------------------------------------------
+
+  /** Format of the matrix stored at `w` (f32, or bf16/f16 kept from a 16-bit file: the kernels widen it). */
+  private fmt(w: number): WeightFormat { return this.params.format(w); }
+
+  /** Byte offset of element `i` of the matrix stored at `w`, whatever its format. */
+  private at(w: number, i: number): number { return w + i * (this.params.format(w) === "f32" ? 4 : 2); }
+
   // ---- q/k/v projections --------------------------------------------------------
 
   /** Heads (of one letter) [h0,h1): out[N, (h1−h0)·Dh] (row stride ldo) = x[N,D]·W[h] + b[h]. */
@@ -134,14 +145,16 @@ export class Transformer {
     const Lp = this.layers[l];
     const { dModel: D, dHead: Dh } = this.cfg;
     const Hx = letter === "q" ? this.cfg.nHeads : this.cfg.nKvHeads;
-    this.engine.gemm(N, (h1 - h0) * Dh, D, x, D, Lp.W[letter] + h0 * Dh * 4, Hx * Dh, out, ldo, { bias: Lp.b[letter] + h0 * Dh * 4 });
+    const W = Lp.W[letter];
+    this.engine.gemm(N, (h1 - h0) * Dh, D, x, D, this.at(W, h0 * Dh), Hx * Dh, out, ldo, { bias: Lp.b[letter] + h0 * Dh * 4, format: this.fmt(W) });
   }
 
   /** dx[N,D] (= or +=) dout[N, (h1−h0)·Dh] (row stride ldd) · W[h0..h1)ᵀ: the input gradient of project(). */
   projectBackward(l: number, letter: Letter, dout: number, ldd: number, N: number, h0: number, h1: number, dx: number, accumulate: boolean): void {
     const { dModel: D, dHead: Dh } = this.cfg;
     const Hx = letter === "q" ? this.cfg.nHeads : this.cfg.nKvHeads;
-    this.engine.gemm(N, D, (h1 - h0) * Dh, dout, ldd, this.layers[l].W[letter] + h0 * Dh * 4, Hx * Dh, dx, D, { transB: true, accumulate });
+    const W = this.layers[l].W[letter];
+    this.engine.gemm(N, D, (h1 - h0) * Dh, dout, ldd, this.at(W, h0 * Dh), Hx * Dh, dx, D, { transB: true, accumulate, format: this.fmt(W) });
   }
 
   /** Every head's weight and bias gradients of one letter: dW[D, Hx·Dh] += xᵀ·dout, db += Σ rows (training). */
@@ -261,19 +274,22 @@ export class Transformer {
   /** out[N,D] = z[N,H·Dh]·W_O + b_O: every head's result summed, in one GEMM. */
   attnOutput(l: number, z: number, N: number, out: number): void {
     const { nHeads: H, dHead: Dh, dModel: D } = this.cfg;
-    this.engine.gemm(N, D, H * Dh, z, H * Dh, this.layers[l].WO, D, out, D, { bias: this.layers[l].bO });
+    const WO = this.layers[l].WO;
+    this.engine.gemm(N, D, H * Dh, z, H * Dh, WO, D, out, D, { bias: this.layers[l].bO, format: this.fmt(WO) });
   }
 
   /** Head h's result out[N,D] (row stride ldo) = z_h[N,Dh] (row stride ldz)·W_O[h] (no b_O). */
   headResult(l: number, h: number, z: number, ldz: number, N: number, out: number, ldo: number): void {
     const { dHead: Dh, dModel: D } = this.cfg;
-    this.engine.gemm(N, D, Dh, z, ldz, this.layers[l].WO + h * Dh * D * 4, D, out, ldo);
+    const WO = this.layers[l].WO;
+    this.engine.gemm(N, D, Dh, z, ldz, this.at(WO, h * Dh * D), D, out, ldo, { format: this.fmt(WO) });
   }
 
   /** dz[N, (h1−h0)·Dh] (row stride ldz) = dout[N,D]·W_O[h0..h1)ᵀ: the z gradient of headResult/attnOutput. */
   headResultBackward(l: number, dout: number, N: number, h0: number, h1: number, dz: number, ldz: number): void {
     const { dHead: Dh, dModel: D } = this.cfg;
-    this.engine.gemm(N, (h1 - h0) * Dh, D, dout, D, this.layers[l].WO + h0 * Dh * D * 4, D, dz, ldz, { transB: true });
+    const WO = this.layers[l].WO;
+    this.engine.gemm(N, (h1 - h0) * Dh, D, dout, D, this.at(WO, h0 * Dh * D), D, dz, ldz, { transB: true, format: this.fmt(WO) });
   }
 
   // ---- MLP ------------------------------------------------------------------------
@@ -294,10 +310,10 @@ export class Transformer {
     const { dModel: D, dMlp: M } = this.cfg;
     const e = this.engine;
     this.normalize(s.ln, x, N, Lp.ln2w, Lp.ln2b, s.mean, s.rstd);
-    e.gemm(N, M, D, s.ln, D, Lp.Win, M, s.pre, M, { bias: Lp.bin });
+    e.gemm(N, M, D, s.ln, D, Lp.Win, M, s.pre, M, { bias: Lp.bin, format: this.fmt(Lp.Win) });
     if (this.cfg.actFn === "swiglu") {
       // llama: silu(x·W_gate + b_gate) · (x·W_in + b_in)
-      e.gemm(N, M, D, s.ln, D, Lp.Wgate, M, s.gate, M, { bias: Lp.bgate });
+      e.gemm(N, M, D, s.ln, D, Lp.Wgate, M, s.gate, M, { bias: Lp.bgate, format: this.fmt(Lp.Wgate) });
       e.k.swiglu(s.post, s.gate, s.pre, N * M);
     } else if (this.cfg.actFn === "relu") {
       e.k.relu(s.post, s.pre, N * M); // tracr's compiled MLPs
@@ -306,7 +322,7 @@ export class Transformer {
     } else {
       e.k.gelu(s.post, s.pre, N * M);
     }
-    e.gemm(N, D, M, s.post, M, Lp.Wout, D, out, D, { bias: Lp.bout });
+    e.gemm(N, D, M, s.post, M, Lp.Wout, D, out, D, { bias: Lp.bout, format: this.fmt(Lp.Wout) });
   }
 
   /**
@@ -324,7 +340,7 @@ export class Transformer {
       e.gemm(M, D, N, s.post, M, dout, D, g.Wout, D, { transA: true, accumulate: true });
       e.k.biasGrad(g.bout, dout, N, D);
     }
-    e.gemm(N, M, D, dout, D, Lp.Wout, D, dpost, M, { transB: true });
+    e.gemm(N, M, D, dout, D, Lp.Wout, D, dpost, M, { transB: true, format: this.fmt(Lp.Wout) });
     if (this.cfg.actFn === "swiglu") {
       e.k.swigluBackward(dgate, dpre, s.gate, s.pre, dpost, N * M);
       if (g) e.gemm(D, M, N, s.ln, D, dgate, M, g.Wgate, M, { transA: true, accumulate: true });
@@ -336,8 +352,8 @@ export class Transformer {
       e.gemm(D, M, N, s.ln, D, dpre, M, g.Win, M, { transA: true, accumulate: true });
       e.k.biasGrad(g.bin, dpre, N, M);
     }
-    e.gemm(N, D, M, dpre, M, Lp.Win, M, dln, D, { transB: true });
-    if (this.cfg.actFn === "swiglu") e.gemm(N, D, M, dgate, M, Lp.Wgate, M, dln, D, { transB: true, accumulate: true });
+    e.gemm(N, D, M, dpre, M, Lp.Win, M, dln, D, { transB: true, format: this.fmt(Lp.Win) });
+    if (this.cfg.actFn === "swiglu") e.gemm(N, D, M, dgate, M, Lp.Wgate, M, dln, D, { transB: true, accumulate: true, format: this.fmt(Lp.Wgate) });
     this.normalizeBackward(dx, g?.ln2w ?? 0, g?.ln2b ?? 0, dln, x, N, Lp.ln2w, s.mean, s.rstd);
   }
 
@@ -345,12 +361,12 @@ export class Transformer {
 
   /** Embedding (+ learned positions) of ids[N] (an Int32 offset) into out[N,D]. */
   embedTokens(out: number, ids: number, B: number, T: number): void {
-    this.engine.k.embed(out, ids, this.WE, this.cfg.positional === "learned" ? this.Wpos : 0, B, T, this.cfg.dModel);
+    this.engine.k.embed(out, ids, this.WE, this.cfg.positional === "learned" ? this.Wpos : 0, B, T, this.cfg.dModel, FORMAT_CODE[this.fmt(this.WE)]);
   }
 
   /** Token embedding alone (no positions) of ids[N] into out[N,D]. */
   embedTokensOnly(out: number, ids: number, B: number, T: number): void {
-    this.engine.k.embed(out, ids, this.WE, 0, B, T, this.cfg.dModel);
+    this.engine.k.embed(out, ids, this.WE, 0, B, T, this.cfg.dModel, FORMAT_CODE[this.fmt(this.WE)]);
   }
 
   /** Learned position embeddings [T,D] repeated for each prompt into out[B·T, D]. */
@@ -363,13 +379,16 @@ export class Transformer {
   unembed(x: number, N: number, out: number, ln: number, mean = 0, rstd = 0): void {
     const { dModel: D, dVocab: V } = this.cfg;
     this.normalize(ln, x, N, this.lnfw, this.lnfb, mean, rstd);
-    this.engine.gemm(N, V, D, ln, D, this.WU, V, out, V, { bias: this.bU });
+    // A tied unembedding is the embedding [V, D] itself, read transposed.
+    if (this.WU === this.WE) this.engine.gemm(N, V, D, ln, D, this.WE, D, out, V, { transB: true, bias: this.bU, format: this.fmt(this.WE) });
+    else this.engine.gemm(N, V, D, ln, D, this.WU, V, out, V, { bias: this.bU, format: this.fmt(this.WU) });
   }
 
   /** dln[N,D] (written) = dlogits[N,V]·W_Uᵀ: the gradient at the final norm's output. */
   unembedBackward(dlogits: number, N: number, dln: number): void {
     const { dModel: D, dVocab: V } = this.cfg;
-    this.engine.gemm(N, D, V, dlogits, V, this.WU, V, dln, D, { transB: true });
+    if (this.WU === this.WE) this.engine.gemm(N, D, V, dlogits, V, this.WE, D, dln, D, { format: this.fmt(this.WE) });
+    else this.engine.gemm(N, D, V, dlogits, V, this.WU, V, dln, D, { transB: true, format: this.fmt(this.WU) });
   }
 
   // ---- whole passes ------------------------------------------------------------------
