@@ -97,16 +97,20 @@ t.test("acdc info and acdc run read Hugging Face folders, sharded ones included"
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
   const acdc = (args) => new Promise((resolve) => execFile(process.execPath, [join(root, "bin", "acdc.js"), ...args], { cwd: tmp, timeout: 120_000 },
     (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr })));
+  // The corruption reaches position 5 within Mistral's window of 3 (a change at position 0 alone could not: its KL would be 0).
   const dataPath = join(tmp, "data.json");
-  writeFileSync(dataPath, JSON.stringify({ clean: [[1, 5, 9, 2, 7, 3]], corrupted: [[4, 5, 9, 2, 7, 3]], positions: [5] }));
-  for (const name of ["llama", "gpt-neox", "qwen2-sliding"]) {
+  writeFileSync(dataPath, JSON.stringify({ clean: [[1, 5, 9, 2, 7, 3]], corrupted: [[4, 5, 9, 6, 4, 3]], positions: [5] }));
+  for (const name of HF_MODELS) {
     const info = await acdc(["info", "--model", join(hfDir, name)]);
     t.equal(info.code, 0, `info ${name}: exit 0`, { stderr: info.stderr });
     t.match(info.stdout, name === "llama" ? /2 shards with \d+ tensors/ : /safetensors with \d+ tensors/, `info ${name} names its files`);
-    const r = await acdc(["run", "--model", join(hfDir, name), "--data", dataPath, "--threshold", "0.01", "--quiet", "--out", join(tmp, `${name}.json`)]);
+    const r = await acdc(["run", "--model", join(hfDir, name), "--data", dataPath, "--threshold", "0.001", "--quiet", "--out", join(tmp, `${name}.json`)]);
     t.equal(r.code, 0, `run ${name}: exit 0`, { stderr: r.stderr });
     const j = readJson(join(tmp, `${name}.json`));
     t.ok(j.num_kept > 0, `run ${name}: kept ${j.num_kept} of ${j.total_edges} edges`);
+    const ig = await acdc(["run", "--model", join(hfDir, name), "--data", dataPath, "--algorithm", "eap-ig", "--top-k", "60", "--quiet", "--out", join(tmp, `${name}-ig.json`)]);
+    t.equal(ig.code, 0, `run ${name} --algorithm eap-ig: exit 0`, { stderr: ig.stderr });
+    t.ok(readJson(join(tmp, `${name}-ig.json`)).num_kept > 0, `eap-ig ${name}: kept ${readJson(join(tmp, `${name}-ig.json`)).num_kept} of the top 60 after pruning`);
   }
   const broken = join(tmp, "broken");
   cpSync(join(hfDir, "llama"), broken, { recursive: true });

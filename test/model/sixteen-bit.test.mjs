@@ -103,3 +103,22 @@ t.test("a tied unembedding shares the embedding's memory, with the bits of a cop
   const a = tied.forward(ids).logits, b = untied.forward(ids).logits, c = tied32.forward(ids).logits;
   t.ok(a.every((x, i) => Object.is(x, b[i])) && a.every((x, i) => Object.is(x, c[i])), "tied (16-bit, shared) = untied copy (f32) = tied widened: bit-identical logits");
 });
+
+t.test("16-bit and tied weights on threads: the same bits as one thread", async (t) => {
+  const { createTestEngine } = await import("../../dist/wasm/engine.js");
+  const { hfFixture } = await import("../helpers/hf.mjs");
+  const { buildGraph, Patcher, klMetric } = await import("../../dist/index.js");
+  for (const name of ["qwen2", "gpt-neox"]) {
+    const one = (await hfFixture(name)).model;
+    const engine = await createTestEngine({ threads: 3 }, { splitSmallCalls: true });
+    const many = (await hfFixture(name, { engine })).model;
+    const ids = [[1, 9, 33, 2, 40, 0, 17], [5, 5, 6, 7, 8, 1, 2]];
+    const a = one.forward(ids).logits, b = many.forward(ids).logits;
+    t.ok(a.every((x, i) => Object.is(x, b[i])), `${name}: forward on 3 threads = 1 thread, bit for bit`);
+    const data = { clean: ids, corrupted: ids.map((r) => r.map((x) => (x + 3) % one.cfg.dVocab)), positions: [6, 5] };
+    const p1 = new Patcher(one, buildGraph(one.cfg), data, { metric: klMetric() }), p3 = new Patcher(many, buildGraph(many.cfg), data, { metric: klMetric() });
+    const e = p1.graph.edges.find((x) => x.type === "addition").id;
+    t.equal(p3.trial(e), p1.trial(e), `${name}: a patching trial on 3 threads = 1 thread`);
+    engine.dispose();
+  }
+});

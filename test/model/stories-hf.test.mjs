@@ -67,4 +67,15 @@ t.test("stories260K in the Hugging Face Llama layout: same logits, same ACDC cir
   t.ok(edges(fromBin).length > 0, `the llama2.c run keeps ${edges(fromBin).length} edges`);
   t.same(edges(fromHf), edges(fromBin), "--model <hf folder> finds the same circuit as --model stories260K.bin");
   t.same(edges(fromShards), edges(fromHf), "and so does the sharded folder");
+
+  // EAP-IG (gradients through rotate-half vs interleaved rotary) keeps the same top edges too.
+  const ig = [];
+  for (const [label, m] of [["bin", modelPath], ["hf", hfDir]]) {
+    const out = join(tmp, `${label}-ig.json`);
+    const r = await acdc(["run", "--model", m, "--data", dataPath, "--algorithm", "eap-ig", "--top-k", "40", "--quiet", "--out", out]);
+    t.equal(r.code, 0, `acdc run --algorithm eap-ig --model ${label}: exit 0`, { stderr: r.stderr });
+    ig.push(JSON.parse(readFileSync(out, "utf8")));
+  }
+  t.same(edges(ig[1]), edges(ig[0]), `EAP-IG top 40: the same ${edges(ig[0]).length} edges after pruning from either layout`);
+  t.ok(Math.abs(ig[1].final_metric - ig[0].final_metric) < 1e-4 * Math.max(1, Math.abs(ig[0].final_metric)), `and the same circuit metric (${ig[0].final_metric} vs ${ig[1].final_metric})`);
 });
