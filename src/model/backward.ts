@@ -22,6 +22,7 @@ export function backwardStream(m: Transformer, a: StreamActs, dlogits: number, g
   const { B, T, N } = a;
   // A tied unembedding has no storage of its own to take its [D, V] gradient (the trainer builds untied models).
   if (m.WU === m.WE) throw new InputError("training: the unembedding is tied to the embedding; load the model untied to train it");
+  if (cfg.positional === "shortformer") throw new InputError("training: shortformer positions have no W_pos gradient here");
   const QD = H * Dh, KD = Hk * Dh;
   const f = (n: number) => e.allocF32(n);
   const dres = f(N * D), dtmp = f(N * D), dln = f(N * D);

@@ -14,7 +14,12 @@ import { ConfigError } from "../errors.js";
 
 /** "LN"/"RMS" with weights; "LNPre"/"RMSPre" folded (no weights: TransformerLens's fold_ln); "none". */
 export type Normalization = "LN" | "LNPre" | "RMS" | "RMSPre" | "none";
-export type Positional = "learned" | "rotary" | "none";
+/**
+ * learned: W_pos added to the residual stream (GPT-2); shortformer: W_pos added
+ * only to the queries' and keys' inputs after ln1, never to the stream
+ * (TransformerLens; the ACDC paper's redwood_attn_2l); rotary; none.
+ */
+export type Positional = "learned" | "shortformer" | "rotary" | "none";
 /** gelu_new: GPT-2's tanh GELU; gelu: the exact erf GELU (Hugging Face "gelu", Pythia); swiglu: silu-gated (llama); relu. */
 export type ActFn = "gelu_new" | "gelu" | "swiglu" | "relu";
 /** Which dims rotate together: (2i, 2i+1) as llama2.c and Meta's checkpoints, or (i, i + n/2) as Hugging Face's rotate_half. */
@@ -108,7 +113,7 @@ export function makeConfig(c: Partial<ModelConfig> & Pick<ModelConfig, "nLayers"
   if (cfg.nHeads % cfg.nKvHeads !== 0) throw new ConfigError(`nHeads ${cfg.nHeads} is not a multiple of nKvHeads ${cfg.nKvHeads}`);
   if (!["LN", "LNPre", "RMS", "RMSPre", "none"].includes(cfg.normalization)) throw new ConfigError(`normalization ${JSON.stringify(cfg.normalization)} is not LN, LNPre, RMS, RMSPre or none`);
   if (!["gelu_new", "gelu", "swiglu", "relu"].includes(cfg.actFn)) throw new ConfigError(`activation ${JSON.stringify(cfg.actFn)} is not supported (gelu_new, gelu, swiglu, relu)`);
-  if (!["learned", "rotary", "none"].includes(cfg.positional)) throw new ConfigError(`positional ${JSON.stringify(cfg.positional)} is not learned, rotary or none`);
+  if (!["learned", "shortformer", "rotary", "none"].includes(cfg.positional)) throw new ConfigError(`positional ${JSON.stringify(cfg.positional)} is not learned, shortformer, rotary or none`);
   if (cfg.positional === "rotary" && cfg.dHead % 2) throw new ConfigError("rotary embeddings need an even dHead");
   if (typeof cfg.eps !== "number" || !(cfg.eps > 0) || !Number.isFinite(cfg.eps)) throw new ConfigError(`eps must be a positive number, got ${JSON.stringify(cfg.eps)}`);
   if (typeof cfg.ropeTheta !== "number" || !(cfg.ropeTheta > 0) || !Number.isFinite(cfg.ropeTheta)) throw new ConfigError(`ropeTheta must be a positive number, got ${JSON.stringify(cfg.ropeTheta)}`);
@@ -166,7 +171,7 @@ export function configFromTransformerLens(j: Record<string, unknown>): ModelConf
     ["d_vocab_out", (v) => v === undefined || v === null || v === -1 || v === j.d_vocab, "an output vocabulary different from the input one"],
     ["final_rms", isFalse, "a final RMSNorm on a LayerNorm model"],
     ["attention_dir", (v) => v === "causal" || v === "bidirectional", "attention_dir must be causal or bidirectional"],
-    ["positional_embedding_type", (v) => v === "standard", "only learned (\"standard\") positions are read from TransformerLens configs"],
+    ["positional_embedding_type", (v) => v === "standard" || v === "shortformer", "only learned (\"standard\") and \"shortformer\" positions are read from TransformerLens configs"],
   ]);
   // Attention-only models have no MLP, so their act_fn (e.g. "solu_ln") does not matter.
   const act = attnOnly ? "gelu_new" : j.act_fn ?? "gelu_new";
@@ -188,6 +193,7 @@ export function configFromTransformerLens(j: Record<string, unknown>): ModelConf
     nCtx: posInt(j, "n_ctx"), attnOnly,
     normalization: norm === null ? "none" : (norm as "LN"),
     eps: positive(j, epsKey, 1e-5), actFn: act as "gelu_new", causal: (j.attention_dir ?? "causal") === "causal",
+    positional: j.positional_embedding_type === "shortformer" ? "shortformer" : "learned",
   });
 }
 

@@ -88,7 +88,7 @@ export function runStream(m: Transformer, a: StreamActs, sink?: HookSink, result
   if (sink) {
     m.embedTokensOnly(a.resid[0], a.ids, B, T);
     sink(hook.embed(), a.resid[0], [B, T, D]);
-    if (cfg.positional === "learned") {
+    if (cfg.positional === "learned" || cfg.positional === "shortformer") {
       m.embedPositions(a.branch, B, T);
       sink(hook.posEmbed(), a.branch, [B, T, D]);
     }
@@ -100,9 +100,12 @@ export function runStream(m: Transformer, a: StreamActs, sink?: HookSink, result
     m.normalize(a.ln1[l], x, N, Lp.ln1w, Lp.ln1b, a.mean1[l], a.rstd1[l]);
     sink?.(hook.ln1(l), a.ln1[l], [B, T, D]);
     const qkv = { q: a.q[l], k: a.k[l], v: a.v[l] };
+    // Shortformer: queries and keys read ln1 + W_pos (in the branch scratch), values ln1 alone.
+    const qkIn = cfg.positional === "shortformer" ? a.branch : a.ln1[l];
+    if (qkIn !== a.ln1[l]) { e.f32(qkIn, N * D).set(e.f32(a.ln1[l], N * D)); m.addPositions(qkIn, B, T); }
     for (const x of LETTERS) {
       const Hx = x === "q" ? H : Hk;
-      m.project(l, x, a.ln1[l], N, 0, Hx, qkv[x], Hx * Dh);
+      m.project(l, x, x === "v" ? a.ln1[l] : qkIn, N, 0, Hx, qkv[x], Hx * Dh);
     }
     for (const x of LETTERS) sink?.(hook.qkv(l, x), qkv[x], [B, T, x === "q" ? H : Hk, Dh]);
     m.attend(l, a.z[l], a.pattern[l], a.q[l], a.k[l], a.v[l], B, T, H, Hk, 0, H, a.rot);

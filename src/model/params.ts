@@ -85,7 +85,7 @@ export function paramTable(cfg: ModelConfig): ParamSpec[] {
     if (cfg.normalization === "LN") add(b, [D]);
   };
   add(weight.embed(), [V, D]);
-  if (cfg.positional === "learned") add(weight.posEmbed(), [C, D]);
+  if (cfg.positional === "learned" || cfg.positional === "shortformer") add(weight.posEmbed(), [C, D]);
   for (let l = 0; l < L; l++) {
     norm(weight.norm(l, "ln1", "w"), weight.norm(l, "ln1", "b"));
     for (const x of LETTERS) add(weight.attnW(l, x), [x === "q" ? H : Hk, D, Dh], { layout: "heads" });

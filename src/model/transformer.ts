@@ -369,6 +369,15 @@ export class Transformer {
     this.engine.k.embed(out, ids, this.WE, 0, B, T, this.cfg.dModel, FORMAT_CODE[this.fmt(this.WE)]);
   }
 
+  /**
+   * Shortformer positions: x[B·T, D] += W_pos[t] (the queries' and keys'
+   * normalized input; TransformerLens adds W_pos after ln1, to q and k only).
+   */
+  addPositions(x: number, B: number, T: number): void {
+    const D = this.cfg.dModel, e = this.engine;
+    for (let b = 0; b < B; b++) e.k.add(x + b * T * D * 4, x + b * T * D * 4, this.Wpos, T * D);
+  }
+
   /** Learned position embeddings [T,D] repeated for each prompt into out[B·T, D]. */
   embedPositions(out: number, B: number, T: number): void {
     const D = this.cfg.dModel, e = this.engine;
@@ -410,7 +419,7 @@ export class Transformer {
 /** Hook names a forward pass of this geometry fires, in order. */
 export function hookNamesOf(cfg: ModelConfig): string[] {
   const n: string[] = [hookOf.embed()];
-  if (cfg.positional === "learned") n.push(hookOf.posEmbed());
+  if (cfg.positional === "learned" || cfg.positional === "shortformer") n.push(hookOf.posEmbed());
   for (let l = 0; l < cfg.nLayers; l++) {
     n.push(hookOf.residPre(l), hookOf.ln1(l), ...LETTERS.map((x) => hookOf.qkv(l, x)), hookOf.pattern(l), hookOf.z(l), hookOf.result(l), hookOf.attnOut(l));
     // Parallel attention and MLP: no stream between them, so no hook_resid_mid (as in TransformerLens).

@@ -133,6 +133,8 @@ export class GraphPass {
         const input = g.edges[g.parents[x][0]].parent;
         const Lp = m.layers[n.layer];
         m.normalize(this.s.ln, val(input), N, Lp.ln1w, Lp.ln1b, save ? save.mean[input] : 0, save ? save.rstd[input] : 0);
+        // Shortformer: a constant W_pos joins the queries' and keys' input after ln1 (so backward is unchanged).
+        if (m.cfg.positional === "shortformer" && n.letter !== "v") m.addPositions(this.s.ln, this.B, this.T);
         // Grouped-query attention: query head h reads key/value head h·Hk/H
         // (each query head still has its own k/v nodes, as if ungrouped).
         const h = n.letter === "q" ? n.head! : m.kvHead(n.head!);

@@ -6,9 +6,12 @@
 // score must equal the linear estimate of the metric change measured with
 // explicit patched passes (central differences with ε = 5e-3 on the patcher, as in
 // eap.test.mjs); EAP-IG must then give a circuit whose metric a real
-// patched pass reproduces.
+// patched pass reproduces. Also TransformerLens's shortformer positions
+// (a constant W_pos in the queries' and keys' input).
 import t from "tap";
-import { buildGraph, eapScores, getAlgorithm, logitDiffMetric, klMetric, Patcher } from "../../dist/index.js";
+import { buildGraph, eapScores, getAlgorithm, logitDiffMetric, klMetric, makeConfig, Patcher, Transformer } from "../../dist/index.js";
+import { paramTable } from "../../dist/model/params.js";
+import { rng } from "../helpers/fixtures.mjs";
 import { HF_MODELS, hfFixture } from "../helpers/hf.mjs";
 
 /** Linear estimate (d metric / dε at 0) of removing each edge, by central differences on the patcher. */
@@ -28,9 +31,18 @@ function linearEstimates(p, edgeIds, eps) {
   return out;
 }
 
-for (const name of HF_MODELS) {
+/** A random TransformerLens-style shortformer model (the paper's redwood_attn_2l layout, small). */
+async function shortformer() {
+  const cfg = makeConfig({ nLayers: 2, dModel: 16, nHeads: 4, dHead: 4, dVocab: 13, nCtx: 8, attnOnly: true, normalization: "LNPre", positional: "shortformer" });
+  const r = rng(3);
+  const W = new Map(paramTable(cfg).map(({ name, shape, size }) => [name, { shape, data: Float32Array.from({ length: size }, () => (r() - 0.5) * 1.2) }]));
+  const model = await Transformer.create(cfg, W);
+  return { model, expected: { ids: [[1, 4, 9, 2, 7, 3, 12, 5], [0, 8, 6, 10, 11, 2, 4, 1]] } };
+}
+
+for (const name of [...HF_MODELS, "shortformer (TransformerLens)"]) {
   t.test(`${name}: EAP scores equal finite-difference linear estimates; EAP-IG runs`, async (t) => {
-    const { model, expected } = await hfFixture(name);
+    const { model, expected } = name.startsWith("shortformer") ? await shortformer() : await hfFixture(name);
     const V = model.cfg.dVocab;
     // Clean: the fixture's sequences; corrupted: the same tokens shifted, so every position differs.
     const clean = expected.ids.map((r) => r.slice(0, 7));

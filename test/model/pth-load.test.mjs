@@ -54,6 +54,29 @@ for (const dtype of ["f32", "f16", "bf16"]) {
   });
 }
 
+t.test("a shortformer TransformerLens config (the paper's redwood_attn_2l): W_pos only in queries' and keys' input", async (t) => {
+  const json = readJson(join(DIR, "tiny-attn-only.f32.json"));
+  const config = { ...json.config, positional_embedding_type: "shortformer" };
+  const model = await loadModel(bytes("tiny-attn-only.f32.pth"), config);
+  const standard = await loadModel(bytes("tiny-attn-only.f32.pth"), json.config);
+  const cfg = configFromJson(config);
+  t.equal(cfg.positional, "shortformer", "positional_embedding_type shortformer is read");
+  const first = model.forward(tokens, { hooks: ["blocks.0.hook_resid_pre", "hook_embed"] });
+  t.same(Array.from(first.cache.get("blocks.0.hook_resid_pre").data), Array.from(first.cache.get("hook_embed").data), "the stream starts as the token embedding alone");
+  const a = first.logits, s = standard.forward(tokens).logits;
+  t.ok(a.some((x, i) => x !== s[i]), "and the logits differ from the standard model's");
+  const W = new Map([...weightsOf(json)].map(([n, x]) => [n, { shape: x.shape, data: Float64Array.from(x.data) }]));
+  const graph = buildGraph(cfg), B = tokens.length, T = tokens[0].length, V = cfg.dVocab;
+  const rows = Array.from({ length: B * T }, (_, i) => i);
+  const { logProbs } = slowPatchedKL({ W, cfg, graph, present: new Uint8Array(graph.edges.length).fill(1), ablated: null, ids: tokens.flat(), B, T, rows });
+  let d = 0;
+  rows.forEach((r) => {
+    const lg = Array.from(a.subarray(r * V, (r + 1) * V)), mx = Math.max(...lg), lse = mx + Math.log(lg.reduce((x, y) => x + Math.exp(y - mx), 0));
+    for (let v = 0; v < V; v++) d = Math.max(d, Math.abs(lg[v] - lse - logProbs[r][v]));
+  });
+  t.ok(d < 1e-5, `log-probabilities equal a float64 shortformer forward (max |diff| ${d.toExponential(2)})`);
+});
+
 t.test("malicious and broken .pth files are refused through loadModel, naming what", async (t) => {
   const config = readJson(join(DIR, "tiny-attn-only.f32.json")).config;
   for (const [name, re] of [

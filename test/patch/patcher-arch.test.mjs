@@ -1,7 +1,7 @@
 // The patcher on the Hugging Face architectures' variants — rotate-half
 // rotary (all dims or the first few), RoPE scaling, sliding-window
 // attention, the exact erf GELU, a gate bias, and GPT-NeoX's parallel
-// attention and MLP — checked as test/patch/patcher.test.mjs checks the
+// attention and MLP — and on TransformerLens's shortformer positions, checked as test/patch/patcher.test.mjs checks the
 // GPT-2 and llama2.c families: each incremental trial's metric, and the
 // committed state after a random walk of removals, equal a float64 patched
 // forward pass computed from scratch from the canonical weights
@@ -36,6 +36,8 @@ const CASES = [
   ["Mistral / Qwen2 (sliding window 2 on layer 1 only, linear RoPE scaling)", { ...hfLlama, nKvHeads: 2, attnWindow: [0, 2], ropeScaling: { type: "linear", factor: 2 } }],
   ["GPT-NeoX (parallel attention and MLP, rotary on 2 of 4 dims, exact GELU)", { ...neox, parallelAttnMlp: true }],
   ["GPT-NeoX sequential (rotary on 2 of 4 dims, exact GELU)", neox],
+  ["TransformerLens shortformer (redwood_attn_2l style: W_pos only in queries' and keys' input; attention-only, LNPre)",
+    { positional: "shortformer", attnOnly: true, dMlp: 0, normalization: "LNPre" }],
 ];
 
 for (const [name, over] of CASES) {

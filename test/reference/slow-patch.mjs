@@ -103,6 +103,11 @@ export function slowPatchedKL({ W, cfg, graph, present, ablated, ids, B, T, rows
       const e = parentsOf[0];
       if (!present[e.id]) { val.set(x, Float64Array.from(ablated(x))); continue; }
       const xin = norm(val.get(e.parent), `blocks.${n.layer}.ln1`);
+      // Shortformer (TransformerLens): W_pos joins the queries' and keys' input after ln1, never the stream.
+      if (cfg.positional === "shortformer" && n.letter !== "v") {
+        const P = W.get("pos_embed.W_pos").data;
+        for (let r = 0; r < N; r++) for (let d = 0; d < D; d++) xin[r * D + d] += P[(r % T) * D + d];
+      }
       const L = n.letter.toUpperCase(), Wm = W.get(`blocks.${n.layer}.attn.W_${L}`).data, bm = wOf(`blocks.${n.layer}.attn.b_${L}`);
       const h = n.letter === "q" ? n.head : Math.floor((n.head * Hk) / H);
       const v = new Float64Array(N * Dh);
