@@ -5,6 +5,8 @@ export { widen16 } from "./half";
 export { layernorm, rmsnorm } from "./norm";
 export { gelu, relu, swiglu, softmax, logSoftmax, klRows, tanh, exp } from "./activation";
 export { attention, rope } from "./attention";
+export { ropeHalf } from "./rope";
+export { geluErf, geluErfBackward } from "./gelu-erf";
 export { add, sub, axpy, lerp, fill, addBias, sumSlices, embed, addDiff, gatherRows, batchMean } from "./patch";
 export { biasGrad, layernormBackward, rmsnormBackward, geluBackward, reluBackward, swigluBackward, softmaxBackward, logSoftmaxBackward,
   attentionBackward, embedBackward, klBackward, klLogitsBackward, crossEntropy, crossEntropyBackward } from "./backward";

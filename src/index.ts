@@ -6,8 +6,10 @@
 // /formats, /tracr, /node).
 export { createEngine, Engine, type EngineOptions } from "./wasm/engine.js";
 export { loadModel, type LoadOptions } from "./model/load.js";
+export type { ShardedWeights } from "./model/formats/checkpoint.js";
 export { Transformer, type WeightMap } from "./model/transformer.js";
-export { makeConfig, configFromJson, type ModelConfig } from "./model/config.js";
+export { makeConfig, type ModelConfig } from "./model/config.js";
+export { configFromJson } from "./model/config-json.js";
 export { buildGraph, type Graph, type GraphNode, type GraphEdge } from "./graph/graph.js";
 export { Patcher, type Ablation, type PatchData } from "./patch/patcher.js";
 export { klMetric, logitDiffMetric, nllMetric, customMetric, type Metric } from "./metrics.js";

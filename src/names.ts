@@ -70,6 +70,8 @@ export const weight = {
   Win: (l: number) => `${block(l)}.mlp.W_in`,
   bin: (l: number) => `${block(l)}.mlp.b_in`,
   Wgate: (l: number) => `${block(l)}.mlp.W_gate`,
+  /** The gate's bias (Llama with mlp_bias; TransformerLens has none). */
+  bgate: (l: number) => `${block(l)}.mlp.b_gate`,
   Wout: (l: number) => `${block(l)}.mlp.W_out`,
   bout: (l: number) => `${block(l)}.mlp.b_out`,
   unembed: () => "unembed.W_U",

@@ -47,7 +47,6 @@ export function eapScores(p: Patcher, opts: EapOptions = {}): EapScores {
   if (!Number.isInteger(steps) || steps < 0 || steps > MAX_IG_STEPS) throw new InputError(`steps must be an integer from 0 to ${MAX_IG_STEPS}, got ${steps}`);
   const g = p.graph, m = p.model, e = p.e, cfg = m.cfg, metric = p.metric, pass = p.pass;
   if (!metric.backward) throw new InputError(`metric "${metric.name}" has no gradient; EAP needs one (kl, logit-diff or a task metric with backward())`);
-  if (cfg.positional === "rotary") throw new InputError("EAP does not support rotary position embeddings yet");
   if (p.present.some((x) => x === 0)) throw new InputError("EAP scores the full model: use a patcher with every edge present");
   const mark = e.mark();
   try {

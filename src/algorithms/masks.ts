@@ -62,7 +62,6 @@ export class MaskedPass {
   /** Allocates on the engine's arena: call inside a mark/reset the caller owns. */
   constructor(p: Patcher, zeroAblated: Set<number> = new Set()) {
     if (!p.metric.backward) throw new InputError(`metric "${p.metric.name}" has no gradient; mask learning needs one (kl, logit-diff, nll or a task metric with backward())`);
-    if (p.model.cfg.positional === "rotary") throw new InputError("mask learning does not support rotary position embeddings yet");
     this.p = p;
     this.graph = p.graph;
     const e = p.e, pass = p.pass, g = p.graph;

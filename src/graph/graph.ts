@@ -72,12 +72,17 @@ export function buildGraph(cfg: ModelConfig, opts: GraphOptions = {}): Graph {
   const output = addNode("output", L, hookName.output(L));
   const readers: number[] = [output];
   for (let l = L - 1; l >= 0; l--) {
+    // With parallel attention and MLP (GPT-NeoX), the MLP reads the layer's
+    // input, as its heads do: it becomes a reader only after them, so no head
+    // of its own layer sends to it.
+    let parallelMlpIn = -1;
     if (!cfg.attnOnly) {
       const mo = addNode("mlp_out", l, hookName.mlpOut(l));
       for (const r of readers) addEdge(mo, r, "addition");
       const mi = addNode("mlp_in", l, hookName.mlpIn(l));
       addEdge(mi, mo, "placeholder");
-      readers.push(mi);
+      if (cfg.parallelAttnMlp) parallelMlpIn = mi;
+      else readers.push(mi);
     }
     const inputs: number[] = [];
     for (let h = H - 1; h >= 0; h--) {
@@ -92,6 +97,7 @@ export function buildGraph(cfg: ModelConfig, opts: GraphOptions = {}): Graph {
       }
     }
     readers.push(...inputs);
+    if (parallelMlpIn >= 0) readers.push(parallelMlpIn);
   }
   if (opts.splitInput) {
     // Tracr: token and position embeddings are separate senders.
@@ -133,7 +139,7 @@ function visitOrder(nodes: GraphNode[], cfg: ModelConfig, L: number): number[] {
   return order;
 }
 
-/** Expected edge counts from the spec's closed form (for tests and sanity checks). */
+/** Expected edge counts from the spec's closed form (for tests and sanity checks; sequential attention and MLP). */
 export function edgeCountFormula(L: number, H: number, attnOnly: boolean, nInputs = 1): { addition: number; direct: number; placeholder: number } {
   let addition = 0;
   for (let l = 0; l < L; l++) {

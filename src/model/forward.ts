@@ -19,7 +19,7 @@ export interface StreamActs {
   ids: number;
   /** resid[l] [N,D] enters layer l; resid[L] leaves the last one. */
   resid: number[];
-  /** Stream after layer l's attention [N,D] (MLP models). */
+  /** Stream after layer l's attention [N,D] (MLP models; with parallel attention and MLP, the sum before the MLP's output is added). */
   mid: number[];
   ln1: number[]; mean1: number[]; rstd1: number[];
   /** q [N,H·Dh], k/v [N,Hk·Dh], pattern [B,H,T,T], z [N,H·Dh] per layer. */
@@ -27,6 +27,8 @@ export interface StreamActs {
   mlp: MlpBuffers[];
   /** Scratch [N,D]: the attention (then MLP) output being added. */
   branch: number;
+  /** Scratch [N,D] for a parallel MLP's output (0 otherwise). */
+  branch2: number;
   /** Rotary scratch N·(H+Hk)·Dh floats (0 without rotary). */
   rot: number;
   lnf: number; meanf: number; rstdf: number;
@@ -59,7 +61,7 @@ export function allocActs(m: Transformer, ids: Int32Array, B: number, T: number,
     q: each(1, L, () => f(N * H * Dh)), k: each(1, L, () => f(N * Hk * Dh)), v: each(1, L, () => f(N * Hk * Dh)),
     pattern: each(1, L, () => f(B * H * T * T)), z: each(1, L, () => f(N * H * Dh)),
     mlp: [],
-    branch: f(N * D),
+    branch: f(N * D), branch2: cfg.parallelAttnMlp ? f(N * D) : 0,
     rot: cfg.positional === "rotary" ? f(N * (H + Hk) * Dh) : 0,
     lnf: f(N * D), meanf: stat && save ? f(N) : 0, rstdf: stat && save ? f(N) : 0,
     logits: f(N * V),
@@ -86,7 +88,7 @@ export function runStream(m: Transformer, a: StreamActs, sink?: HookSink, result
   if (sink) {
     m.embedTokensOnly(a.resid[0], a.ids, B, T);
     sink(hook.embed(), a.resid[0], [B, T, D]);
-    if (cfg.positional === "learned") {
+    if (cfg.positional === "learned" || cfg.positional === "shortformer") {
       m.embedPositions(a.branch, B, T);
       sink(hook.posEmbed(), a.branch, [B, T, D]);
     }
@@ -98,12 +100,15 @@ export function runStream(m: Transformer, a: StreamActs, sink?: HookSink, result
     m.normalize(a.ln1[l], x, N, Lp.ln1w, Lp.ln1b, a.mean1[l], a.rstd1[l]);
     sink?.(hook.ln1(l), a.ln1[l], [B, T, D]);
     const qkv = { q: a.q[l], k: a.k[l], v: a.v[l] };
+    // Shortformer: queries and keys read ln1 + W_pos (in the branch scratch), values ln1 alone.
+    const qkIn = cfg.positional === "shortformer" ? a.branch : a.ln1[l];
+    if (qkIn !== a.ln1[l]) { e.f32(qkIn, N * D).set(e.f32(a.ln1[l], N * D)); m.addPositions(qkIn, B, T); }
     for (const x of LETTERS) {
       const Hx = x === "q" ? H : Hk;
-      m.project(l, x, a.ln1[l], N, 0, Hx, qkv[x], Hx * Dh);
+      m.project(l, x, x === "v" ? a.ln1[l] : qkIn, N, 0, Hx, qkv[x], Hx * Dh);
     }
     for (const x of LETTERS) sink?.(hook.qkv(l, x), qkv[x], [B, T, x === "q" ? H : Hk, Dh]);
-    m.attend(a.z[l], a.pattern[l], a.q[l], a.k[l], a.v[l], B, T, H, Hk, 0, H, a.rot);
+    m.attend(l, a.z[l], a.pattern[l], a.q[l], a.k[l], a.v[l], B, T, H, Hk, 0, H, a.rot);
     sink?.(hook.pattern(l), a.pattern[l], [B, H, T, T]);
     sink?.(hook.z(l), a.z[l], [B, T, H, Dh]);
     m.attnOutput(l, a.z[l], N, a.branch);
@@ -115,16 +120,23 @@ export function runStream(m: Transformer, a: StreamActs, sink?: HookSink, result
       e.reset(mark);
     }
     sink?.(hook.attnOut(l), a.branch, [B, T, D]);
-    const after = cfg.attnOnly ? a.resid[l + 1] : a.mid[l];
-    e.k.add(after, x, a.branch, N * D);
-    if (!cfg.attnOnly) {
-      sink?.(hook.residMid(l), after, [B, T, D]);
+    const mlp = (input: number, out: number) => {
       const s = a.mlp[l];
-      m.mlp(l, after, N, a.branch, s);
+      m.mlp(l, input, N, out, s);
       sink?.(hook.ln2(l), s.ln, [B, T, D]);
       sink?.(hook.mlpPre(l), s.pre, [B, T, M]);
       sink?.(hook.mlpPost(l), s.post, [B, T, M]);
-      sink?.(hook.mlpOut(l), a.branch, [B, T, D]);
+      sink?.(hook.mlpOut(l), out, [B, T, D]);
+    };
+    // Parallel attention and MLP: the MLP reads the layer's input x, so it runs
+    // before x is updated in place (without `save` every stream is one buffer).
+    if (cfg.parallelAttnMlp) mlp(x, a.branch2);
+    const after = cfg.attnOnly ? a.resid[l + 1] : a.mid[l];
+    e.k.add(after, x, a.branch, N * D);
+    if (cfg.parallelAttnMlp) e.k.add(a.resid[l + 1], after, a.branch2, N * D);
+    else if (!cfg.attnOnly) {
+      sink?.(hook.residMid(l), after, [B, T, D]);
+      mlp(after, a.branch);
       e.k.add(a.resid[l + 1], after, a.branch, N * D);
     }
     sink?.(hook.residPost(l), a.resid[l + 1], [B, T, D]);

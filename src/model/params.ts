@@ -3,6 +3,9 @@
 // and whether training decays it. It drives loading (which tensors a file
 // must provide), the one upload of all weights (one allocation, sub-views by
 // offset, as llm.c's ParameterTensors) and the trainer's parameter list.
+// Storage is f32, except that a loader may keep a matrix read from a bf16 or
+// f16 file in its 16 bits (withStorage): the kernels widen it on the fly, so
+// a 16-bit checkpoint takes about half the memory of its f32 twin.
 // Legend: L layers, D d_model, H heads, Hk kv heads, Dh d_head, M d_mlp, V vocab, C n_ctx.
 import type { ModelConfig } from "./config.js";
 import type { Engine } from "../wasm/engine.js";
@@ -27,6 +30,44 @@ export interface ParamSpec {
   optional: boolean;
   /** Weight decay applies (matrices and embeddings, not biases or norms, as nanoGPT). */
   decay: boolean;
+  /** Element format in memory; absent: f32. */
+  dtype?: StorageDType;
+  /** Stored as no memory of its own: it is this other [D, V]-transposed parameter (a tied unembedding read from W_E). */
+  tiedTo?: string;
+}
+
+/** How a parameter's elements are stored: f32, or the 16 bits of a bf16/f16 file (little-endian u16). */
+export type StorageDType = "f32" | "bf16" | "f16";
+
+/** Bytes per element of a storage dtype. */
+export const STORAGE_BYTES: Record<StorageDType, number> = { f32: 4, bf16: 2, f16: 2 };
+
+/**
+ * Whether a parameter may stay 16-bit: the matrices only the SGEMM's B
+ * operand and the embedding lookup read (they widen on the fly). Biases,
+ * norms and W_pos (added as f32) are widened at load.
+ */
+export function mayStore16(spec: ParamSpec): boolean {
+  return spec.decay && spec.name !== weight.posEmbed();
+}
+
+/**
+ * The table with W_U tied to W_E: no storage of its own, the unembedding
+ * reads the embedding [V, D] transposed (the same values the transposed copy
+ * would hold, packed into the same SGEMM panels: the same bits, V·D fewer
+ * elements in memory).
+ */
+export function withTiedUnembed(specs: ParamSpec[]): ParamSpec[] {
+  return specs.map((s) => (s.name === weight.unembed() ? { ...s, tiedTo: weight.embed() } : s));
+}
+
+/** The table with the given parameters stored in 16 bits (names → "bf16" | "f16"); others f32. */
+export function withStorage(specs: ParamSpec[], sixteen: Map<string, "bf16" | "f16">): ParamSpec[] {
+  return specs.map((s) => {
+    const d = sixteen.get(s.name);
+    if (d && !mayStore16(s)) throw new Error(`withStorage: ${s.name} must be f32`);
+    return d ? { ...s, dtype: d } : s;
+  });
 }
 
 /** Every parameter of a config's model, in the canonical order files, initialisation and training use. */
@@ -44,7 +85,7 @@ export function paramTable(cfg: ModelConfig): ParamSpec[] {
     if (cfg.normalization === "LN") add(b, [D]);
   };
   add(weight.embed(), [V, D]);
-  if (cfg.positional === "learned") add(weight.posEmbed(), [C, D]);
+  if (cfg.positional === "learned" || cfg.positional === "shortformer") add(weight.posEmbed(), [C, D]);
   for (let l = 0; l < L; l++) {
     norm(weight.norm(l, "ln1", "w"), weight.norm(l, "ln1", "b"));
     for (const x of LETTERS) add(weight.attnW(l, x), [x === "q" ? H : Hk, D, Dh], { layout: "heads" });
@@ -56,6 +97,7 @@ export function paramTable(cfg: ModelConfig): ParamSpec[] {
       add(weight.Win(l), [D, M]);
       add(weight.bin(l), [M], { optional: true });
       if (cfg.actFn === "swiglu") add(weight.Wgate(l), [D, M]);
+      if (cfg.gateBias) add(weight.bgate(l), [M], { optional: true });
       add(weight.Wout(l), [M, D]);
       add(weight.bout(l), [D], { optional: true });
     }
@@ -72,28 +114,47 @@ export interface LayerParams {
   W: Record<Letter, number>; b: Record<Letter, number>;
   WO: number; bO: number;
   ln2w: number; ln2b: number;
-  Win: number; bin: number; Wgate: number; Wout: number; bout: number;
+  Win: number; bin: number; Wgate: number; bgate: number; Wout: number; bout: number;
 }
+
+/** Bytes a parameter occupies in the block: its elements, a 16-bit one rounded up to 16 bytes (so what follows stays aligned); none when tied. */
+const storageBytes = (s: ParamSpec) => (s.tiedTo ? 0 : s.dtype && s.dtype !== "f32" ? Math.ceil((s.size * 2) / 16) * 16 : s.size * 4);
 
 /** All parameters in one wasm allocation, laid out in table order. */
 export class Params {
   readonly specs: ParamSpec[];
-  /** Byte offset of the whole block and its size in floats. */
+  /** Byte offset of the whole block and its size in floats (bytes / 4: with 16-bit parameters, fewer than the parameters). */
   readonly base: number;
   readonly floats: number;
   private readonly at = new Map<string, number>();
+  /** Formats of the 16-bit parameters by offset (absent: f32). */
+  private readonly formats = new Map<number, "bf16" | "f16">();
 
   constructor(engine: Engine, specs: ParamSpec[]) {
     this.specs = specs;
-    this.floats = specs.reduce((a, s) => a + s.size, 0);
-    engine.ensure(this.floats * 4, `the model's ${this.floats.toLocaleString("en-US")} parameters (as f32)`, "the model is too large for WebAssembly (check n_layers, d_model, d_vocab in its config)");
-    this.base = engine.allocF32(this.floats);
+    const bytes = specs.reduce((a, s) => a + storageBytes(s), 0);
+    const n = specs.reduce((a, s) => a + (s.tiedTo ? 0 : s.size), 0), half = specs.some((s) => s.dtype && s.dtype !== "f32");
+    engine.ensure(bytes, `the model's ${n.toLocaleString("en-US")} parameters (${half ? "matrices in 16 bits" : "as f32"})`, "the model is too large for WebAssembly (check n_layers, d_model, d_vocab in its config)");
+    this.floats = bytes / 4;
+    this.base = engine.alloc(bytes);
     let off = this.base;
-    for (const s of specs) { this.at.set(s.name, off); off += s.size * 4; }
+    for (const s of specs) {
+      if (s.tiedTo) {
+        if (!this.at.has(s.tiedTo)) throw new Error(`Params: ${s.name} is tied to ${s.tiedTo}, which must come first`);
+        this.at.set(s.name, this.at.get(s.tiedTo)!);
+        continue;
+      }
+      this.at.set(s.name, off);
+      if (s.dtype === "bf16" || s.dtype === "f16") this.formats.set(off, s.dtype);
+      off += storageBytes(s);
+    }
   }
 
   /** Byte offset of a parameter's storage, or 0 when the model has no such parameter. */
   ptr(name: string): number { return this.at.get(name) ?? 0; }
+
+  /** Element format of the parameter stored at `ptr` (an offset ptr() gave): f32 unless it was kept 16-bit. */
+  format(ptr: number): StorageDType { return this.formats.get(ptr) ?? "f32"; }
 
   has(name: string): boolean { return this.at.has(name); }
 
@@ -106,7 +167,7 @@ export class Params {
       b: { q: p(weight.attnB(l, "q")), k: p(weight.attnB(l, "k")), v: p(weight.attnB(l, "v")) },
       WO: p(weight.WO(l)), bO: p(weight.bO(l)),
       ln2w: p(weight.norm(l, "ln2", "w")), ln2b: p(weight.norm(l, "ln2", "b")),
-      Win: p(weight.Win(l)), bin: p(weight.bin(l)), Wgate: p(weight.Wgate(l)), Wout: p(weight.Wout(l)), bout: p(weight.bout(l)),
+      Win: p(weight.Win(l)), bin: p(weight.bin(l)), Wgate: p(weight.Wgate(l)), bgate: p(weight.bgate(l)), Wout: p(weight.Wout(l)), bout: p(weight.bout(l)),
     };
   }
 }

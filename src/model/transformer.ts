@@ -9,7 +9,7 @@
 // Hk kv heads, Hx heads of one letter (H for q, Hk for k/v), Dh d_head,
 // M d_mlp, V vocab, L layers.
 import type { ModelConfig } from "./config.js";
-import type { Engine } from "../wasm/engine.js";
+import type { Engine, WeightFormat } from "../wasm/engine.js";
 import { createEngine } from "../wasm/engine.js";
 import { InputError } from "../errors.js";
 import { hook as hookOf, LETTERS, weight, type Letter } from "../names.js";
@@ -27,6 +27,9 @@ export interface MlpBuffers { ln: number; mean: number; rstd: number; pre: numbe
 
 /** Offsets of one layer's parameter gradients (the same layout as LayerParams); 0 where none. */
 export type LayerGrads = LayerParams;
+
+/** The embed kernel's code for a table's format. */
+const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2 };
 
 /** Token ids [B][T] checked against the model; returns the flat Int32Array. */
 export function checkTokens(cfg: ModelConfig, tokens: ArrayLike<ArrayLike<number>>, what = "tokens"): { ids: Int32Array; B: number; T: number } {
@@ -62,6 +65,7 @@ export class Transformer {
   readonly lnfb: number;
   readonly WU: number;
   readonly bU: number;
+  /** Rotary tables [nCtx, rotaryDims/2] (0 without rotary). */
   private readonly rope = { cos: 0, sin: 0 };
   /** [2·D] sink for norm weight gradients nobody reads (attribution passes). */
   private readonly junk: number;
@@ -126,6 +130,14 @@ export class Transformer {
     else if (dx !== dout) this.engine.f32(dx, N * D).set(this.engine.f32(dout, N * D));
   }
 
+  // ---- weights in memory -----------------------------------------------------------
+
+  /** Format of the matrix stored at `w` (f32, or bf16/f16 kept from a 16-bit file: the kernels widen it). */
+  private fmt(w: number): WeightFormat { return this.params.format(w); }
+
+  /** Byte offset of element `i` of the matrix stored at `w`, whatever its format. */
+  private at(w: number, i: number): number { return w + i * (this.params.format(w) === "f32" ? 4 : 2); }
+
   // ---- q/k/v projections --------------------------------------------------------
 
   /** Heads (of one letter) [h0,h1): out[N, (h1−h0)·Dh] (row stride ldo) = x[N,D]·W[h] + b[h]. */
@@ -133,14 +145,16 @@ export class Transformer {
     const Lp = this.layers[l];
     const { dModel: D, dHead: Dh } = this.cfg;
     const Hx = letter === "q" ? this.cfg.nHeads : this.cfg.nKvHeads;
-    this.engine.gemm(N, (h1 - h0) * Dh, D, x, D, Lp.W[letter] + h0 * Dh * 4, Hx * Dh, out, ldo, { bias: Lp.b[letter] + h0 * Dh * 4 });
+    const W = Lp.W[letter];
+    this.engine.gemm(N, (h1 - h0) * Dh, D, x, D, this.at(W, h0 * Dh), Hx * Dh, out, ldo, { bias: Lp.b[letter] + h0 * Dh * 4, format: this.fmt(W) });
   }
 
   /** dx[N,D] (= or +=) dout[N, (h1−h0)·Dh] (row stride ldd) · W[h0..h1)ᵀ: the input gradient of project(). */
   projectBackward(l: number, letter: Letter, dout: number, ldd: number, N: number, h0: number, h1: number, dx: number, accumulate: boolean): void {
     const { dModel: D, dHead: Dh } = this.cfg;
     const Hx = letter === "q" ? this.cfg.nHeads : this.cfg.nKvHeads;
-    this.engine.gemm(N, D, (h1 - h0) * Dh, dout, ldd, this.layers[l].W[letter] + h0 * Dh * 4, Hx * Dh, dx, D, { transB: true, accumulate });
+    const W = this.layers[l].W[letter];
+    this.engine.gemm(N, D, (h1 - h0) * Dh, dout, ldd, this.at(W, h0 * Dh), Hx * Dh, dx, D, { transB: true, accumulate, format: this.fmt(W) });
   }
 
   /** Every head's weight and bias gradients of one letter: dW[D, Hx·Dh] += xᵀ·dout, db += Σ rows (training). */
@@ -156,25 +170,55 @@ export class Transformer {
 
   // ---- attention ----------------------------------------------------------------
 
-  /** cos/sin tables [T, Dh/2] for rotary embeddings; row t is position t, so the nCtx table serves every T ≤ nCtx. */
+  /** Rotated dims per head (rotary models). */
+  private get nRot(): number { return this.cfg.rotaryDims ?? this.cfg.dHead; }
+
+  /**
+   * cos/sin tables [T, nRot/2] for rotary embeddings; row t is position t, so
+   * the nCtx table serves every T ≤ nCtx. Frequency i is θ^(−2i/nRot), then
+   * scaled (Hugging Face modeling_rope_utils): "linear" divides it by factor;
+   * "llama3" keeps wavelengths below originalMaxPositions/highFreqFactor,
+   * divides those above originalMaxPositions/lowFreqFactor by factor, and
+   * blends in between with s = (orig/wavelength − low)/(high − low).
+   */
   private ropeTables(T: number): { cos: number; sin: number } {
-    const half = this.cfg.dHead / 2;
+    const n = this.nRot, half = n / 2, sc = this.cfg.ropeScaling;
+    const inv = Float64Array.from({ length: half }, (_, i) => {
+      const f = Math.pow(this.cfg.ropeTheta, -(2 * i) / n);
+      if (!sc) return f;
+      if (sc.type === "linear") return f / sc.factor;
+      const wl = (2 * Math.PI) / f, orig = sc.originalMaxPositions;
+      if (wl < orig / sc.highFreqFactor) return f;
+      if (wl > orig / sc.lowFreqFactor) return f / sc.factor;
+      const s = (orig / wl - sc.lowFreqFactor) / (sc.highFreqFactor - sc.lowFreqFactor);
+      return ((1 - s) * f) / sc.factor + s * f;
+    });
     const c = new Float32Array(T * half), s = new Float32Array(T * half);
     for (let t = 0; t < T; t++) for (let i = 0; i < half; i++) {
-      const ang = t * Math.pow(this.cfg.ropeTheta, -(2 * i) / this.cfg.dHead);
+      const ang = t * inv[i];
       c[t * half + i] = Math.cos(ang);
       s[t * half + i] = Math.sin(ang);
     }
     return { cos: this.engine.upload(c), sin: this.engine.upload(s) };
   }
 
+  /** Rotate heads [h0,h1) of x [B,T,Hx,Dh] in place by position, in the model's rotary style; `sin` negated undoes it. */
+  private rotate(x: number, sin: number, B: number, T: number, Hx: number, h0: number, h1: number): void {
+    const { k } = this.engine, Dh = this.cfg.dHead;
+    if (this.cfg.rotaryStyle === "half") k.ropeHalf(x, this.rope.cos, sin, B, T, Hx, Dh, this.nRot, h0, h1);
+    else k.rope(x, this.rope.cos, sin, B, T, Hx, Dh, h0, h1);
+  }
+
+  /** Keys a query of layer l sees, itself included (0: every earlier one). */
+  window(l: number): number { return this.cfg.attnWindow?.[l] ?? 0; }
+
   /**
-   * Heads [h0,h1): z[N,H·Dh], pattern[B,H,T,T] from q[N,H·Dh], k,v[N,Hk·Dh]
+   * Layer l, heads [h0,h1): z[N,H·Dh], pattern[B,H,T,T] from q[N,H·Dh], k,v[N,Hk·Dh]
    * (pass Hk = H when each query head has its own k/v, as in the graph).
    * Rotary models rotate q and k into `scratch` (N·(H+Hk)·Dh floats) first
    * so cached q/k stay unrotated, as TransformerLens's hook_q/hook_k are.
    */
-  attend(z: number, pattern: number, q: number, k: number, v: number, B: number, T: number, H: number, Hk: number, h0: number, h1: number, scratch = 0): void {
+  attend(l: number, z: number, pattern: number, q: number, k: number, v: number, B: number, T: number, H: number, Hk: number, h0: number, h1: number, scratch = 0): void {
     const Dh = this.cfg.dHead;
     const e = this.engine;
     if (this.cfg.positional === "rotary") {
@@ -182,19 +226,47 @@ export class Transformer {
       const qr = scratch, kr = scratch + N * H * Dh * 4;
       e.f32(qr, N * H * Dh).set(e.f32(q, N * H * Dh));
       e.f32(kr, N * Hk * Dh).set(e.f32(k, N * Hk * Dh));
-      e.k.rope(qr, this.rope.cos, this.rope.sin, B, T, H, Dh, h0, h1);
-      e.k.rope(kr, this.rope.cos, this.rope.sin, B, T, Hk, Dh, 0, Hk);
+      this.rotate(qr, this.rope.sin, B, T, H, h0, h1);
+      this.rotate(kr, this.rope.sin, B, T, Hk, 0, Hk);
       q = qr; k = kr;
     }
-    e.k.attention(z, pattern, q, k, v, B, T, H, Hk, Dh, 1 / Math.sqrt(Dh), h0, h1, this.cfg.causal ? 1 : 0);
+    e.k.attention(z, pattern, q, k, v, B, T, H, Hk, Dh, 1 / Math.sqrt(Dh), h0, h1, this.cfg.causal ? 1 : 0, this.window(l));
   }
 
-  /** dq[N,H·Dh] (written), dk, dv[N,Hk·Dh] (+=; zero them first) from dz through attend() with its saved pattern (no rotary). */
-  attendBackward(dq: number, dk: number, dv: number, dpattern: number, dz: number, q: number, k: number, v: number, pattern: number,
-    B: number, T: number, H: number, Hk: number, h0: number, h1: number): void {
-    if (this.cfg.positional === "rotary") throw new InputError("gradients through rotary position embeddings are not implemented yet");
-    const Dh = this.cfg.dHead;
-    this.engine.k.attentionBackward(dq, dk, dv, dpattern, dz, q, k, v, pattern, B, T, H, Hk, Dh, 1 / Math.sqrt(Dh), h0, h1, this.cfg.causal ? 1 : 0);
+  /** Floats of the scratch attendBackward needs (0 without rotary). */
+  attendBackwardScratchFloats(B: number, T: number, H: number, Hk: number): number {
+    return this.cfg.positional === "rotary" ? B * T * (H + 2 * Hk) * this.cfg.dHead + (T * this.nRot) / 2 : 0;
+  }
+
+  /**
+   * dq[N,H·Dh] (written), dk, dv[N,Hk·Dh] (+=; zero them first) from dz through
+   * attend() of layer l with its saved pattern. Rotary models: the kernel runs
+   * on q, k rotated again into `scratch` (attendBackwardScratchFloats), and
+   * the gradients it gives with respect to the rotated q, k are rotated back
+   * (a rotation's transpose is the rotation by minus the angle: the tables
+   * with sin negated).
+   */
+  attendBackward(l: number, dq: number, dk: number, dv: number, dpattern: number, dz: number, q: number, k: number, v: number, pattern: number,
+    B: number, T: number, H: number, Hk: number, h0: number, h1: number, scratch = 0): void {
+    const Dh = this.cfg.dHead, e = this.engine, scale = 1 / Math.sqrt(Dh), causal = this.cfg.causal ? 1 : 0;
+    if (this.cfg.positional !== "rotary") {
+      e.k.attentionBackward(dq, dk, dv, dpattern, dz, q, k, v, pattern, B, T, H, Hk, Dh, scale, h0, h1, causal);
+      return;
+    }
+    if (!scratch) throw new Error("attendBackward: rotary models need scratch (attendBackwardScratchFloats)");
+    const N = B * T, QD = N * H * Dh, KD = N * Hk * Dh;
+    const qr = scratch, kr = qr + QD * 4, dkr = kr + KD * 4, nsin = dkr + KD * 4, tab = (T * this.nRot) / 2;
+    e.f32(qr, QD).set(e.f32(q, QD));
+    e.f32(kr, KD).set(e.f32(k, KD));
+    this.rotate(qr, this.rope.sin, B, T, H, h0, h1);
+    this.rotate(kr, this.rope.sin, B, T, Hk, 0, Hk);
+    e.k.fill(dkr, 0, KD);
+    e.k.attentionBackward(dq, dkr, dv, dpattern, dz, qr, kr, v, pattern, B, T, H, Hk, Dh, scale, h0, h1, causal);
+    e.k.fill(nsin, 0, tab);
+    e.k.sub(nsin, nsin, this.rope.sin, tab);
+    this.rotate(dq, nsin, B, T, H, h0, h1);
+    this.rotate(dkr, nsin, B, T, Hk, 0, Hk);
+    e.k.add(dk, dk, dkr, KD);
   }
 
   // ---- output projection ---------------------------------------------------------
@@ -202,19 +274,22 @@ export class Transformer {
   /** out[N,D] = z[N,H·Dh]·W_O + b_O: every head's result summed, in one GEMM. */
   attnOutput(l: number, z: number, N: number, out: number): void {
     const { nHeads: H, dHead: Dh, dModel: D } = this.cfg;
-    this.engine.gemm(N, D, H * Dh, z, H * Dh, this.layers[l].WO, D, out, D, { bias: this.layers[l].bO });
+    const WO = this.layers[l].WO;
+    this.engine.gemm(N, D, H * Dh, z, H * Dh, WO, D, out, D, { bias: this.layers[l].bO, format: this.fmt(WO) });
   }
 
   /** Head h's result out[N,D] (row stride ldo) = z_h[N,Dh] (row stride ldz)·W_O[h] (no b_O). */
   headResult(l: number, h: number, z: number, ldz: number, N: number, out: number, ldo: number): void {
     const { dHead: Dh, dModel: D } = this.cfg;
-    this.engine.gemm(N, D, Dh, z, ldz, this.layers[l].WO + h * Dh * D * 4, D, out, ldo);
+    const WO = this.layers[l].WO;
+    this.engine.gemm(N, D, Dh, z, ldz, this.at(WO, h * Dh * D), D, out, ldo, { format: this.fmt(WO) });
   }
 
   /** dz[N, (h1−h0)·Dh] (row stride ldz) = dout[N,D]·W_O[h0..h1)ᵀ: the z gradient of headResult/attnOutput. */
   headResultBackward(l: number, dout: number, N: number, h0: number, h1: number, dz: number, ldz: number): void {
     const { dHead: Dh, dModel: D } = this.cfg;
-    this.engine.gemm(N, (h1 - h0) * Dh, D, dout, D, this.layers[l].WO + h0 * Dh * D * 4, D, dz, ldz, { transB: true });
+    const WO = this.layers[l].WO;
+    this.engine.gemm(N, (h1 - h0) * Dh, D, dout, D, this.at(WO, h0 * Dh * D), D, dz, ldz, { transB: true, format: this.fmt(WO) });
   }
 
   // ---- MLP ------------------------------------------------------------------------
@@ -235,17 +310,19 @@ export class Transformer {
     const { dModel: D, dMlp: M } = this.cfg;
     const e = this.engine;
     this.normalize(s.ln, x, N, Lp.ln2w, Lp.ln2b, s.mean, s.rstd);
-    e.gemm(N, M, D, s.ln, D, Lp.Win, M, s.pre, M, { bias: Lp.bin });
+    e.gemm(N, M, D, s.ln, D, Lp.Win, M, s.pre, M, { bias: Lp.bin, format: this.fmt(Lp.Win) });
     if (this.cfg.actFn === "swiglu") {
-      // llama: silu(x·W_gate) · (x·W_in)
-      e.gemm(N, M, D, s.ln, D, Lp.Wgate, M, s.gate, M);
+      // llama: silu(x·W_gate + b_gate) · (x·W_in + b_in)
+      e.gemm(N, M, D, s.ln, D, Lp.Wgate, M, s.gate, M, { bias: Lp.bgate, format: this.fmt(Lp.Wgate) });
       e.k.swiglu(s.post, s.gate, s.pre, N * M);
     } else if (this.cfg.actFn === "relu") {
       e.k.relu(s.post, s.pre, N * M); // tracr's compiled MLPs
+    } else if (this.cfg.actFn === "gelu") {
+      e.k.geluErf(s.post, s.pre, N * M);
     } else {
       e.k.gelu(s.post, s.pre, N * M);
     }
-    e.gemm(N, D, M, s.post, M, Lp.Wout, D, out, D, { bias: Lp.bout });
+    e.gemm(N, D, M, s.post, M, Lp.Wout, D, out, D, { bias: Lp.bout, format: this.fmt(Lp.Wout) });
   }
 
   /**
@@ -263,18 +340,20 @@ export class Transformer {
       e.gemm(M, D, N, s.post, M, dout, D, g.Wout, D, { transA: true, accumulate: true });
       e.k.biasGrad(g.bout, dout, N, D);
     }
-    e.gemm(N, M, D, dout, D, Lp.Wout, D, dpost, M, { transB: true });
+    e.gemm(N, M, D, dout, D, Lp.Wout, D, dpost, M, { transB: true, format: this.fmt(Lp.Wout) });
     if (this.cfg.actFn === "swiglu") {
       e.k.swigluBackward(dgate, dpre, s.gate, s.pre, dpost, N * M);
       if (g) e.gemm(D, M, N, s.ln, D, dgate, M, g.Wgate, M, { transA: true, accumulate: true });
+      if (g && g.bgate) e.k.biasGrad(g.bgate, dgate, N, M);
     } else if (this.cfg.actFn === "relu") e.k.reluBackward(dpre, s.pre, dpost, N * M);
+    else if (this.cfg.actFn === "gelu") e.k.geluErfBackward(dpre, s.pre, dpost, N * M);
     else e.k.geluBackward(dpre, s.pre, dpost, N * M);
     if (g) {
       e.gemm(D, M, N, s.ln, D, dpre, M, g.Win, M, { transA: true, accumulate: true });
       e.k.biasGrad(g.bin, dpre, N, M);
     }
-    e.gemm(N, D, M, dpre, M, Lp.Win, M, dln, D, { transB: true });
-    if (this.cfg.actFn === "swiglu") e.gemm(N, D, M, dgate, M, Lp.Wgate, M, dln, D, { transB: true, accumulate: true });
+    e.gemm(N, D, M, dpre, M, Lp.Win, M, dln, D, { transB: true, format: this.fmt(Lp.Win) });
+    if (this.cfg.actFn === "swiglu") e.gemm(N, D, M, dgate, M, Lp.Wgate, M, dln, D, { transB: true, accumulate: true, format: this.fmt(Lp.Wgate) });
     this.normalizeBackward(dx, g?.ln2w ?? 0, g?.ln2b ?? 0, dln, x, N, Lp.ln2w, s.mean, s.rstd);
   }
 
@@ -282,12 +361,21 @@ export class Transformer {
 
   /** Embedding (+ learned positions) of ids[N] (an Int32 offset) into out[N,D]. */
   embedTokens(out: number, ids: number, B: number, T: number): void {
-    this.engine.k.embed(out, ids, this.WE, this.cfg.positional === "learned" ? this.Wpos : 0, B, T, this.cfg.dModel);
+    this.engine.k.embed(out, ids, this.WE, this.cfg.positional === "learned" ? this.Wpos : 0, B, T, this.cfg.dModel, FORMAT_CODE[this.fmt(this.WE)]);
   }
 
   /** Token embedding alone (no positions) of ids[N] into out[N,D]. */
   embedTokensOnly(out: number, ids: number, B: number, T: number): void {
-    this.engine.k.embed(out, ids, this.WE, 0, B, T, this.cfg.dModel);
+    this.engine.k.embed(out, ids, this.WE, 0, B, T, this.cfg.dModel, FORMAT_CODE[this.fmt(this.WE)]);
+  }
+
+  /**
+   * Shortformer positions: x[B·T, D] += W_pos[t] (the queries' and keys'
+   * normalized input; TransformerLens adds W_pos after ln1, to q and k only).
+   */
+  addPositions(x: number, B: number, T: number): void {
+    const D = this.cfg.dModel, e = this.engine;
+    for (let b = 0; b < B; b++) e.k.add(x + b * T * D * 4, x + b * T * D * 4, this.Wpos, T * D);
   }
 
   /** Learned position embeddings [T,D] repeated for each prompt into out[B·T, D]. */
@@ -300,13 +388,16 @@ export class Transformer {
   unembed(x: number, N: number, out: number, ln: number, mean = 0, rstd = 0): void {
     const { dModel: D, dVocab: V } = this.cfg;
     this.normalize(ln, x, N, this.lnfw, this.lnfb, mean, rstd);
-    this.engine.gemm(N, V, D, ln, D, this.WU, V, out, V, { bias: this.bU });
+    // A tied unembedding is the embedding [V, D] itself, read transposed.
+    if (this.WU === this.WE) this.engine.gemm(N, V, D, ln, D, this.WE, D, out, V, { transB: true, bias: this.bU, format: this.fmt(this.WE) });
+    else this.engine.gemm(N, V, D, ln, D, this.WU, V, out, V, { bias: this.bU, format: this.fmt(this.WU) });
   }
 
   /** dln[N,D] (written) = dlogits[N,V]·W_Uᵀ: the gradient at the final norm's output. */
   unembedBackward(dlogits: number, N: number, dln: number): void {
     const { dModel: D, dVocab: V } = this.cfg;
-    this.engine.gemm(N, D, V, dlogits, V, this.WU, V, dln, D, { transB: true });
+    if (this.WU === this.WE) this.engine.gemm(N, D, V, dlogits, V, this.WE, D, dln, D, { format: this.fmt(this.WE) });
+    else this.engine.gemm(N, D, V, dlogits, V, this.WU, V, dln, D, { transB: true, format: this.fmt(this.WU) });
   }
 
   // ---- whole passes ------------------------------------------------------------------
@@ -328,10 +419,11 @@ export class Transformer {
 /** Hook names a forward pass of this geometry fires, in order. */
 export function hookNamesOf(cfg: ModelConfig): string[] {
   const n: string[] = [hookOf.embed()];
-  if (cfg.positional === "learned") n.push(hookOf.posEmbed());
+  if (cfg.positional === "learned" || cfg.positional === "shortformer") n.push(hookOf.posEmbed());
   for (let l = 0; l < cfg.nLayers; l++) {
     n.push(hookOf.residPre(l), hookOf.ln1(l), ...LETTERS.map((x) => hookOf.qkv(l, x)), hookOf.pattern(l), hookOf.z(l), hookOf.result(l), hookOf.attnOut(l));
-    if (!cfg.attnOnly) n.push(hookOf.residMid(l), hookOf.ln2(l), hookOf.mlpPre(l), hookOf.mlpPost(l), hookOf.mlpOut(l));
+    // Parallel attention and MLP: no stream between them, so no hook_resid_mid (as in TransformerLens).
+    if (!cfg.attnOnly) n.push(...(cfg.parallelAttnMlp ? [] : [hookOf.residMid(l)]), hookOf.ln2(l), hookOf.mlpPre(l), hookOf.mlpPost(l), hookOf.mlpOut(l));
     n.push(hookOf.residPost(l));
   }
   n.push(hookOf.lnFinal());

@@ -52,35 +52,72 @@ export function readJsonFile(path: string, what: string): Record<string, unknown
   return j as Record<string, unknown>;
 }
 
-/** Where a --model argument's weights (and config, for safetensors) are. */
-export interface ModelFiles { weights: string; config: string | null; name: string }
+/**
+ * Where a --model argument's weights (and config, when the weights need one)
+ * are. `index` is set for a checkpoint split into shards: `weights` is then
+ * the index JSON and `shards` its files (the weight_map's values).
+ */
+export interface ModelFiles { weights: string; config: string | null; name: string; index?: string; shards?: string[] }
+
+/** Files a Hugging Face folder may hold its weights in, in order of preference (an index: shards). */
+const FOLDER_WEIGHTS = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"];
+
+/** Whether a file starts like a zip archive (a torch.save checkpoint, whatever its extension). */
+function isZip(path: string): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const b = new Uint8Array(4);
+    return readSync(fd, b, 0, 4, 0) === 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The shard files an index JSON names (the distinct values of its weight_map), checked to exist beside it. */
+function shardFiles(index: string): string[] {
+  const j = readJsonFile(index, "shard index");
+  const map = j.weight_map;
+  if (map === null || typeof map !== "object" || Array.isArray(map)) throw new UsageError(`shard index ${index} has no "weight_map" object`);
+  const files = [...new Set(Object.values(map as Record<string, unknown>))];
+  for (const f of files) {
+    if (typeof f !== "string" || f.includes("/") || f.includes("\\") || f.startsWith(".")) throw new UsageError(`shard index ${index} names ${JSON.stringify(f)}, which is not a file name beside it`);
+    if (!existsSync(join(dirname(index), f))) throw new UsageError(`shard index ${index} names ${f}, which is missing`);
+  }
+  return files as string[];
+}
 
 /**
- * Resolve a --model argument: `NAME.safetensors` with `NAME.config.json` (or
- * `config.json`) beside it; a folder holding `model.safetensors` and
- * `config.json` (the Hugging Face layout); or a llama2.c checkpoint `.bin`
- * (its header is its config).
+ * Resolve a --model argument: `NAME.safetensors` or a PyTorch checkpoint
+ * `NAME.pth` / `NAME.pt` with `NAME.config.json` (or `config.json`) beside
+ * it; a folder holding `config.json` and `model.safetensors`, or shards with
+ * `model.safetensors.index.json`, or `pytorch_model.bin` (the Hugging Face
+ * layouts); or a llama2.c checkpoint `.bin` (its header is its config).
  */
 export function resolveModelPath(arg: string): ModelFiles {
-  if (!existsSync(arg)) throw new UsageError(`model not found: ${arg} (give a .safetensors file, a llama2.c .bin, or a folder with model.safetensors and config.json)`);
+  if (!existsSync(arg)) throw new UsageError(`model not found: ${arg} (give a .safetensors or .pth file, a llama2.c .bin, or a folder with config.json and model.safetensors)`);
   if (statSync(arg).isDirectory()) {
-    const weights = join(arg, "model.safetensors"), config = join(arg, "config.json");
-    if (!existsSync(weights)) throw new UsageError(`model folder ${arg} has no model.safetensors`);
+    const found = FOLDER_WEIGHTS.map((f) => join(arg, f)).find((f) => existsSync(f));
+    const config = join(arg, "config.json");
+    if (!found) throw new UsageError(`model folder ${arg} has no model.safetensors (nor shards with model.safetensors.index.json, nor pytorch_model.bin)`);
     if (!existsSync(config)) throw new UsageError(`model folder ${arg} has no config.json`);
-    return { weights, config, name: basename(resolve(arg)) };
+    const name = basename(resolve(arg));
+    if (found.endsWith(".index.json")) return { weights: found, config, name, index: found, shards: shardFiles(found) };
+    return { weights: found, config, name };
   }
-  if (arg.endsWith(".bin")) return { weights: arg, config: null, name: basename(arg, ".bin") };
-  if (!arg.endsWith(".safetensors")) throw new UsageError(`model file ${arg} is neither a .safetensors file nor a llama2.c .bin`);
-  const stem = arg.slice(0, -".safetensors".length);
+  // A .bin is a llama2.c checkpoint unless it is a zip (pytorch_model.bin): then it needs its config like a .pth.
+  if (arg.endsWith(".bin") && !isZip(arg)) return { weights: arg, config: null, name: basename(arg, ".bin") };
+  const ext = [".safetensors", ".pth", ".pt", ".bin"].find((x) => arg.endsWith(x));
+  if (!ext) throw new UsageError(`model file ${arg} is neither a .safetensors file nor a llama2.c .bin nor a PyTorch checkpoint (.pth, .pt)`);
+  const stem = arg.slice(0, -ext.length);
   const candidates = [`${stem}.config.json`, join(dirname(arg), "config.json")];
   const config = candidates.find((c) => existsSync(c));
   if (!config) throw new UsageError(`no config for ${arg}: expected ${candidates.join(" or ")}`);
   return { weights: arg, config, name: basename(stem) };
 }
 
-/** True when a --model argument is written as a path (./x, ../x, /x, ~/x, C:\\x, x.safetensors, x.json, x.bin), never a hub id. */
+/** True when a --model argument is written as a path (./x, ../x, /x, ~/x, C:\\x, x.safetensors, x.json, x.bin, x.pth, x.pt), never a hub id. */
 export function looksLikePath(arg: string): boolean {
-  return /^(\.|\/|~|[A-Za-z]:)/.test(arg) || arg.includes("\\") || /\.(safetensors|json|bin)$/i.test(arg);
+  return /^(\.|\/|~|[A-Za-z]:)/.test(arg) || arg.includes("\\") || /\.(safetensors|json|bin|pth|pt)$/i.test(arg);
 }
 
 /** True when a --model argument names a Hugging Face repo: not an existing path, not path-like, a valid repo id. */
@@ -120,12 +157,15 @@ export interface LoadFromPathOptions {
  */
 export async function loadModelFromPath(arg: string, opts: LoadFromPathOptions = {}): Promise<{ model: Transformer; name: string; config: Record<string, unknown> | null; files: ModelFiles }> {
   const { files, config } = await modelFiles(arg, opts);
-  const src = fileSource(files.weights);
+  const sources = files.shards ? files.shards.map((f) => fileSource(join(dirname(files.index!), f))) : [fileSource(files.weights)];
   try {
-    const model = await loadModel(src, config, { engine: opts.engine, onProgress: opts.onProgress });
+    const weights = files.shards
+      ? { index: readJsonFile(files.index!, "shard index"), shards: new Map(files.shards.map((f, i) => [f, sources[i]])) }
+      : sources[0];
+    const model = await loadModel(weights, config, { engine: opts.engine, onProgress: opts.onProgress });
     return { model, name: files.name, config, files };
   } finally {
-    src.close();
+    for (const s of sources) s.close();
   }
 }
 

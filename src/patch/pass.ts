@@ -15,7 +15,6 @@
 // Dh d_head, M d_mlp, V vocab, L layers.
 import type { Transformer, MlpBuffers } from "../model/transformer.js";
 import type { Graph } from "../graph/graph.js";
-import { InputError } from "../errors.js";
 
 /** Per-edge mix: 1 (or true) keeps the sender's value, 0 its ablated value; fractions blend (Float32Array only). */
 export type EdgeWeights = Uint8Array | Float32Array;
@@ -108,10 +107,11 @@ export class GraphPass {
     }
   }
 
-  /** Layer whose Σ b_O prefix a reader's input carries. */
+  /** Layer whose Σ b_O prefix a reader's input carries (an MLP beside its layer's attention reads none of that layer's). */
   private readerLayer(x: number): number {
     const n = this.graph.nodes[x];
-    return n.kind === "qkv_input" ? n.layer : n.kind === "mlp_in" ? n.layer + 1 : this.model.cfg.nLayers;
+    if (n.kind === "mlp_in") return this.model.cfg.parallelAttnMlp ? n.layer : n.layer + 1;
+    return n.kind === "qkv_input" ? n.layer : this.model.cfg.nLayers;
   }
 
   /** A reader's input from scratch: Σ earlier b_O plus each incoming edge's sender offset `src(edge)`, in parent order. */
@@ -147,6 +147,8 @@ export class GraphPass {
         const input = g.edges[g.parents[x][0]].parent;
         const Lp = m.layers[n.layer];
         m.normalize(this.s.ln, val(input), N, Lp.ln1w, Lp.ln1b, save ? save.mean[input] : 0, save ? save.rstd[input] : 0);
+        // Shortformer: a constant W_pos joins the queries' and keys' input after ln1 (so backward is unchanged).
+        if (m.cfg.positional === "shortformer" && n.letter !== "v") m.addPositions(this.s.ln, this.B, this.T);
         // Grouped-query attention: query head h reads key/value head h·Hk/H
         // (each query head still has its own k/v nodes, as if ungrouped).
         const h = n.letter === "q" ? n.head! : m.kvHead(n.head!);
@@ -155,7 +157,7 @@ export class GraphPass {
       }
       case "result": {
         const pattern = save ? save.pattern[x] : this.s.pattern;
-        m.attend(this.s.z, pattern, val(this.qkvIds[3 * x]), val(this.qkvIds[3 * x + 1]), val(this.qkvIds[3 * x + 2]), this.B, this.T, 1, 1, 0, 1, this.s.rot);
+        m.attend(n.layer, this.s.z, pattern, val(this.qkvIds[3 * x]), val(this.qkvIds[3 * x + 1]), val(this.qkvIds[3 * x + 2]), this.B, this.T, 1, 1, 0, 1, this.s.rot);
         m.headResult(n.layer, n.head!, this.s.z, m.cfg.dHead, N, out, m.cfg.dModel);
         return;
       }
@@ -277,7 +279,6 @@ export class GraphPass {
    */
   backward(vals: NodeValues, save: PassSave, dlogits: number, cb: BackwardCallbacks): void {
     const m = this.model, e = m.engine, g = this.graph, cfg = m.cfg;
-    if (cfg.positional === "rotary") throw new InputError("gradients through rotary position embeddings are not implemented yet");
     const { nLayers: L, nHeads: H, dModel: D, dHead: Dh, dMlp: M } = cfg;
     const { B, T, N, R } = this, ND = N * D;
     const W = cb.weights ?? null;
@@ -291,6 +292,9 @@ export class GraphPass {
       const gradOf = new Float64Array(g.nodes.length);
       const block = (k: number) => f(k * ND);
       const shared = W ? 0 : block(3 * H);
+      // A parallel layer's MLP does not read its heads: without weights its input gradient waits in its own buffer until they are done.
+      const parallel = cfg.parallelAttnMlp === true, gMlpOwn = !W && parallel ? f(ND) : 0;
+      const rotScratch = f(m.attendBackwardScratchFloats(B, T, 1, 1));
       const gOut = W ? block(1) : f(ND);
       // ∂metric/∂(writer value): Σ over its addition edges of weight · reader gradient.
       const writerGrad = (w: number): number => {
@@ -319,13 +323,14 @@ export class GraphPass {
           const mo = byKind("mlp_out", l), mi = g.edges[g.parents[mo][0]].parent;
           const s = save.mlp[l];
           s.mean = save.mean[mi]; s.rstd = save.rstd[mi];
-          const gMi = W ? block(1) : shared;
+          const gMi = W ? block(1) : parallel ? gMlpOwn : shared;
           const Gm = writerGrad(mo);
           cb.onWriter?.(mo, Gm);
           m.mlpBackward(l, Gm, vals.value(mi), N, s, gMi, null, mlpTmp!);
           gradOf[mi] = gMi;
           cb.onReaders?.([mi], gMi);
-          if (!W) e.k.add(G, G, gMi, ND);
+          // A sequential MLP reads its layer's heads: its input gradient reaches them. A parallel one does not (added after them).
+          if (!W && !parallel) e.k.add(G, G, gMi, ND);
         }
         // Heads: each result feeds everything after it, not its own layer's inputs.
         const readers: number[] = [];
@@ -338,7 +343,7 @@ export class GraphPass {
           m.headResultBackward(l, Gr, N, h, h + 1, dz, Dh);
           e.k.fill(dx.k, 0, N * Dh);
           e.k.fill(dx.v, 0, N * Dh);
-          m.attendBackward(dx.q, dx.k, dx.v, dpat, dz, vals.value(q), vals.value(k), vals.value(v), save.pattern[res], B, T, 1, 1, 0, 1);
+          m.attendBackward(l, dx.q, dx.k, dx.v, dpat, dz, vals.value(q), vals.value(k), vals.value(v), save.pattern[res], B, T, 1, 1, 0, 1, rotScratch);
           for (const [node, letter] of [[q, "q"], [k, "k"], [v, "v"]] as const) {
             cb.onDirect?.(node, dx[letter]);
             const input = g.edges[g.parents[node][0]].parent;
@@ -355,6 +360,7 @@ export class GraphPass {
         }
         cb.onReaders?.(readers, layerBlock);
         if (!W) for (let j = 0; j < readers.length; j++) e.k.add(G, G, layerBlock + j * ND * 4, ND);
+        if (!W && parallel && !cfg.attnOnly) e.k.add(G, G, gMlpOwn, ND);
       }
     } finally {
       e.reset(mark);

@@ -120,6 +120,7 @@ export class Trainer {
    */
   static async create(cfg: ModelConfig, opts: { weights?: WeightMap; seed?: number; initStd?: number; engine?: Engine } = {}): Promise<Trainer> {
     if (cfg.positional === "rotary") throw new InputError("training: rotary position embeddings have no backward kernel yet");
+    if (cfg.positional === "shortformer") throw new InputError("training: shortformer positions are not trained here");
     const w = opts.weights ?? initWeights(cfg, opts.seed ?? 0, opts.initStd ?? 0.02);
     return new Trainer(await Transformer.create(cfg, w, opts.engine));
   }

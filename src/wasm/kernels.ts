@@ -27,9 +27,13 @@ export interface KernelExports {
   softmax(out: number, x: number, N: number, C: number): void;
   logSoftmax(out: number, x: number, N: number, C: number): void;
   klRows(out: number, lp: number, lq: number, N: number, C: number): void;
+  /** window: keys each query sees, itself included (sliding-window attention); 0 or omitted: all earlier keys. */
   attention(z: number, pattern: number, q: number, k: number, v: number,
-    B: number, T: number, H: number, Hkv: number, Dh: number, scale: number, h0: number, h1: number, causal: number): void;
+    B: number, T: number, H: number, Hkv: number, Dh: number, scale: number, h0: number, h1: number, causal: number, window?: number): void;
   rope(x: number, cos: number, sin: number, B: number, T: number, Hx: number, Dh: number, h0: number, h1: number): void;
+  ropeHalf(x: number, cos: number, sin: number, B: number, T: number, Hx: number, Dh: number, nRot: number, h0: number, h1: number): void;
+  geluErf(out: number, x: number, n: number): void;
+  geluErfBackward(dx: number, x: number, dout: number, n: number): void;
   add(out: number, a: number, b: number, n: number): void;
   sub(out: number, a: number, b: number, n: number): void;
   axpy(y: number, alpha: number, x: number, n: number): void;

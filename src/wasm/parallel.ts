@@ -57,6 +57,8 @@ const ROWS: Record<string, RowKernel> = {
   gatherRows: ROW(3, 4, [[0, 4, 4], [2, -1, 4]], CHEAP),
   // src is [N, S, D]: it moves S·D floats per row, set apart in rows().
   sumSlices: ROW(2, 4, [[0, 4, 4]], CHEAP),
+  geluErf: EW([0, 1], 2, MATH),
+  geluErfBackward: EW([0, 1, 2], 3, MATH),
 };
 
 /** Kernels the workers resolve; an op code is an index here. */
@@ -114,7 +116,8 @@ export class ParallelKernels {
       bias: number, acc: number) => this.sgemmPacked(tA, M, N, K, A, lda, Bp, C, ldc, bias, acc);
     k.packB = (Bp: number, B: number, ldb: number, tB: number, K: number, N: number, bFormat: number) => this.packB(Bp, B, ldb, tB, K, N, bFormat);
     k.attention = (z: number, pattern: number, q: number, kk: number, v: number, B: number, T: number, H: number, Hkv: number,
-      Dh: number, scale: number, h0: number, h1: number, causal: number) => this.attention(z, pattern, q, kk, v, B, T, H, Hkv, Dh, scale, h0, h1, causal);
+      Dh: number, scale: number, h0: number, h1: number, causal: number, window?: number) =>
+      this.attention(z, pattern, q, kk, v, B, T, H, Hkv, Dh, scale, h0, h1, causal, window ?? 0);
     k.attentionBackward = (dq: number, dk: number, dv: number, dpattern: number, dz: number, q: number, kk: number, v: number, pattern: number,
       B: number, T: number, H: number, Hkv: number, Dh: number, scale: number, h0: number, h1: number, causal: number) =>
       this.attentionBackward(dq, dk, dv, dpattern, dz, q, kk, v, pattern, B, T, H, Hkv, Dh, scale, h0, h1, causal);
@@ -334,12 +337,12 @@ export class ParallelKernels {
   }
 
   private attention(z: number, pattern: number, q: number, kk: number, v: number, B: number, T: number, H: number, Hkv: number,
-    Dh: number, scale: number, h0: number, h1: number, causal: number): void {
+    Dh: number, scale: number, h0: number, h1: number, causal: number, window: number): void {
     const t = this.t;
     t[0] = z; t[1] = pattern; t[2] = q; t[3] = kk; t[4] = v; t[5] = B; t[6] = T; t[7] = H; t[8] = Hkv; t[9] = Dh;
-    t[10] = scale; t[11] = h0; t[12] = h1; t[13] = causal;
+    t[10] = scale; t[11] = h0; t[12] = h1; t[13] = causal; t[14] = window;
     if (!this.heads(OP.attention, B, T, H, Hkv, Dh, h0, h1, 1, [5, 11, 12], [0, 2], [3, 4], [1])) {
-      this.raw.attention(z, pattern, q, kk, v, B, T, H, Hkv, Dh, scale, h0, h1, causal);
+      this.raw.attention(z, pattern, q, kk, v, B, T, H, Hkv, Dh, scale, h0, h1, causal, window);
     }
   }
 

@@ -6,6 +6,7 @@
 // returned. Not exported from the package entry point; not fast.
 // Legend: B batch, T positions, N rows, D width, C classes, H query heads,
 // Hkv key/value heads, Dh d_head, S slices, R gathered rows.
+import { erf } from "./hf-forward.mjs";
 const f32 = Math.fround;
 /** Copy of C[·, ldc] with rows < M, cols < N set to op(A)[M,K]·op(B)[K,N] + bias[N] (+ C if accumulate); A [M,K] lda (or [K,M] if transA), B [K,N] ldb (or [N,K] if transB). */
 export function sgemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, bias, accumulate) {
@@ -103,10 +104,11 @@ export function klRows(lp, lq, N, C) {
 }
 /**
  * Attention (causal unless causal = false) for query heads [h0,h1): q[B,T,H,Dh], k,v[B,T,Hkv,Dh] (head h reads kv head
- * ⌊h/(H/Hkv)⌋) → z[B,T,H,Dh] = pattern·v, pattern[B,H,T,T] = softmax over s ≤ t of q·k·scale, 0 for s > t.
+ * ⌊h/(H/Hkv)⌋) → z[B,T,H,Dh] = pattern·v, pattern[B,H,T,T] = softmax over s ≤ t of q·k·scale, 0 for s > t;
+ * with window W > 0 also 0 for s ≤ t − W (the latest W keys, t included).
  * Heads outside the range are copied from z0/pattern0 (zero when absent).
  */
-export function attention(q, k, v, B, T, H, Hkv, Dh, scale, h0, h1, z0, pattern0, causal = true) {
+export function attention(q, k, v, B, T, H, Hkv, Dh, scale, h0, h1, z0, pattern0, causal = true, window = 0) {
     const z = z0 ? z0.slice() : new Float32Array(B * T * H * Dh);
     const pattern = pattern0 ? pattern0.slice() : new Float32Array(B * H * T * T);
     const group = H / Hkv;
@@ -116,9 +118,9 @@ export function attention(q, k, v, B, T, H, Hkv, Dh, scale, h0, h1, z0, pattern0
         for (let h = h0; h < h1; h++) {
             const kh = Math.floor(h / group);
             for (let t = 0; t < T; t++) {
-                const last = causal ? t : T - 1;
+                const last = causal ? t : T - 1, first = window > 0 ? Math.max(0, t - window + 1) : 0;
                 const sc = [];
-                for (let s = 0; s <= last; s++) {
+                for (let s = first; s <= last; s++) {
                     let dot = 0;
                     for (let d = 0; d < Dh; d++)
                         dot += q[qi(b, t, h) + d] * k[ki(b, s, kh) + d];
@@ -130,11 +132,11 @@ export function attention(q, k, v, B, T, H, Hkv, Dh, scale, h0, h1, z0, pattern0
                 const p = e.map((x) => x / sum);
                 const prow = ((b * H + h) * T + t) * T;
                 for (let s = 0; s < T; s++)
-                    pattern[prow + s] = s <= last ? p[s] : 0;
+                    pattern[prow + s] = s >= first && s <= last ? p[s - first] : 0;
                 for (let d = 0; d < Dh; d++) {
                     let acc = 0;
-                    for (let s = 0; s <= last; s++)
-                        acc += p[s] * v[ki(b, s, kh) + d];
+                    for (let s = first; s <= last; s++)
+                        acc += p[s - first] * v[ki(b, s, kh) + d];
                     z[qi(b, t, h) + d] = acc;
                 }
             }
@@ -155,6 +157,30 @@ export function rope(x, cos, sin, B, T, Hx, Dh, h0, h1) {
                     out[p + 1] = x[p] * s + x[p + 1] * c;
                 }
     return out;
+}
+/**
+ * Rotate-half rotary embedding (Hugging Face) on heads [h0,h1) of x[B,T,Hx,Dh]: for j < nRot/2, dims j and
+ * j + nRot/2 at position t rotated by cos/sin[T, nRot/2]; dims ≥ nRot and other heads copied.
+ */
+export function ropeHalf(x, cos, sin, B, T, Hx, Dh, nRot, h0, h1) {
+    const out = x.slice();
+    const half = nRot / 2;
+    for (let b = 0; b < B; b++)
+        for (let t = 0; t < T; t++)
+            for (let h = h0; h < h1; h++)
+                for (let j = 0; j < half; j++) {
+                    const p = ((b * T + t) * Hx + h) * Dh + j;
+                    const c = cos[t * half + j], s = sin[t * half + j];
+                    out[p] = x[p] * c - x[p + half] * s;
+                    out[p + half] = x[p + half] * c + x[p] * s;
+                }
+    return out;
+}
+/** Exact GELU x·Φ(x) = 0.5x(1 + erf(x/√2)), erf in float64 (hf-forward.mjs). */
+export function geluErf(x) { return x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2))); }
+/** Exact GELU backward: dout·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π). */
+export function geluErfBackward(x, dout) {
+    return x.map((v, i) => dout[i] * (0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI)));
 }
 /** a[n] + b[n] */
 export function add(a, b) { return a.map((x, i) => x + b[i]); }
@@ -414,122 +440,125 @@ export function adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, ste
     const p2 = param.map((p, i) => p - a * (m2[i] / c1 / (Math.sqrt(v2[i] / c2) + ep) + wd * p));
     return { param: p2, m: m2, v: v2 };
 }
+
 // ---- Bit-exact twins: the same f32 operations in the same order as the
 // kernel, each rounded with Math.fround (for +, −, ×, ÷ of f32 values the
 // float64 result rounded once is the f32 result), so they give the kernel's
 // bits, not an approximation of them. Tests compare bitwise.
+
 const TWIN = {
-    LOG2E: f32(1.44269504088896341), LN2_HI: f32(0.693359375), LN2_LO: f32(-2.12194440e-4),
-    P: [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1].map(f32),
-    EXP_LO: -104, EXP_HI: 89,
-    TANH_SMALL: f32(0.75), TANH_SAT: 9.125,
-    Q: [-0.33333316445350647, 0.13332690298557281, -0.0538923479616642, 0.02145058661699295, -0.007654745597392321, 0.0017353328876197338].map(f32),
+  LOG2E: f32(1.44269504088896341), LN2_HI: f32(0.693359375), LN2_LO: f32(-2.12194440e-4),
+  P: [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1].map(f32),
+  EXP_LO: -104, EXP_HI: 89,
+  TANH_SMALL: f32(0.75), TANH_SAT: 9.125,
+  Q: [-0.33333316445350647, 0.13332690298557281, -0.0538923479616642, 0.02145058661699295, -0.007654745597392321, 0.0017353328876197338].map(f32),
 };
+
 /** f32 nearest-even rounding of an integral-or-not f32 (wasm f32.nearest). */
 function nearestF32(x) {
-    const r = Math.round(x); // halves up
-    return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  const r = Math.round(x); // halves up
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
+
 /** 2^k (integer k in [−126, 127]) as f32. */
 const pow2 = (k) => 2 ** k;
+
 /** e^r ≈ 1 + r + r²·P(r) for |r| ≤ ln2/2, as assembly/vmath.ts expPoly. */
 function expPolyF32(r) {
-    const P = TWIN.P;
-    let p = f32(f32(P[0] * r) + P[1]);
-    for (let i = 2; i < 6; i++)
-        p = f32(f32(p * r) + P[i]);
-    return f32(f32(f32(p * f32(r * r)) + r) + 1);
+  const P = TWIN.P;
+  let p = f32(f32(P[0] * r) + P[1]);
+  for (let i = 2; i < 6; i++) p = f32(f32(p * r) + P[i]);
+  return f32(f32(f32(p * f32(r * r)) + r) + 1);
 }
+
 /** assembly/vmath.ts expf: e^x in f32, the kernel's bits (NaN returned as given). */
 export function expF32(x) {
-    x = f32(x);
-    if (x !== x)
-        return x;
-    const y = Math.min(Math.max(x, TWIN.EXP_LO), TWIN.EXP_HI);
-    const n = nearestF32(f32(y * TWIN.LOG2E));
-    const r = f32(f32(y - f32(n * TWIN.LN2_HI)) - f32(n * TWIN.LN2_LO));
-    const k1 = n >> 1;
-    return f32(f32(expPolyF32(r) * pow2(k1)) * pow2(n - k1));
+  x = f32(x);
+  if (x !== x) return x;
+  const y = Math.min(Math.max(x, TWIN.EXP_LO), TWIN.EXP_HI);
+  const n = nearestF32(f32(y * TWIN.LOG2E));
+  const r = f32(f32(y - f32(n * TWIN.LN2_HI)) - f32(n * TWIN.LN2_LO));
+  const k1 = n >> 1;
+  return f32(f32(expPolyF32(r) * pow2(k1)) * pow2(n - k1));
 }
+
 /** assembly/vmath.ts tanhf: tanh(x) in f32, the kernel's bits (NaN returned as given). */
 export function tanhF32(x) {
-    x = f32(x);
-    if (x !== x)
-        return x;
-    const a = Math.abs(x);
-    let t;
-    if (a < TWIN.TANH_SMALL) {
-        const s = f32(a * a), Q = TWIN.Q;
-        let q = f32(f32(Q[5] * s) + Q[4]);
-        for (let i = 3; i >= 0; i--)
-            q = f32(f32(q * s) + Q[i]);
-        t = f32(a + f32(f32(a * s) * q));
-    }
-    else {
-        const b = Math.min(a, TWIN.TANH_SAT);
-        const y = f32(b + b);
-        const n = nearestF32(f32(y * TWIN.LOG2E));
-        const r = f32(f32(y - f32(n * TWIN.LN2_HI)) - f32(n * TWIN.LN2_LO));
-        const e = f32(expPolyF32(r) * pow2(n));
-        t = f32(1 - f32(2 / f32(e + 1)));
-    }
-    return x < 0 || Object.is(x, -0) ? -t : t;
+  x = f32(x);
+  if (x !== x) return x;
+  const a = Math.abs(x);
+  let t;
+  if (a < TWIN.TANH_SMALL) {
+    const s = f32(a * a), Q = TWIN.Q;
+    let q = f32(f32(Q[5] * s) + Q[4]);
+    for (let i = 3; i >= 0; i--) q = f32(f32(q * s) + Q[i]);
+    t = f32(a + f32(f32(a * s) * q));
+  } else {
+    const b = Math.min(a, TWIN.TANH_SAT);
+    const y = f32(b + b);
+    const n = nearestF32(f32(y * TWIN.LOG2E));
+    const r = f32(f32(y - f32(n * TWIN.LN2_HI)) - f32(n * TWIN.LN2_LO));
+    const e = f32(expPolyF32(r) * pow2(n));
+    t = f32(1 - f32(2 / f32(e + 1)));
+  }
+  return x < 0 || Object.is(x, -0) ? -t : t;
 }
+
 const GELU_C32 = f32(0.7978845608028654), GELU_A32 = f32(0.044715);
+
 /** assembly/activation.ts gelu, bit-exact: (0.5x)·(1 + tanh(c·(x + ((a·x)·x)·x))). */
 export function geluF32(x) {
-    return x.map((v) => {
-        const u = f32(GELU_C32 * f32(v + f32(f32(f32(GELU_A32 * v) * v) * v)));
-        return f32(f32(0.5 * v) * f32(1 + tanhF32(u)));
-    });
+  return x.map((v) => {
+    const u = f32(GELU_C32 * f32(v + f32(f32(f32(GELU_A32 * v) * v) * v)));
+    return f32(f32(0.5 * v) * f32(1 + tanhF32(u)));
+  });
 }
+
 /** assembly/backward.ts geluBackward, bit-exact. */
 export function geluBackwardF32(x, dout) {
-    const a3 = f32(0.134145);
-    return x.map((v, i) => {
-        const th = tanhF32(f32(GELU_C32 * f32(v + f32(f32(f32(GELU_A32 * v) * v) * v))));
-        const dudx = f32(GELU_C32 * f32(1 + f32(f32(a3 * v) * v)));
-        const d = f32(f32(0.5 * f32(1 + th)) + f32(f32(f32(0.5 * v) * f32(1 - f32(th * th))) * dudx));
-        return f32(dout[i] * d);
-    });
+  const a3 = f32(0.134145);
+  return x.map((v, i) => {
+    const th = tanhF32(f32(GELU_C32 * f32(v + f32(f32(f32(GELU_A32 * v) * v) * v))));
+    const dudx = f32(GELU_C32 * f32(1 + f32(f32(a3 * v) * v)));
+    const d = f32(f32(0.5 * f32(1 + th)) + f32(f32(f32(0.5 * v) * f32(1 - f32(th * th))) * dudx));
+    return f32(dout[i] * d);
+  });
 }
+
 /** assembly/activation.ts swiglu, bit-exact: (g/(1 + e^−g))·u. */
 export function swigluF32(g, u) {
-    return g.map((v, i) => f32(f32(v / f32(1 + expF32(-v))) * u[i]));
+  return g.map((v, i) => f32(f32(v / f32(1 + expF32(-v))) * u[i]));
 }
+
 /** One bf16 (format 1) or f16 (format 2) value from its 16 bits, from the formats' definitions: (−1)^s·2^(e−bias)·(1.m), subnormals 2^(1−bias)·0.m. */
 export function halfToF32(h, format) {
-    const [eBits, mBits] = format === 1 ? [8, 7] : [5, 10];
-    const bias = (1 << (eBits - 1)) - 1;
-    const s = h >> 15 ? -1 : 1, e = (h >> mBits) & ((1 << eBits) - 1), m = h & ((1 << mBits) - 1);
-    if (e === (1 << eBits) - 1)
-        return m ? NaN : s * Infinity;
-    return e === 0 ? s * m * 2 ** (1 - bias - mBits) : s * (1 + m / 2 ** mBits) * 2 ** (e - bias);
+  const [eBits, mBits] = format === 1 ? [8, 7] : [5, 10];
+  const bias = (1 << (eBits - 1)) - 1;
+  const s = h >> 15 ? -1 : 1, e = (h >> mBits) & ((1 << eBits) - 1), m = h & ((1 << mBits) - 1);
+  if (e === (1 << eBits) - 1) return m ? NaN : s * Infinity;
+  return e === 0 ? s * m * 2 ** (1 - bias - mBits) : s * (1 + m / 2 ** mBits) * 2 ** (e - bias);
 }
+
 /** src[n] (u16 of format 1 bf16 or 2 f16) → f32[n]; NaNs as (quiet) NaN with the input's sign and payload (bits set directly). */
 export function widen16(src, format) {
-    const out = new Float32Array(src.length), bits = new Uint32Array(out.buffer);
-    src.forEach((h, i) => {
-        const v = halfToF32(h, format);
-        if (v === v)
-            out[i] = v;
-        else
-            bits[i] = format === 1 ? h << 16 : ((h & 0x8000) << 16) | 0x7f800000 | ((h & 0x3ff) << 13);
-    });
-    return out;
+  const out = new Float32Array(src.length), bits = new Uint32Array(out.buffer);
+  src.forEach((h, i) => {
+    const v = halfToF32(h, format);
+    if (v === v) out[i] = v;
+    else bits[i] = format === 1 ? h << 16 : ((h & 0x8000) << 16) | 0x7f800000 | ((h & 0x3ff) << 13);
+  });
+  return out;
 }
+
 /**
  * The packed layout of op(B)[K,N] (B [K,N] stride ldb, or [N,K] if transB):
  * Bp[⌈N/8⌉][K][8], zeros past N; assembly/matmul.ts packB's exact output.
  */
 export function packB(B, ldb, transB, K, N) {
-    const panels = Math.ceil(N / 8), out = new Float32Array(panels * K * 8);
-    for (let p = 0; p < panels; p++)
-        for (let k = 0; k < K; k++)
-            for (let j = 0; j < 8; j++) {
-                const col = p * 8 + j;
-                if (col < N)
-                    out[(p * K + k) * 8 + j] = transB ? B[col * ldb + k] : B[k * ldb + col];
-            }
-    return out;
+  const panels = Math.ceil(N / 8), out = new Float32Array(panels * K * 8);
+  for (let p = 0; p < panels; p++) for (let k = 0; k < K; k++) for (let j = 0; j < 8; j++) {
+    const col = p * 8 + j;
+    if (col < N) out[(p * K + k) * 8 + j] = transB ? B[col * ldb + k] : B[k * ldb + col];
+  }
+  return out;
 }

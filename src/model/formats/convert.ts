@@ -18,11 +18,23 @@ export type SourceTensors = Map<string, SourceTensor>;
 
 export interface Conversion { plans: CopyPlan[] }
 
-/** Non-weight buffers some writers save beside the weights (TransformerLens masks, HF GPT-2 attention biases). */
-const BUFFERS = [/^blocks\.\d+\.attn\.(mask|IGNORE)$/, /^(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)$/];
+/**
+ * Non-weight buffers some writers save beside the weights: TransformerLens
+ * masks, HF GPT-2 attention biases, Pythia's causal mask, masked_bias and
+ * rotary inv_freq, and old Llama checkpoints' rotary inv_freq. The model
+ * recomputes each of them.
+ */
+const BUFFERS = [
+  /^blocks\.\d+\.attn\.(mask|IGNORE)$/, /^(transformer\.)?h\.\d+\.attn\.(bias|masked_bias)$/,
+  /^(gpt_neox\.)?layers\.\d+\.attention\.(bias|masked_bias|rotary_emb\.inv_freq)$/, /^(model\.)?layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/,
+];
 
-function refuseUnused(all: Iterable<string>, used: Set<string>, cfg: ModelConfig): void {
-  const unused = [...all].filter((n) => !used.has(n) && !BUFFERS.some((re) => re.test(n)));
+/** True for a non-weight buffer (a mask, a constant) that conversions skip by name. */
+export function isBuffer(name: string): boolean { return BUFFERS.some((re) => re.test(name)); }
+
+/** Refuse, by name, a file's tensors that no plan used and that are not known buffers. */
+export function refuseUnused(all: Iterable<string>, used: Set<string>, cfg: ModelConfig): void {
+  const unused = [...all].filter((n) => !used.has(n) && !isBuffer(n));
   if (!unused.length) return;
   const shown = unused.slice(0, 5).map((n) => `"${n}"`).join(", ") + (unused.length > 5 ? `, … (${unused.length} in all)` : "");
   throw new WeightError(`the file has tensors a ${describe(cfg)} model does not use: ${shown} (does the config match the weights?)`);

@@ -80,6 +80,28 @@ function decode(bytes: Uint8Array, dtype: string, n: number): Float32Array {
   }
 }
 
+/** n little-endian u16 (a 16-bit float's bits, kept as they are). */
+function bits16(bytes: Uint8Array, n: number): Uint16Array {
+  const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
+  return new Uint16Array(aligned.buffer, aligned.byteOffset, n);
+}
+
+/** Rows [r0, r1) of a plan into a 16-bit parameter's storage, refusing NaN and infinity (exponent bits all ones: `expMask`). */
+function copy16(engine: Engine, ptr: number, size: number, vals: Uint16Array, plan: CopyPlan, r0: number, r1: number, first: number,
+  rowOffsets: (r: number) => [number, number], expMask: number): void {
+  const n = plan.dims.length, inner = plan.dims[n - 1], sIn = plan.srcStrides[n - 1], dIn = plan.dstStrides[n - 1];
+  const dst = new Uint16Array(engine.memory.buffer, ptr, size);
+  for (let r = r0; r < r1; r++) {
+    const [s0, d0] = rowOffsets(r);
+    let s = s0 - first, d = d0;
+    for (let i = 0; i < inner; i++, s += sIn, d += dIn) {
+      const h = vals[s];
+      if ((h & expMask) === expMask) throw new WeightError(`tensor "${plan.from}" holds ${h & (expMask === 0x7f80 ? 0x7f : 0x3ff) ? "a NaN" : "an infinity"} (not finite) at element ${s + first}; refusing weights that are NaN or infinite`);
+      dst[d] = h;
+    }
+  }
+}
+
 /** Bytes read per chunk: big enough to stream, small enough to stay off the peak. */
 const CHUNK_BYTES = 8 << 20;
 
@@ -95,7 +117,8 @@ export interface FillOptions {
 export async function fillParams(engine: Engine, params: Params, plans: CopyPlan[], source: ByteSource | null, opts: FillOptions = {}): Promise<void> {
   const planned = new Set(plans.map((p) => p.param));
   for (const s of params.specs) {
-    if (planned.has(s.name)) continue;
+    if (s.tiedTo && planned.has(s.name)) throw new WeightError(`${s.name} is tied to ${s.tiedTo}: it cannot be filled`);
+    if (planned.has(s.name) || s.tiedTo) continue;
     if (!s.optional) throw new WeightError(`missing tensor "${s.name}" (shape [${s.shape}])`);
     engine.k.fill(params.ptr(s.name), 0, s.size);
   }
@@ -112,18 +135,26 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
       return [s, d];
     };
     const eb = plan.src.stored ? DTYPE_BYTES[plan.src.stored.dtype] : 4;
+    // A parameter kept 16-bit takes its source's bits as they are (the loader chose it only where every source has its dtype).
+    const keep16 = spec.dtype === "bf16" || spec.dtype === "f16";
+    if (keep16 && plan.src.stored?.dtype !== (spec.dtype === "bf16" ? "BF16" : "F16")) throw new WeightError(`${plan.param} is stored as ${spec.dtype} but "${plan.from}" is not`);
     const rowSpan = (inner - 1) * sIn + 1;
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(1, (n > 1 ? plan.srcStrides[n - 2] : rowSpan) * eb)));
     for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
       const r1 = Math.min(rows, r0 + rowsPerChunk);
       const first = rowOffsets(r0)[0], last = rowOffsets(r1 - 1)[0] + rowSpan;
-      let vals: Float32Array;
+      let vals: Float32Array | Uint16Array;
       if (plan.src.array) vals = plan.src.array.subarray(first, last);
       else {
         const st = plan.src.stored;
-        const bytes = await source!.read(st.offset + first * eb, (last - first) * eb);
-        vals = decode(bytes, st.dtype, last - first);
+        const bytes = await (st.source ?? source!).read(st.offset + first * eb, (last - first) * eb);
+        vals = keep16 ? bits16(bytes, last - first) : decode(bytes, st.dtype, last - first);
         done += (r1 - r0) * inner * eb;
+      }
+      if (keep16) {
+        copy16(engine, params.ptr(plan.param), spec.size, vals as Uint16Array, plan, r0, r1, first, rowOffsets, spec.dtype === "bf16" ? 0x7f80 : 0x7c00);
+        if (plan.src.stored) opts.onProgress?.(done, total);
+        continue;
       }
       // Views die when memory grows (an await may let other code allocate): take one per chunk.
       const dst = engine.f32(params.ptr(plan.param), spec.size);

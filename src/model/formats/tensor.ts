@@ -19,6 +19,8 @@ export interface StoredTensor {
   /** Absolute byte offset of the first element in the source. */
   offset: number;
   byteLength: number;
+  /** The file the bytes are in, when a checkpoint spans several (shards); absent: the one being read. */
+  source?: ByteSource;
 }
 
 /**
