@@ -6,7 +6,7 @@
 // a separate process that loads the weights from a file and runs trials and
 // EAP, next to the f32 weight bytes. At 1 thread, and at N with --threads N.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -108,7 +108,7 @@ function peakRss(cfg, counts, P) {
     line(`  builds the ${B}x${T} Patcher, runs ${P.rssTrials} trial(s) (output, layer 0 q input${P.rssTrials > 2 ? ", last MLP" : ""}) and one EAP pass; maxRSS from process.resourceUsage()`);
     for (const n of counts) {
       const args = JSON.stringify({ weights: path, config: cfg, threads: n, trials: P.rssTrials });
-      const child = spawnSync(process.execPath, [CHILD, args], { encoding: "utf8", timeout: 15 * 60e3, maxBuffer: 1 << 20 });
+      const child = spawnChild(args);
       if (child.status !== 0) {
         const why = (child.stderr || child.error?.message || `status ${child.status} ${child.signal ?? ""}`).trim().split("\n").slice(-3).join(" | ");
         line(`  peak RSS at ${n} thread(s) FAILED: ${why}`);
@@ -125,6 +125,19 @@ function peakRss(cfg, counts, P) {
     rmSync(dir, { recursive: true, force: true });
   }
   return out;
+}
+
+/**
+ * Run the probe. Through a shell that forks it (not exec's it): on Linux a
+ * forked process's ru_maxrss starts at the resident pages it shared with its
+ * parent at fork time (the high-water mark survives exec), so a child forked
+ * straight from this process would report this process's JavaScript heap as
+ * its own peak. The shell forks from a small process instead.
+ */
+function spawnChild(args) {
+  const o = { encoding: "utf8", timeout: 15 * 60e3, maxBuffer: 1 << 20 };
+  if (existsSync("/bin/sh")) return spawnSync("/bin/sh", ["-c", '"$0" "$@"; exit $?', process.execPath, CHILD, args], o);
+  return spawnSync(process.execPath, [CHILD, args], o);
 }
 
 function printSummary(runs, cfg, rss) {
