@@ -7,7 +7,7 @@ import { Patcher, ABLATIONS, type Ablation } from "../../patch/patcher.js";
 import { klMetric, logitDiffMetric, type Metric } from "../../metrics.js";
 import { ALGORITHMS, getAlgorithm, type RunOptions } from "../../algorithms/registry.js";
 import { MAX_IG_STEPS } from "../../algorithms/eap.js";
-import { circuitDot, circuitJson } from "../../io/circuit.js";
+import { circuitDot, circuitFileText } from "../../io/circuit.js";
 import type { Circuit } from "../../circuit.js";
 import { createEngine } from "../../wasm/engine.js";
 import { checkOutputPath, loadModelFromPath, readDataFile, UsageError, writeAtomic } from "../files.js";
@@ -112,8 +112,7 @@ export async function runCommand(args: string[]): Promise<void> {
     if (largest < 1e-6) err.write(`warning: every EAP score is 0 — ${metric.name === "kl" ? "KL is at its minimum in the clean run, so its gradient vanishes; use --algorithm eap-ig or --metric logit-diff" : "the metric's gradient vanishes in the clean run; try --algorithm eap-ig"}\n`);
   }
   summary(process.stdout, c);
-  const json = circuitJson(c, { ablation, metric: metric.name, model: { name, ...model.cfg } });
-  writeAtomic(outPath, JSON.stringify(json, null, 1) + "\n");
+  writeAtomic(outPath, circuitFileText(c, { ablation, metric: metric.name, model: { name, ...model.cfg } }));
   process.stdout.write(`wrote ${outPath}\n`);
   if (str("dot")) {
     writeAtomic(str("dot")!, circuitDot(c));
