@@ -6,6 +6,7 @@ import { UsageError } from "./files.js";
 import { runCommand } from "./commands/run.js";
 import { infoCommand } from "./commands/info.js";
 import { demoCommand, sweepCommand } from "./commands/sweep.js";
+import { exploreCommand } from "./commands/explore.js";
 
 const VERSION = "0.1.0";
 
@@ -16,13 +17,14 @@ Usage:
   acdc info --model M                                   a model's geometry and graph size
   acdc demo [--threshold T] [--out-dir DIR]             ACDC on tracr-reverse, offline
   acdc sweep --task T [options]                         ROC/AUC over a threshold sweep
+  acdc explore [--port P]                               the circuit explorer in a browser tab
   acdc COMMAND --help                                   the options of one command
   acdc --version
 `;
 
 export type Command = (args: string[]) => Promise<void>;
 /** The commands, by name; each parses its own options and prints its own --help. */
-const commands: Record<string, Command> = { run: runCommand, info: infoCommand, demo: demoCommand, sweep: sweepCommand };
+const commands: Record<string, Command> = { run: runCommand, info: infoCommand, demo: demoCommand, sweep: sweepCommand, explore: exploreCommand };
 
 /** Run the CLI with argv (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
