@@ -42,6 +42,10 @@ const state = {
   sweep: null,
   selected: -1,
   running: false,
+  /** Data given before any model, applied when one loads (and kept across model changes). */
+  pendingData: null,
+  /** The entry whose patcher the worker still holds (attribution re-cuts use it). */
+  liveRunId: null,
 };
 let client = new EngineClient(1);
 let nextId = 1;
@@ -312,6 +316,7 @@ async function loadModel(spec, builtin = null) {
   clearError();
   const token = {};
   state.model = { spec, builtin, token, info: null };
+  state.liveRunId = null;
   state.data = state.dataSpec = null;
   $("data-info").textContent = "No data yet.";
   $("model-info").textContent = `loading ${spec.name ?? spec.task ?? spec.repo ?? "model"}…`;
@@ -460,6 +465,7 @@ async function run() {
     const r = await client.request("run", { options }, { progress: (m) => onProgress(m, live, meter) });
     state.live = null;
     const e = addEntry(entryFromWorker(r, label, "run"));
+    state.liveRunId = e.id;
     const c = e.circuit, counted = graph.counts.addition + graph.counts.direct, s = c.stats.ms / 1000;
     setStatus(`kept ${c.edges.length} of ${counted} edges (${c.stats.tested} tested) in ${fmtTime(s)}` +
       `${e.decisions.length ? ` · ${fmt(c.stats.tested / Math.max(s, 1e-9), 3)} edges/s` : ""} · metric ${fmt(c.baseline)} → ${fmt(c.metric)}`);
@@ -507,6 +513,7 @@ function onProgress(m, live, meter) {
 function cancel(restart = true) {
   const live = state.live, p = live?.p;
   client.stop();
+  state.liveRunId = null;
   state.live = null;
   busy(false);
   setStatus(`Cancelled${p ? ` after ${p.tested ?? p.done} of ${p.total} ${p.tested !== undefined ? "edges tested" : "steps"}` : ""}: the engine worker was stopped.`);
@@ -539,6 +546,7 @@ async function runSweep() {
   state.circuits = state.circuits.filter((c) => c.source !== "sweep");
   const sweep = { label, values, entries: new Array(values.length).fill(null), auc: null, key: currentKey() };
   state.sweep = sweep;
+  state.liveRunId = null;
   $("sweep-panel").hidden = false;
   sweepPanel($("sweep-panel"), sweep, state.shown);
   busy(true);
@@ -609,7 +617,8 @@ let recutTimer = 0, recutToken = 0;
 /** Attribution circuits are cut again at the slider's threshold (the scores do not change): measured by the worker. */
 function recut(threshold) {
   const A = shownEntry();
-  if (!A || !A.circuit.algorithm.startsWith("eap") || state.running || A.source === "import" || A.key !== currentKey()) return;
+  // Only the last run's scores are in the worker, next to its patcher.
+  if (!A || !A.circuit.algorithm.startsWith("eap") || state.running || (A.parent ?? A).id !== state.liveRunId || !client.worker) return;
   clearTimeout(recutTimer);
   recutTimer = setTimeout(async () => {
     const token = ++recutToken;
@@ -767,6 +776,7 @@ $("threads").addEventListener("change", async () => {
   const t = $("threads").value;
   if (state.running) cancel(false);
   client.stop();
+  state.liveRunId = null;
   client = new EngineClient(t === "auto" ? "auto" : Number(t));
   await startEngine();
   if (state.model?.info) ensureLoaded().catch(showError);
@@ -809,7 +819,8 @@ async function init() {
     $("builtin").add(o);
   }
   await startEngine();
-  // #model=KEY loads a built-in; &run runs it; &compare=truth overlays the ground truth; &group=heads.
+  // #model=KEY loads a built-in; &threshold=T, &metric=M, &algorithm=A set the run; &run runs it;
+  // &compare=truth overlays the ground truth; &group=heads groups the view.
   const h = new URLSearchParams(location.hash.slice(1));
   if (h.get("group")) $("grouping").value = h.get("group");
   const b = BUILTINS.find((x) => x.key === h.get("model"));
@@ -817,6 +828,7 @@ async function init() {
     $("builtin").value = b.key;
     await loadModel(b.spec, b);
     if (h.get("threshold")) setThreshold(Number(h.get("threshold")));
+    for (const k of ["metric", "algorithm"]) if (h.get(k) && [...$(k).options].some((o) => o.value === h.get(k))) $(k).value = h.get(k);
     if (h.has("run")) await run();
     if (h.get("compare")) { $("compare").value = h.get("compare"); render(); }
   }

@@ -69,11 +69,13 @@ export function tooltipText(graph, de, entry, catName, other) {
 /** The node panel: a display node's incoming and outgoing edges with their status in the shown circuit (and the compared one). */
 export function nodePanel(el, graph, dg, d, entry, other) {
   const members = new Set(d.members);
+  // A grouped node (a head with its q/k/v, a layer) says which of its members each edge meets.
+  const grouped = d.members.length > 1;
   const rows = (ids, dir) => ids.map((id) => {
-    const e = graph.edges[id], peer = dir === "in" ? e.parent : e.child;
+    const e = graph.edges[id], peer = dir === "in" ? e.parent : e.child, own = graph.nodes[dir === "in" ? e.child : e.parent];
     const st = entry ? edgeStatus(entry, id) : "";
     const cls = other ? (entry?.kept.has(id) ? (other.ids.has(id) ? "found" : "extra") : other.ids.has(id) ? "missed" : "") : "";
-    return { id, cls, st, html: `<tr class="${cls}"><td>${esc(graph.nodes[peer].label)}${e.type === "direct" ? " (direct)" : ""}</td><td>${esc(st)}</td>` +
+    return { id, cls, st, html: `<tr class="${cls}"><td>${esc(graph.nodes[peer].label)}${e.type === "direct" ? " (direct)" : ""}</td>${grouped ? `<td>${esc(own.label)}</td>` : ""}<td>${esc(st)}</td>` +
       `<td class="num">${entry ? esc(fmt(entry.circuit.scores[id])) : ""}</td><td class="num">${entry?.order?.has(id) ? `#${entry.order.get(id) + 1}` : ""}</td>` +
       (other ? `<td>${other.ids.has(id) ? "yes" : ""}</td>` : "") + "</tr>" };
   });
@@ -91,7 +93,7 @@ export function nodePanel(el, graph, dg, d, entry, other) {
   const table = (title, dir) => {
     const ids = collect(dir), r = rows(ids.slice(0, 300), dir);
     const kept = ids.filter((id) => entry?.kept.has(id)).length;
-    return `<h3>${title}: ${ids.length}${entry ? `, ${kept} kept` : ""}</h3>` + (ids.length ? `<table><thead><tr><th>${dir === "in" ? "from" : "to"}</th><th>status</th><th class="num">score</th><th class="num">tried</th>${other ? `<th>in ${esc(other.name)}</th>` : ""}</tr></thead><tbody>${r.map((x) => x.html).join("")}</tbody></table>` : "") +
+    return `<h3>${title}: ${ids.length}${entry ? `, ${kept} kept` : ""}</h3>` + (ids.length ? `<table><thead><tr><th>${dir === "in" ? "from" : "to"}</th>${grouped ? `<th>${dir === "in" ? "into" : "out of"}</th>` : ""}<th>status</th><th class="num">score</th><th class="num">tried</th>${other ? `<th>in ${esc(other.name)}</th>` : ""}</tr></thead><tbody>${r.map((x) => x.html).join("")}</tbody></table>` : "") +
       (ids.length > 300 ? `<p class="info">first 300 of ${ids.length}</p>` : "");
   };
   el.innerHTML = `<h3>${esc(d.label)}</h3>${d.members.length > 1 ? `<p class="info">${d.members.length} graph nodes: ${esc(d.members.slice(0, 6).map((m) => graph.nodes[m].label).join(", "))}${d.members.length > 6 ? ", …" : ""}</p>` : ""}` +

@@ -8,7 +8,7 @@ import { hitEdge, hitNode, paintScene } from "./scene.js";
 
 /** A camera several views can share: world → screen is x·s + tx. */
 export class Camera {
-  constructor() { this.s = 1; this.tx = 0; this.ty = 0; this.views = new Set(); }
+  constructor() { this.s = 1; this.tx = 0; this.ty = 0; this.views = new Set(); this.fitted = false; }
   set(s, tx, ty) {
     this.s = Math.min(40, Math.max(0.01, s));
     this.tx = tx; this.ty = ty;
@@ -16,10 +16,11 @@ export class Camera {
   }
   /** Zoom by factor f keeping screen point (cx, cy) fixed. */
   zoomAt(f, cx, cy) {
+    this.fitted = false;
     const s = Math.min(40, Math.max(0.01, this.s * f)), k = s / this.s;
     this.set(s, cx - (cx - this.tx) * k, cy - (cy - this.ty) * k);
   }
-  pan(dx, dy) { this.set(this.s, this.tx + dx, this.ty + dy); }
+  pan(dx, dy) { this.fitted = false; this.set(this.s, this.tx + dx, this.ty + dy); }
 }
 
 const FRAME_LOG = 600;
@@ -51,13 +52,14 @@ export class GraphView {
 
   highlight(hi) { this.hi = hi; this.invalidate(); }
 
-  /** Fit the scene's bounds into the canvas. */
+  /** Fit the scene's bounds into the canvas (and keep it fitted through resizes until the user moves the camera). */
   fit() {
     if (!this.scene) return;
     const { x0, y0, x1, y1 } = this.scene.bounds, { w, h } = this.size;
     if (!w || !h) return;
     const pad = 24, s = Math.min(4, (w - 2 * pad) / Math.max(1, x1 - x0), (h - 2 * pad) / Math.max(1, y1 - y0));
     this.camera.set(s, w / 2 - ((x0 + x1) / 2) * s, h / 2 - ((y0 + y1) / 2) * s);
+    this.camera.fitted = true;
   }
 
   resize() {
@@ -68,7 +70,7 @@ export class GraphView {
     this.size = { w, h, dpr };
     this.canvas.width = Math.round(w * dpr);
     this.canvas.height = Math.round(h * dpr);
-    if (first) this.fit();
+    if (first || this.camera.fitted) this.fit();
     this.invalidate();
   }
 

@@ -135,7 +135,7 @@ export function readCircuitJson(j: unknown): { json: CircuitJson; graph: Graph; 
     const a = graph.byLabel.get(r.parent), b = graph.byLabel.get(r.child);
     const e = a === undefined || b === undefined ? undefined : edgeOf.get(`${a} ${b}`);
     if (!e) throw bad(`edge ${i} ${r.parent} → ${r.child} is not an edge of the recorded model's graph`);
-    if (r.type !== e.type) throw bad(`edge ${i} ${r.parent} → ${r.child} is a ${e.type} edge, not ${JSON.stringify(r.type)}`);
+    if (r.type !== e.type) throw bad(`edge ${i} ${r.parent} → ${r.child} is ${e.type === "addition" ? "an" : "a"} ${e.type} edge, not ${JSON.stringify(r.type)}`);
     if (present[e.id]) throw bad(`edge ${i} ${r.parent} → ${r.child} is listed twice`);
     if (r.score !== null && typeof r.score !== "number") throw bad(`edge ${i}: "score" must be a number or null`);
     present[e.id] = 1;

@@ -99,6 +99,31 @@ async function main() {
     await page.context().close();
   });
 
+  await t.test("every registered algorithm is offered; EAP-IG and its slider re-cut equal the CLI's", async (t) => {
+    const { ALGORITHMS } = await import("../../dist/index.js");
+    const page = await open();
+    t.same(await page.$$eval("[data-testid=algorithm] option", (os) => os.map((o) => o.value)), ALGORITHMS.map((a) => a.key), "the menu is the registry");
+    await loadTiny(page);
+    await page.selectOption("[data-testid=algorithm]", "eap-ig");
+    await page.fill("[data-testid=threshold]", "0.001");
+    await page.click("[data-testid=run]");
+    await until(page, "status", /kept \d+ of 134 edges/);
+    const ref = async (threshold) => {
+      const out = join(tmp, `eap-ig-${threshold}.json`);
+      const r = await cli(["run", "--model", tiny.weights, "--data", tiny.data, "--algorithm", "eap-ig", "--threshold", threshold, "--out", out, "--quiet"]);
+      t.equal(r.code, 0, r.stderr);
+      return noTiming(readFileSync(out, "utf8"));
+    };
+    t.equal(noTiming((await download(page, "export-json")).bytes.toString("utf8")), await ref("0.001"), "EAP-IG at τ=0.001: the CLI's JSON");
+    // The slider cuts the same scores again (no new gradients) and measures the circuit in the worker.
+    await page.$eval("[data-testid=threshold-slider]", (el) => { el.value = "-2"; el.dispatchEvent(new Event("input", { bubbles: true })); });
+    await until(page, "status", /at τ=0\.01 \(scores reused/);
+    t.equal(await page.inputValue("[data-testid=threshold]"), "0.01");
+    t.equal(noTiming((await download(page, "export-json")).bytes.toString("utf8")), await ref("0.01"), "re-cut at τ=0.01: the CLI's JSON for τ=0.01");
+    t.same(page.errors, [], "no page errors");
+    await page.context().close();
+  });
+
   await t.test("an HF GPT-2 folder through the folder picker gives the CLI's circuit", async (t) => {
     const folder = join(root, "test", "fixtures", "hf", "gpt2");
     const data = join(tmp, "gpt2.data.json");
@@ -299,18 +324,25 @@ async function main() {
         const paint = [];
         for (let i = 0; i < 40; i++) { const t0 = performance.now(); cam.pan(5, 2); v.paint(); v.flush(); paint.push(performance.now() - t0); }
         for (let i = 0; i < 40; i++) { const t0 = performance.now(); cam.zoomAt(i < 20 ? 1.06 : 1 / 1.06, 500, 350); v.paint(); v.flush(); paint.push(performance.now() - t0); }
-        // Frame pacing: the camera moves every animation frame for two seconds.
-        const gaps = await new Promise((res) => { const out = []; let last = 0, n = 0; const step = (ts) => { if (last) out.push(ts - last); last = ts; cam.pan(2, 1); if (++n < 120) requestAnimationFrame(step); else res(out.slice(2)); }; requestAnimationFrame(step); });
-        return { drawn: v.scene.edges.length, paintP10: q(paint, 0.1), paintMedian: q(paint, 0.5), paintP95: q(paint, 0.95), frameMedian: q(gaps, 0.5), frameP95: q(gaps, 0.95) };
+        // Frame pacing: the camera moves every animation frame for two seconds, with the scene and,
+        // for the machine's own pace, without it.
+        const pace = () => new Promise((res) => { const out = []; let last = 0, n = 0; const step = (ts) => { if (last) out.push(ts - last); last = ts; cam.pan(2, 1); if (++n < 120) requestAnimationFrame(step); else res(out.slice(2)); }; requestAnimationFrame(step); });
+        const gaps = await pace();
+        const scene = v.scene;
+        v.scene = null;
+        const empty = await pace();
+        v.scene = scene;
+        return { drawn: scene.edges.length, paintMin: q(paint, 0), paintMedian: q(paint, 0.5), paintP95: q(paint, 0.95), frameMedian: q(gaps, 0.5), frameP95: q(gaps, 0.95), emptyMedian: q(empty, 0.5) };
       });
-      t.comment(`grouping ${grouping}, nodes ${nodes}: ${r.drawn} curves; paint+raster p10 ${r.paintP10.toFixed(1)} ms, median ${r.paintMedian.toFixed(1)} ms, p95 ${r.paintP95.toFixed(1)} ms; ` +
-        `frame interval median ${r.frameMedian.toFixed(1)} ms, p95 ${r.frameP95.toFixed(1)} ms`);
+      t.comment(`grouping ${grouping}, nodes ${nodes}: ${r.drawn} curves; paint+raster min ${r.paintMin.toFixed(1)} ms, median ${r.paintMedian.toFixed(1)} ms, p95 ${r.paintP95.toFixed(1)} ms; ` +
+        `frame interval median ${r.frameMedian.toFixed(1)} ms, p95 ${r.frameP95.toFixed(1)} ms (empty view: median ${r.emptyMedian.toFixed(1)} ms)`);
       if (grouping === "none") t.equal(r.drawn, 2000, "2,000 curves drawn");
-      // A frame at 60 fps has 16.7 ms. What a frame costs is the fast end of the paint times (the slow end
-      // is other processes taking the core: this runs on shared 2-core machines, rastering in software);
-      // the camera must move at 20 frames a second or more even on a loaded machine.
-      t.ok(r.paintP10 < 16.7, `a frame's paint fits 16.7 ms (p10 ${r.paintP10.toFixed(1)} ms)`);
-      t.ok(r.frameMedian <= 50.1, `median frame interval ${r.frameMedian.toFixed(1)} ms ≤ 50 ms`);
+      // A frame at 60 fps has 16.7 ms. What a frame costs is the fast end of the paint times; the slow end
+      // is other processes taking the core (these tests run on shared 2-core machines, rastering in
+      // software). The frames with the scene must keep the pace the machine keeps with an empty view
+      // (within one frame), or 30 fps.
+      t.ok(r.paintMin < 16.7, `a frame's paint fits 16.7 ms (min ${r.paintMin.toFixed(1)} ms)`);
+      t.ok(r.frameMedian <= Math.max(34, r.emptyMedian + 17), `median frame interval ${r.frameMedian.toFixed(1)} ms: the machine's pace (${r.emptyMedian.toFixed(1)} ms) or 30 fps`);
     }
     await page.context().close();
   });
