@@ -456,6 +456,44 @@ async function main() {
     await page.context().close();
   });
 
+  await t.test("opened from disk: says how to serve it", async (t) => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`file://${join(root, "dist", "explorer", "index.html")}`);
+    await page.waitForSelector("[data-testid=error]:not([hidden])");
+    t.match(await text(page, "error"), /must be served over http\(s\): run npx acdc explore/);
+    await context.close();
+  });
+
+  await t.test("a plain static host (no headers): one thread, then isolated by the service worker", async (t) => {
+    const { createServer } = await import("node:http");
+    const dir = join(root, "dist", "explorer");
+    const types = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".json": "application/json" };
+    const plain = createServer((req, res) => {
+      const p = new URL(req.url, "http://x").pathname, f = join(dir, p.endsWith("/") ? "index.html" : p);
+      if (!f.startsWith(dir) || !existsSync(f)) { res.writeHead(404).end(); return; }
+      res.writeHead(200, { "content-type": types[f.slice(f.lastIndexOf("."))] ?? "application/octet-stream" }).end(readFileSync(f));
+    });
+    await new Promise((r) => plain.listen(0, "127.0.0.1", r));
+    t.teardown(() => plain.close());
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${plain.address().port}/`);
+    await page.waitForSelector("body[data-ready]");
+    t.equal(await page.evaluate(() => crossOriginIsolated), false, "first visit: not isolated");
+    t.match(await text(page, "engine-info"), /1 thread .*not cross-origin isolated/, "says so, and runs on one thread");
+    await page.selectOption("[data-testid=builtin-model]", "tracr-reverse");
+    await until(page, "data-info", /ground truth/);
+    await page.click("[data-testid=run]");
+    await until(page, "status", /kept 15 of 106 edges/);
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60_000 });
+    await page.reload();
+    await page.waitForSelector("body[data-ready]");
+    t.equal(await page.evaluate(() => crossOriginIsolated), true, "after a reload under the service worker: isolated");
+    t.ok(await page.$eval("[data-testid=threads] option[value='2']", (o) => !o.disabled), "threads offered");
+    await context.close();
+  });
+
   await t.test("offline once loaded (service worker)", async (t) => {
     const own = await startExploreServer({ port: 0 });
     const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
