@@ -246,7 +246,13 @@ function dgFor(key, graph, grouping) {
 
 function legend(cats, other) {
   const names = catNames(other);
-  $("legend").innerHTML = cats.map((c) => `<span><i style="border-top-color:${STYLES[c].color};${STYLES[c].dash ? "border-top-style:dashed" : ""}"></i>${names[c] ?? c}</span>`).join("");
+  $("legend").replaceChildren(...cats.map((c) => {
+    const span = document.createElement("span"), mark = document.createElement("i");
+    mark.style.borderTopColor = STYLES[c].color;
+    if (STYLES[c].dash) mark.style.borderTopStyle = "dashed";
+    span.append(mark, names[c] ?? c);
+    return span;
+  }));
 }
 
 function compareInfo(A, other, items) {
@@ -457,12 +463,11 @@ async function run() {
   state.live = live;
   state.selected = -1;
   busy(true);
-  const meter = acdc.rateMeter();
   setStatus(`Running ${describeRun(options)}…`);
   render();
   try {
     await ensureLoaded();
-    const r = await client.request("run", { options }, { progress: (m) => onProgress(m, live, meter) });
+    const r = await client.request("run", { options }, { progress: (m) => onProgress(m, live) });
     state.live = null;
     const e = addEntry(entryFromWorker(r, label, "run"));
     state.liveRunId = e.id;
@@ -483,9 +488,12 @@ async function run() {
 }
 
 /** A progress message: counts, rate and ETA in the status line; decisions into the live circuit. */
-function onProgress(m, live, meter) {
+function onProgress(m, live) {
   const p = m.p;
   live.p = p;
+  // A new phase (hybrid: EAP-IG steps, then ACDC edges) counts in new units: a new meter.
+  if (p.phase !== live.phase) { live.phase = p.phase; live.meter = acdc.rateMeter(); }
+  const meter = live.meter;
   if (p.node) live.node = p.node;
   const d = m.decisions;
   if (d) {

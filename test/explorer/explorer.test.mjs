@@ -135,6 +135,16 @@ async function main() {
     await until(page, "status", /at τ=0\.01 \(scores reused/);
     t.equal(await page.inputValue("[data-testid=threshold]"), "0.01");
     t.equal(noTiming((await download(page, "export-json")).bytes.toString("utf8")), await ref("0.01"), "re-cut at τ=0.01: the CLI's JSON for τ=0.01");
+    // Hybrid: EAP-IG's top 60 candidates, then ACDC; the progress switches units between the two phases.
+    await page.selectOption("[data-testid=algorithm]", "hybrid");
+    await page.fill("[data-testid=top-k]", "60");
+    await page.fill("[data-testid=threshold]", "0.020523");
+    await page.click("[data-testid=run]");
+    await until(page, "status", /kept \d+ of 134 edges/);
+    const out = join(tmp, "hybrid.json");
+    const r = await cli(["run", "--model", tiny.weights, "--data", tiny.data, "--algorithm", "hybrid", "--top-k", "60", "--threshold", "0.020523", "--out", out, "--quiet"]);
+    t.equal(r.code, 0, r.stderr);
+    t.equal(noTiming((await download(page, "export-json")).bytes.toString("utf8")), noTiming(readFileSync(out, "utf8")), "hybrid: the CLI's JSON");
     t.same(page.errors, [], "no page errors");
     await page.context().close();
   });
