@@ -1,8 +1,9 @@
 // Build: AssemblyScript kernels → build/kernels*.wasm → embedded as base64 in
 // src/wasm/kernels.generated.ts → tsc to dist/ → rollup bundles dist/acdc-wasm.mjs
-// dist/acdc-wasm-tokenizers.mjs and the fetch handler dist/acdc-wasm-serve.mjs (+ .iife.js).
+// dist/acdc-wasm-tokenizers.mjs and the fetch handler dist/acdc-wasm-serve.mjs (+ .iife.js) → the explorer assembled in dist/explorer/.
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync, statSync, readdirSync, existsSync } from "node:fs";
+import { readFileSync, writeFileSync, statSync, readdirSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -57,3 +58,36 @@ if (stale()) {
   run(bin("tsc"), ["-p", "tsconfig.json"]);
   run(bin("rollup"), ["-c", "rollup.config.mjs", "--silent"]);
 }
+
+// The explorer as one self-contained folder a static host can serve as it is
+// (and `acdc explore` serves): explorer/'s files, the two bundles and the
+// trained induction model beside them, and files.json (every file with its
+// digest) for the service worker to cache for offline use.
+function assembleExplorer() {
+  const out = join(root, "dist", "explorer");
+  const files = new Map();
+  for (const f of readdirSync(join(root, "explorer"), { recursive: true }).map(String)) {
+    const p = join(root, "explorer", f);
+    if (statSync(p).isFile()) files.set(f.split("\\").join("/"), p);
+  }
+  for (const f of ["acdc-wasm.mjs", "acdc-wasm-tokenizers.mjs"]) files.set(f, join(root, "dist", f));
+  for (const f of ["induction-2l.safetensors", "induction-2l.config.json"]) files.set(`models/${f}`, join(root, "models", f));
+  const digest = createHash("sha256");
+  const listed = [];
+  for (const [rel, src] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+    const bytes = readFileSync(src), dest = join(out, rel);
+    digest.update(rel).update(bytes);
+    listed.push(rel);
+    mkdirSync(dirname(dest), { recursive: true });
+    if (!existsSync(dest) || !readFileSync(dest).equals(bytes)) writeFileSync(dest, bytes);
+  }
+  // Files left from an earlier build whose source is gone.
+  for (const f of readdirSync(out, { recursive: true }).map(String)) {
+    const rel = f.split("\\").join("/");
+    if (rel !== "files.json" && statSync(join(out, f)).isFile() && !files.has(rel)) rmSync(join(out, f));
+  }
+  const manifest = JSON.stringify({ version: digest.digest("hex").slice(0, 16), files: listed }, null, 1) + "\n";
+  const mf = join(out, "files.json");
+  if (!existsSync(mf) || readFileSync(mf, "utf8") !== manifest) writeFileSync(mf, manifest);
+}
+assembleExplorer();

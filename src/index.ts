@@ -17,7 +17,7 @@ export { ALGORITHMS, getAlgorithm, type Algorithm, type RunOptions, type Progres
 export { acdc } from "./algorithms/acdc.js";
 export { eapScores } from "./algorithms/eap.js";
 export type { Circuit, Decision } from "./circuit.js";
-export { circuitJson, circuitDot, type CircuitJson } from "./io/circuit.js";
+export { circuitJson, circuitDot, circuitFileText, readCircuitJson, type CircuitJson, type CircuitMeta } from "./io/circuit.js";
 export { circuitSvg } from "./io/svg.js";
 export { hook, nodeLabel } from "./names.js";
 export { AcdcError, InputError, ConfigError, WeightError, FormatError } from "./errors.js";

@@ -25,7 +25,7 @@ export function acdc(p: Patcher, opts: AcdcOptions): Circuit {
   const scores = new Float64Array(g.edges.length).fill(NaN);
   const total = g.counts.addition + g.counts.direct;
   let skipped = 0;
-  const report = (node: number) => opts.onProgress?.({ phase: "acdc", done: trace.length + skipped, total, tested: trace.length, skipped, node: g.nodes[node].label, ms: performance.now() - t0 });
+  const report = (node: number, decision?: Decision) => opts.onProgress?.({ phase: "acdc", done: trace.length + skipped, total, tested: trace.length, skipped, node: g.nodes[node].label, ms: performance.now() - t0, decision });
   for (const x of g.visitOrder) {
     const testable = g.parents[x].filter((eid) => g.edges[eid].type !== "placeholder");
     if (x !== g.output) {
@@ -45,9 +45,10 @@ export function acdc(p: Patcher, opts: AcdcOptions): Circuit {
       const removed = m - p.current < threshold;
       if (removed) p.commit();
       else p.reject();
-      trace.push({ edge: eid, metric: m, removed });
+      const d = { edge: eid, metric: m, removed };
+      trace.push(d);
       scores[eid] = m;
-      report(x);
+      report(x, d);
     }
   }
   const present = p.present.slice();

@@ -2,7 +2,7 @@
 // run(patcher, options) → Circuit. The CLI, the sweep and the explorer list
 // and call them from here; a new method is one new entry.
 import type { Patcher } from "../patch/patcher.js";
-import type { Circuit } from "../circuit.js";
+import type { Circuit, Decision } from "../circuit.js";
 import { InputError } from "../errors.js";
 import { acdc } from "./acdc.js";
 import { attributionCircuit } from "./attribution.js";
@@ -22,6 +22,8 @@ export interface Progress {
   ms: number;
   /** Method-specific figures (loss, expected circuit size, …). */
   extra?: Record<string, number>;
+  /** Edge-by-edge methods: the decision just made, so a viewer can draw the circuit as it is decided. */
+  decision?: Decision;
 }
 
 /** Options every algorithm understands; each reads the ones it needs. */

@@ -1,8 +1,12 @@
 // Circuit serialisation: the versioned JSON the spec compares (parent, child,
-// type per kept edge, plus run metadata) and DOT for graphviz. Pure functions
-// of a Circuit; no I/O here.
-import type { Circuit } from "../circuit.js";
-import type { GraphNode } from "../graph/graph.js";
+// type per kept edge, plus run metadata), read back into a Circuit over the
+// graph its recorded model config gives, and DOT for graphviz. Pure
+// functions; no I/O here.
+import type { Circuit, ScoreKind } from "../circuit.js";
+import { buildGraph, type Graph, type GraphEdge, type GraphNode } from "../graph/graph.js";
+import { makeConfig, type ModelConfig } from "../model/config.js";
+import { hook } from "../names.js";
+import { AcdcError, FormatError } from "../errors.js";
 
 export const CIRCUIT_SCHEMA_VERSION = 1;
 
@@ -82,6 +86,75 @@ export function circuitJson(c: Circuit, meta: CircuitMeta): CircuitJson {
     algorithm: c.algorithm,
     ...(c.knob.name === "topK" ? { top_k: c.knob.value } : {}),
   };
+}
+
+/** The text `acdc run --out` writes (and the explorer downloads): the circuit JSON, one-space indented, newline-terminated. */
+export function circuitFileText(c: Circuit, meta: CircuitMeta): string {
+  return JSON.stringify(circuitJson(c, meta), null, 1) + "\n";
+}
+
+const bad = (msg: string) => new FormatError("circuit JSON", msg);
+
+/**
+ * Read a circuit JSON (schema version 1) back: the graph rebuilt from the
+ * model config it records (tracr-style split inputs when its nodes name
+ * hook_embed), every edge matched to a counted edge of that graph, and a
+ * Circuit that circuitJson turns into the same JSON again (decisions are not
+ * recorded, so its trace is empty). Throws FormatError naming what is wrong.
+ */
+export function readCircuitJson(j: unknown): { json: CircuitJson; graph: Graph; circuit: Circuit; meta: CircuitMeta } {
+  if (j === null || typeof j !== "object" || Array.isArray(j)) throw bad("must hold a JSON object");
+  const o = j as Record<string, unknown>;
+  if (o.version !== CIRCUIT_SCHEMA_VERSION) throw bad(`version ${JSON.stringify(o.version)} is not ${CIRCUIT_SCHEMA_VERSION} (is this a circuit written by acdc run?)`);
+  for (const k of ["threshold", "baseline", "final_metric", "num_tested", "num_kept", "total_edges", "search_ms"]) {
+    if (typeof o[k] !== "number") throw bad(`"${k}" must be a number, got ${JSON.stringify(o[k])}`);
+  }
+  for (const k of ["ablation", "metric", "algorithm"]) if (typeof o[k] !== "string") throw bad(`"${k}" must be a string`);
+  if (!Array.isArray(o.edges)) throw bad(`"edges" must be a list`);
+  if (!Array.isArray(o.nodes) || !o.nodes.every((x) => typeof x === "string")) throw bad(`"nodes" must be a list of node labels`);
+  const model = o.model;
+  if (model === null || typeof model !== "object" || Array.isArray(model)) throw bad(`"model" must be an object`);
+  const fields: Record<string, unknown> = { ...model };
+  delete fields.name;
+  if (typeof fields.nLayers !== "number" || typeof fields.nHeads !== "number") {
+    throw bad(`"model" does not record the model's geometry (nLayers, nHeads, …), so its graph cannot be rebuilt`);
+  }
+  let cfg: ModelConfig;
+  try { cfg = makeConfig(fields as unknown as ModelConfig); } catch (e) { throw e instanceof AcdcError ? bad(`"model": ${e.message}`) : e; }
+  const graph = buildGraph(cfg, { splitInput: (o.nodes as string[]).includes(hook.embed()) });
+  const counted = graph.counts.addition + graph.counts.direct;
+  if (o.total_edges !== counted) throw bad(`"total_edges" is ${o.total_edges} but the recorded model's graph has ${counted} edges`);
+  const edgeOf = new Map<string, GraphEdge>();
+  for (const e of graph.edges) if (e.type !== "placeholder") edgeOf.set(`${e.parent} ${e.child}`, e);
+  const scores = new Float64Array(graph.edges.length).fill(NaN);
+  const present = new Uint8Array(graph.edges.length);
+  for (const e of graph.edges) if (e.type === "placeholder") present[e.id] = 1;
+  const edges: GraphEdge[] = (o.edges as unknown[]).map((x, i) => {
+    const r = x as Record<string, unknown>;
+    if (r === null || typeof r !== "object" || typeof r.parent !== "string" || typeof r.child !== "string") throw bad(`edge ${i} must have "parent" and "child" node labels`);
+    const a = graph.byLabel.get(r.parent), b = graph.byLabel.get(r.child);
+    const e = a === undefined || b === undefined ? undefined : edgeOf.get(`${a} ${b}`);
+    if (!e) throw bad(`edge ${i} ${r.parent} → ${r.child} is not an edge of the recorded model's graph`);
+    if (r.type !== e.type) throw bad(`edge ${i} ${r.parent} → ${r.child} is ${e.type === "addition" ? "an" : "a"} ${e.type} edge, not ${JSON.stringify(r.type)}`);
+    if (present[e.id]) throw bad(`edge ${i} ${r.parent} → ${r.child} is listed twice`);
+    if (r.score !== null && typeof r.score !== "number") throw bad(`edge ${i}: "score" must be a number or null`);
+    present[e.id] = 1;
+    scores[e.id] = r.score === null ? NaN : (r.score as number);
+    return e;
+  });
+  if (o.num_kept !== edges.length) throw bad(`"num_kept" is ${o.num_kept} but ${edges.length} edges are listed`);
+  const algorithm = o.algorithm as string;
+  const scoreKind: ScoreKind = algorithm.startsWith("eap") ? "attribution" : algorithm === "acdc" || algorithm === "hybrid" ? "metric-when-removed" : "mask";
+  const topK = o.top_k;
+  if (topK !== undefined && typeof topK !== "number") throw bad(`"top_k" must be a number`);
+  const circuit: Circuit = {
+    algorithm, graph, present, edges, scores, scoreKind,
+    baseline: o.baseline as number, metric: o.final_metric as number, trace: [],
+    knob: topK !== undefined ? { name: "topK", value: topK } : { name: "threshold", value: o.threshold as number },
+    stats: { tested: o.num_tested as number, ms: o.search_ms as number },
+  };
+  const meta: CircuitMeta = { ablation: o.ablation as string, metric: o.metric as string, model: model as Record<string, unknown> };
+  return { json: o as unknown as CircuitJson, graph, circuit, meta };
 }
 
 const quote = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;

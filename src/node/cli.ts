@@ -9,6 +9,7 @@ import { demoCommand, sweepCommand } from "./commands/sweep.js";
 import { replayCommand, verifyCommand } from "./commands/verify.js";
 import { serveCommand } from "./commands/serve.js";
 import { PACKAGE_VERSION as VERSION } from "../version.js";
+import { exploreCommand } from "./commands/explore.js";
 
 const HELP = `acdc — automated circuit discovery (ACDC) for transformer language models
 
@@ -20,6 +21,7 @@ Usage:
   acdc verify MANIFEST [options]                        re-run a run manifest, check every digest
   acdc replay MANIFEST                                  print a manifest's decisions
   acdc serve [--port P]                                 the fetch handler (POST /v1/run) over HTTP
+  acdc explore [--port P]                               the circuit explorer in a browser tab
   acdc COMMAND --help                                   the options of one command
   acdc --version
 `;
@@ -29,6 +31,7 @@ export type Command = (args: string[]) => Promise<void | number>;
 /** The commands, by name; each parses its own options and prints its own --help. */
 const commands: Record<string, Command> = {
   run: runCommand, info: infoCommand, demo: demoCommand, sweep: sweepCommand, verify: verifyCommand, replay: replayCommand, serve: serveCommand,
+  explore: exploreCommand,
 };
 
 /** Run the CLI with argv (without node and script); resolves to the exit code. */

@@ -9,7 +9,7 @@ import { loadModel } from "../model/load.js";
 import { HUB_ALIASES, HubError, isHubRepoId } from "../model/hub.js";
 import { loadHubModelCached } from "./hub-cache.js";
 import type { Transformer } from "../model/transformer.js";
-import type { PatchData } from "../patch/patcher.js";
+import { parseDataJson, type DataJson } from "../io/data.js";
 import type { ByteSource } from "../model/formats/tensor.js";
 import type { Engine } from "../wasm/engine.js";
 import { AcdcError } from "../errors.js";
@@ -169,27 +169,9 @@ export async function loadModelFromPath(arg: string, opts: LoadFromPathOptions =
   }
 }
 
-const isTokenRows = (x: unknown): x is number[][] => Array.isArray(x) && x.every((r) => Array.isArray(r) && r.every((v) => typeof v === "number"));
-
 /** Read a data JSON: clean and corrupted token ids [batch][pos], positions, and (logit-diff) correct/incorrect tokens. */
-export function readDataFile(path: string): PatchData & { correct?: number[]; incorrect?: number[] } {
-  const j = readJsonFile(path, "data");
-  if (!isTokenRows(j.clean) || j.clean.length === 0) throw new UsageError(`data file ${path}: "clean" must be a non-empty list of token-id lists`);
-  if (j.corrupted !== undefined && !isTokenRows(j.corrupted)) throw new UsageError(`data file ${path}: "corrupted" must be a list of token-id lists`);
-  const positions = j.positions;
-  if (!Array.isArray(positions) || !positions.every((p) => typeof p === "number" || (Array.isArray(p) && p.every((q) => typeof q === "number")))) {
-    throw new UsageError(`data file ${path}: "positions" must list one position (or a list of positions) per prompt`);
-  }
-  const nums = (k: string) => {
-    const v = j[k];
-    if (v === undefined) return undefined;
-    if (!Array.isArray(v) || !v.every((x) => typeof x === "number")) throw new UsageError(`data file ${path}: "${k}" must be a list of token ids`);
-    return v as number[];
-  };
-  const known = new Set(["clean", "corrupted", "positions", "correct", "incorrect"]);
-  const extra = Object.keys(j).filter((k) => !known.has(k));
-  if (extra.length) throw new UsageError(`data file ${path}: unknown field${extra.length > 1 ? "s" : ""} ${extra.map((k) => `"${k}"`).join(", ")} (expected clean, corrupted, positions, correct, incorrect)`);
-  return { clean: j.clean, corrupted: j.corrupted as number[][] | undefined, positions: positions as number[] | number[][], correct: nums("correct"), incorrect: nums("incorrect") };
+export function readDataFile(path: string): DataJson {
+  return parseDataJson(readJsonFile(path, "data"), path);
 }
 
 /** Refuse an output path that cannot be written, before any work: a folder, a missing or read-only folder. */

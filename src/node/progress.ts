@@ -1,9 +1,10 @@
 // Progress lines for long runs on stderr. On a terminal one line redraws;
 // in a log (not a TTY) a line every few seconds. ACDC progress counts
 // tested and skipped edges apart: a skipped edge costs nothing, so the rate
-// and the ETA are in tested edges, and the ETA assumes the rest of the graph
-// is skipped as often as the part done so far, at the recent test rate.
+// and the ETA are in tested edges (algorithms/rate.ts), and the ETA assumes
+// the rest of the graph is skipped as often as the part done so far.
 import type { Progress } from "../algorithms/registry.js";
+import { rateMeter } from "../algorithms/rate.js";
 
 export interface ProgressBar {
   update(p: Progress): void;
@@ -21,24 +22,16 @@ export function progressBar(stream: NodeJS.WritableStream & { isTTY?: boolean },
   let t0 = performance.now(), phase = "";
   const tty = Boolean(stream.isTTY);
   let lastDraw = -Infinity, last: Progress | null = null;
-  // A sliding window of (seconds, done, tested) samples for recent rates.
-  const window: [number, number, number][] = [];
+  let meter = rateMeter();
   const line = (p: Progress) => {
     // A new phase (the next method of a comparison) starts its own count and rate.
-    if (opts.showPhase && p.phase !== phase) { phase = p.phase; t0 = performance.now(); window.length = 0; }
+    if (opts.showPhase && p.phase !== phase) { phase = p.phase; t0 = performance.now(); meter = rateMeter(); }
     const el = (performance.now() - t0) / 1000;
     const frac = p.total ? p.done / p.total : 1;
     const width = 24, fill = Math.round(frac * width);
     let s = `${label}${opts.showPhase ? ` ${p.phase}` : ""} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${p.done}/${p.total} ${unit} ${(100 * frac).toFixed(0)}%`;
-    const tested = p.tested ?? p.done, skipped = p.skipped ?? 0;
-    if (p.tested !== undefined) s += ` · tested ${tested}, skipped ${skipped}`;
-    window.push([el, p.done, tested]);
-    while (window.length > 2 && el - window[0][0] > 30) window.shift();
-    const [t1, d1, x1] = window[0];
-    const dt = el - t1, dtested = tested - x1, ddone = p.done - d1;
-    const rate = dt > 0.5 ? dtested / dt : el > 0 ? tested / el : 0;
-    const testedPerDone = ddone > 0 ? dtested / ddone : p.done ? tested / p.done : 1;
-    const eta = rate > 0 ? ((p.total - p.done) * testedPerDone) / rate : Infinity;
+    if (p.tested !== undefined) s += ` · tested ${p.tested}, skipped ${p.skipped ?? 0}`;
+    const { rate, eta } = meter.update(p, el);
     s += ` · ${rate.toFixed(rate < 10 ? 1 : 0)} ${p.tested !== undefined ? "tested " : ""}${unit}/s · ETA ${p.done >= p.total ? "0s" : fmtTime(eta)}`;
     if (p.extra) for (const [k, v] of Object.entries(p.extra)) s += ` · ${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`;
     return s;

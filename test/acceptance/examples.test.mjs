@@ -1,6 +1,6 @@
-// The examples in examples/ run and print a circuit (Node from dist/, Deno from the bundle).
+// The examples in examples/ run and print a circuit (Node from dist/, Deno from
+// the bundle). The browser page is the explorer (test/explorer/).
 import t from "tap";
-import { chromiumOrSkip, CHROMIUM_ARGS } from "../helpers/components.mjs";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { createRequire } from "node:module";
@@ -45,33 +45,4 @@ t.test("deno verify example: a manifest written by acdc run verifies in Deno; a 
   const bad = await verify(join(dir, "d.json"));
   t.equal(bad.code, 1);
   t.match(bad.stdout, /^DIFFERS:\n  data: data differs/);
-});
-
-t.test("browser example: the circuit viewer runs ACDC in Chromium", { timeout: 120_000 }, async (t) => {
-  const { spawn } = await import("node:child_process");
-  const chromiumPath = chromiumOrSkip(t, "the browser example");
-  if (!chromiumPath) return;
-  const server = spawn(process.execPath, [join(root, "examples", "browser", "serve.mjs")], { env: { ...process.env, PORT: "0" } });
-  t.teardown(() => server.kill());
-  const url = await new Promise((resolve, reject) => {
-    server.stdout.on("data", (d) => { const m = String(d).match(/http:\/\/\S+/); if (m) resolve(m[0]); });
-    server.on("exit", (c) => reject(new Error(`server exited ${c}`)));
-  });
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
-  t.teardown(() => browser.close());
-  const page = await browser.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(url);
-  await page.waitForFunction(() => document.body.dataset.done, null, { timeout: 60_000 });
-  const done = JSON.parse(await page.evaluate(() => document.body.dataset.done));
-  t.same(errors, [], "no page errors");
-  t.same(done, { kept: 15, hits: 15, edgeAuc: 1 }, "tracr-reverse: 15 of 15 ground-truth edges, AUC 1");
-  t.equal(await page.locator("#svg svg path[marker-end]").count(), 15, "15 edges drawn");
-  await page.selectOption("#task", "tracr-proportion");
-  await page.evaluate(() => { delete document.body.dataset.done; });
-  await page.click("#run");
-  await page.waitForFunction(() => document.body.dataset.done, null, { timeout: 60_000 });
-  t.same(JSON.parse(await page.evaluate(() => document.body.dataset.done)), { kept: 10, hits: 10, edgeAuc: 1 }, "tracr-proportion: 10 of 10");
 });

@@ -87,3 +87,42 @@ t.test("DOT: the circuit's edges, direct ones dashed, nodes declared once", asyn
   t.same(new Set(decls), new Set(j.nodes));
   t.equal(decls.length, j.nodes.length, "each node declared once");
 });
+
+t.test("circuitFileText is the CLI's --out text; readCircuitJson reads it back into the same circuit", async (t) => {
+  const { circuitFileText, readCircuitJson, tracrTask, createTracrModel } = await import("../../dist/bundle.js");
+  const text = circuitFileText(c, meta);
+  t.equal(text, JSON.stringify(j, null, 1) + "\n", "one-space JSON and a final newline");
+  const r = readCircuitJson(JSON.parse(text));
+  t.same(r.circuit.edges.map((e) => e.id), c.edges.map((e) => e.id), "the same edges, by graph edge id");
+  t.same(Array.from(r.circuit.present), Array.from(c.present), "the same (pruned) present mask");
+  for (const e of c.edges) t.equal(r.circuit.scores[e.id], c.scores[e.id], `score of edge ${e.id}`);
+  t.equal(circuitFileText(r.circuit, r.meta), text, "written again: byte-identical");
+  t.same(r.graph.counts, graph.counts, "the graph rebuilt from the recorded config");
+
+  // Top-k cuts keep top_k; split-input (tracr) graphs are recognised by their hook_embed node.
+  const k = getAlgorithm("eap-ig").run(new Patcher(model, graph, data, { ablation: "corrupted", metric: klMetric() }), { topK: 20 });
+  const kt = circuitFileText(k, meta);
+  t.equal(circuitFileText(readCircuitJson(JSON.parse(kt)).circuit, meta), kt, "an EAP-IG top-k circuit round-trips");
+  const task = tracrTask("tracr-reverse"), tm = await createTracrModel(task);
+  const tg = buildGraph(task.cfg, task.graph);
+  const tc = acdc(new Patcher(tm, tg, task.data, { ablation: "zero", metric: task.metrics.task() }), { threshold: 0.001 });
+  const tt = circuitFileText(tc, { ablation: "zero", metric: "tracr-l2", model: { name: "tracr-reverse", ...task.cfg } });
+  const tr = readCircuitJson(JSON.parse(tt));
+  t.ok(tr.graph.byLabel.has("hook_embed"), "tracr: split inputs");
+  t.equal(circuitFileText(tr.circuit, tr.meta), tt, "tracr circuit round-trips");
+});
+
+t.test("readCircuitJson refuses what is not a circuit of its recorded model, naming the field", async (t) => {
+  const { readCircuitJson } = await import("../../dist/bundle.js");
+  const bad = (patch, re, what) => t.throws(() => readCircuitJson({ ...structuredClone(j), ...patch }), { name: "FormatError", message: re }, what);
+  t.throws(() => readCircuitJson([]), { message: /^circuit JSON: must hold a JSON object/ }, "not an object");
+  bad({ version: 2 }, /version 2 is not 1/, "another schema version");
+  bad({ final_metric: "x" }, /"final_metric" must be a number/, "a field of the wrong type");
+  bad({ model: { name: "m" } }, /does not record the model's geometry/, "no config");
+  bad({ model: { ...j.model, nHeads: 3 } }, /"model": config: nHeads 3 is not a multiple of nKvHeads 4/, "a config makeConfig refuses");
+  bad({ total_edges: 7 }, /"total_edges" is 7 but the recorded model's graph has 134 edges/, "a different graph");
+  bad({ edges: [{ ...j.edges[0], child: "blocks.9.hook_mlp_in" }, ...j.edges.slice(1)] }, /edge 0 .* is not an edge of the recorded model's graph/, "an unknown node");
+  bad({ edges: [{ ...j.edges[0], type: "direct" }, ...j.edges.slice(1)] }, /is an addition edge, not "direct"/, "a wrong edge type");
+  bad({ edges: [j.edges[0], ...j.edges] }, /is listed twice/, "a repeated edge");
+  bad({ num_kept: 3 }, /"num_kept" is 3 but 78 edges are listed/, "a count that disagrees");
+});

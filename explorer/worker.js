@@ -1,0 +1,299 @@
+// The explorer's engine: a module Worker that owns the wasm engine, the
+// loaded model, the prepared data and the last run's patcher, so the page
+// never blocks and Cancel can end a search by terminating this worker.
+// Requests come as {id, type, ...}; answers are {id, type: "done", ...} or
+// {id, type: "error", message}; long requests also send {id, type:
+// "progress" | "sweep-run", ...} on the way. Requests are handled one at a
+// time, in order. Everything here calls the package's public bundle; the
+// only explorer-specific logic is turning picked files into inputs.
+//
+//   init   {threads}                 create the engine
+//   load   {spec}                    a model: tracr | url | files | hub
+//   data   {spec}                    data: builtin | ids | text | task
+//   run    {options}                 one run of a registered algorithm
+//   sweep  {options, values}         one run per knob value
+//   recut  {threshold}               attribution: the last scores cut anew
+import * as acdc from "./acdc-wasm.mjs";
+import { taskFromFile, taskFromText } from "./text-task.js";
+
+let engine = null, start = 0, base = 0;
+let model = null; // { t: Transformer, name, cfg, splitInput, builtin, tokenizerSource }
+let data = null; // { data, metrics, defaultMetric, defaultAblation, groundTruth, thresholds }
+let live = null; // the last run: { patcher, circuit, graph, meta }
+
+const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+
+let queue = Promise.resolve();
+self.onmessage = (ev) => {
+  const msg = ev.data;
+  queue = queue.then(async () => {
+    try {
+      const { reply, transfer } = await HANDLERS[msg.type](msg);
+      post({ id: msg.id, type: "done", ...reply }, transfer ?? []);
+    } catch (e) {
+      post({ id: msg.id, type: "error", message: e?.message ?? String(e), input: e instanceof acdc.AcdcError });
+    }
+  });
+};
+
+const HANDLERS = {
+  async init({ threads }) {
+    engine = await acdc.createEngine({ threads });
+    start = engine.mark();
+    return { reply: { threads: engine.threads, isolated: Boolean(self.crossOriginIsolated) } };
+  },
+
+  async load({ id, spec }) {
+    model = data = live = null;
+    engine.reset(start);
+    const onProgress = (done, total) => post({ id, type: "progress", p: { phase: "load", done, total, ms: 0 } });
+    model = await loadSpec(spec, onProgress);
+    base = engine.mark();
+    const g = acdc.buildGraph(model.cfg, { splitInput: model.splitInput });
+    return {
+      reply: {
+        info: {
+          name: model.name, cfg: model.cfg, splitInput: model.splitInput,
+          edges: g.counts.addition + g.counts.direct, nodes: g.nodes.length,
+          builtinTask: model.builtin ? model.builtin.name : null, tokenizer: Boolean(model.tokenizerSource),
+        },
+      },
+    };
+  },
+
+  async data({ spec }) {
+    if (!model) throw new acdc.InputError("load a model first");
+    data = null;
+    data = await prepareData(spec);
+    const d = data.data;
+    const T = d.clean[0]?.length ?? 0;
+    return {
+      reply: {
+        summary: {
+          prompts: d.clean.length, tokens: T, metrics: Object.keys(data.metrics), defaultMetric: data.defaultMetric,
+          defaultAblation: data.defaultAblation, groundTruth: data.groundTruth, thresholds: data.thresholds ?? null,
+          hasCorrupted: Boolean(d.corrupted), preview: data.preview ?? null,
+        },
+      },
+    };
+  },
+
+  async run({ id, options }) {
+    const { patcher, graph, meta, alg } = setup(options);
+    const decisions = [];
+    const flush = throttled(id);
+    const c = alg.run(patcher, { ...runOptions(options), onProgress: (p) => {
+      if (p.decision) decisions.push(p.decision.edge, p.decision.metric, p.decision.removed ? 1 : 0, p.ms);
+      flush(p, p.decision ? [p.decision.edge, p.decision.metric, p.decision.removed ? 1 : 0, p.ms] : null);
+    } });
+    flush.end();
+    live = { patcher, circuit: c, graph, meta };
+    return packCircuit(c, meta, Float64Array.from(decisions));
+  },
+
+  async sweep({ id, options, values }) {
+    const alg = acdc.getAlgorithm(options.algorithm);
+    const truth = data.groundTruth;
+    const runs = [];
+    const t0 = performance.now();
+    for (let i = 0; i < values.length; i++) {
+      const { patcher, graph, meta } = setup(options);
+      const c = alg.run(patcher, { ...runOptions(options), [alg.knob.option]: values[i], onProgress: (p) => {
+        if (p.done === p.total || p.done % 64 === 0) post({ id, type: "progress", p: { ...p, decision: undefined, phase: `sweep ${i + 1}/${values.length}`, sweep: [i, values.length], ms: performance.now() - t0 } });
+      } });
+      const score = truth ? acdc.scoreCircuit(graph, c, truth) : null;
+      const packed = packCircuit(c, meta, new Float64Array(0));
+      runs.push({ value: values[i], score });
+      post({ id, type: "sweep-run", i, n: values.length, value: values[i], score, ...packed.reply }, packed.transfer);
+    }
+    let auc = null;
+    if (truth) {
+      const roc = (k) => runs.map((r) => ({ fpr: r.score[k].fpr, tpr: r.score[k].tpr, threshold: r.value }));
+      auc = { edges: acdc.rocAuc(roc("edges")), nodes: acdc.rocAuc(roc("nodes")) };
+    }
+    return { reply: { auc } };
+  },
+
+  async recut({ threshold }) {
+    if (!live || !live.circuit.algorithm.startsWith("eap")) throw new acdc.InputError("re-cutting needs an attribution run (eap, eap-ig) to cut");
+    const t0 = performance.now();
+    const { patcher, circuit, graph, meta } = live;
+    const chosen = new Uint8Array(graph.edges.length);
+    for (const e of graph.edges) if (e.type !== "placeholder" && Math.abs(circuit.scores[e.id]) >= threshold) chosen[e.id] = 1;
+    const present = acdc.pruneToOutput(graph, chosen);
+    const metric = patcher.setPresent(present);
+    const c = { ...circuit, present, edges: acdc.keptEdges(graph, present), metric, knob: { name: "threshold", value: threshold },
+      stats: { tested: circuit.stats.tested, ms: circuit.stats.ms + performance.now() - t0 } };
+    return packCircuit(c, meta, new Float64Array(0));
+  },
+};
+
+/** A fresh patcher for a run (the arena reset to just after the weights), its graph, the JSON metadata and the algorithm. */
+function setup(options) {
+  if (!model) throw new acdc.InputError("load a model first");
+  if (!data) throw new acdc.InputError("choose the data (a data file, a task file, prompts, or the model's built-in task)");
+  live = null;
+  engine.reset(base);
+  const alg = acdc.getAlgorithm(options.algorithm);
+  const factory = data.metrics[options.metric];
+  if (!factory) throw new acdc.InputError(`metric ${JSON.stringify(options.metric)} is not offered by this data (${Object.keys(data.metrics).join(", ")})`);
+  const graph = acdc.buildGraph(model.cfg, { splitInput: model.splitInput });
+  const metric = factory();
+  const patcher = new acdc.Patcher(model.t, graph, data.data, { ablation: options.ablation, metric });
+  const meta = { ablation: options.ablation, metric: metric.name, model: { name: model.name, ...model.cfg } };
+  return { patcher, graph, meta, alg };
+}
+
+/** The registry's options from the page's: only those given. */
+function runOptions(o) {
+  const r = {};
+  for (const k of ["threshold", "topK", "igSteps"]) if (o[k] !== undefined && o[k] !== null) r[k] = o[k];
+  return r;
+}
+
+/** Progress to the page at most every 80 ms, with the decisions made since the last message. */
+function throttled(id) {
+  let last = 0, pending = [], latest = null;
+  const send = () => {
+    const d = Float64Array.from(pending);
+    post({ id, type: "progress", p: { ...latest, decision: undefined }, decisions: d }, [d.buffer]);
+    pending = [];
+    last = performance.now();
+  };
+  const f = (p, decision) => {
+    latest = p;
+    if (decision) pending.push(...decision);
+    if (performance.now() - last > 80) send();
+  };
+  f.end = () => { if (latest) send(); };
+  return f;
+}
+
+/** A circuit for the page: masks, scores and the decision log as transferable arrays, and the CLI's JSON text. */
+function packCircuit(c, meta, decisions) {
+  const edges = Int32Array.from(c.edges.map((e) => e.id));
+  const present = c.present.slice(), scores = c.scores.slice();
+  return {
+    reply: {
+      circuit: {
+        algorithm: c.algorithm, present, scores, edges, scoreKind: c.scoreKind, baseline: c.baseline, metric: c.metric,
+        knob: c.knob, stats: c.stats, decisions,
+      },
+      meta, text: acdc.circuitFileText(c, meta),
+    },
+    transfer: [present.buffer, scores.buffer, edges.buffer, decisions.buffer],
+  };
+}
+
+// ---- models --------------------------------------------------------------------
+
+/** A File (or Blob) as the ByteSource loadModel reads: slices on demand, never the whole file at once. */
+function fileSource(file, name = file.name) {
+  return {
+    byteLength: file.size,
+    name,
+    async read(offset, length) {
+      if (offset < 0 || offset + length > file.size) throw new RangeError(`${name}: read [${offset}, ${offset + length}) beyond ${file.size} bytes`);
+      return new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
+    },
+  };
+}
+
+async function fetchBytes(url) {
+  let res;
+  try { res = await fetch(url); } catch (e) { throw new acdc.InputError(`could not fetch ${url} (${e.message})`); }
+  if (!res.ok) throw new acdc.InputError(`could not fetch ${url}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+async function loadSpec(spec, onProgress) {
+  switch (spec.kind) {
+    case "tracr": {
+      const task = acdc.tracrTask(spec.task);
+      const t = await acdc.createTracrModel(task, engine);
+      return { t, name: spec.task, cfg: task.cfg, splitInput: true, builtin: builtinOf(task, { groundTruth: task.groundTruth.map(([a, b]) => [a, b]) }) };
+    }
+    case "url": {
+      const bytes = await fetchBytes(spec.weights);
+      const config = spec.config ? JSON.parse(new TextDecoder().decode(await fetchBytes(spec.config))) : null;
+      const t = await acdc.loadModel(bytes, config, { engine, onProgress });
+      const m = { t, name: spec.name, cfg: t.cfg, splitInput: false, builtin: null, tokenizerSource: spec.tokenizer ? { url: spec.tokenizer } : null };
+      if (spec.task === "induction") {
+        const task = acdc.inductionOfflineTask();
+        m.builtin = builtinOf(task, { groundTruth: acdc.inductionGroundTruth(t, task.data.clean).edges.map(([a, b]) => [a, b]) });
+      } else if (spec.task === "name-repeat") {
+        const tok = acdc.Llama2cTokenizer.parse(await fetchBytes(spec.tokenizer), t.cfg.dVocab);
+        const task = acdc.nameRepeatTask(tok, t.cfg);
+        m.builtin = builtinOf(task, { preview: task.texts.slice(0, 2).map((s, i) => `${s} [${task.names[i]} vs. ${task.corruptedNames[i]}]`) });
+      }
+      return m;
+    }
+    case "files": {
+      const t = await acdc.loadModel(fileSource(spec.weights, spec.weightsName), spec.config, { engine, onProgress });
+      return { t, name: spec.name, cfg: t.cfg, splitInput: false, builtin: null, tokenizerSource: spec.tokenizer ? { files: spec.tokenizer } : null };
+    }
+    case "hub": {
+      const hub = await acdc.fetchHubModel(spec.repo, { onProgress: (done, total) => onProgress(done, total ?? 0) });
+      const t = await acdc.loadModel(hub.safetensors, hub.config, { engine });
+      return { t, name: hub.repo, cfg: t.cfg, splitInput: false, builtin: null, tokenizerSource: null };
+    }
+    default: throw new acdc.InputError(`unknown model kind ${JSON.stringify(spec.kind)}`);
+  }
+}
+
+/** A built-in task's inputs in the shape `data` keeps. */
+function builtinOf(task, extra) {
+  return {
+    name: task.name, data: task.data, metrics: task.metrics, defaultMetric: task.defaultMetric, defaultAblation: task.defaultAblation,
+    thresholds: task.thresholds[task.defaultMetric] ?? null, groundTruth: null, ...extra,
+  };
+}
+
+// ---- data ----------------------------------------------------------------------
+
+function idsData(d, extra = {}) {
+  const metrics = { kl: () => acdc.klMetric() };
+  if (d.correct && d.incorrect) metrics["logit-diff"] = () => acdc.logitDiffMetric(d.correct, d.incorrect);
+  return { data: d, metrics, defaultMetric: "kl", defaultAblation: "corrupted", groundTruth: null, ...extra };
+}
+
+/** Reads a tokenizer file a task or the prompts name: a picked file with that name, or the model's own tokenizer. */
+function tokenizerReader(files) {
+  const base = (p) => p.split(/[\\/]/).pop();
+  return async (path) => {
+    const want = base(path);
+    for (const f of files ?? []) if (f.name === want) return new Uint8Array(await f.arrayBuffer());
+    const own = model.tokenizerSource;
+    if (own?.url && base(own.url) === want) return fetchBytes(own.url);
+    for (const f of own?.files ?? []) if (f.name === want) return new Uint8Array(await f.arrayBuffer());
+    return null;
+  };
+}
+
+/** The model's own tokenizer as a spec loadTokenizer reads (its file name), or null. */
+function ownTokenizerSpec() {
+  const own = model.tokenizerSource;
+  if (own?.url) return own.url.split("/").pop();
+  const json = own?.files?.find((f) => f.name === "tokenizer.json") ?? own?.files?.[0];
+  return json ? json.name : null;
+}
+
+async function prepareData(spec) {
+  switch (spec.kind) {
+    case "builtin":
+      if (!model.builtin) throw new acdc.InputError(`${model.name} has no built-in task; give a data file, a task file or prompts`);
+      return model.builtin;
+    case "ids": return idsData(acdc.parseDataText(await spec.file.text(), spec.file.name));
+    case "text": {
+      const tokenizer = spec.tokenizer === "model" ? ownTokenizerSpec() : spec.tokenizer;
+      if (!tokenizer) throw new acdc.InputError("this model has no tokenizer of its own: choose gpt2 or pick a tokenizer file");
+      const t = await taskFromText({ ...spec, tokenizer }, tokenizerReader(spec.files), () => import("./acdc-wasm-tokenizers.mjs"));
+      return idsData(t.data, { preview: t.preview, defaultMetric: t.metric, groundTruth: t.groundTruth });
+    }
+    case "task": {
+      const t = await taskFromFile(await spec.file.text(), spec.file.name, tokenizerReader(spec.files), () => import("./acdc-wasm-tokenizers.mjs"));
+      return idsData(t.data, { preview: t.preview, defaultMetric: t.metric, groundTruth: t.groundTruth });
+    }
+    default: throw new acdc.InputError(`unknown data kind ${JSON.stringify(spec.kind)}`);
+  }
+}
