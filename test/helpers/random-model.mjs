@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeSafetensors } from "../../dist/model/formats/safetensors.js";
 import { paramTable } from "../../dist/model/params.js";
-import { configFromJson } from "../../dist/model/config.js";
+import { configFromJson } from "../../dist/model/config-json.js";
 import { mulberry32 } from "../../dist/random.js";
 
 /**
