@@ -245,14 +245,14 @@ export class Engine {
       const k = this.k;
       k.fill(A, 0.01, M * K); k.fill(B, 0.02, K * N); k.fill(x, 0.5, rows * D); k.fill(q, 0.1, T * H * Dh);
       for (let r = 0; r < 8; r++) {
-        k.sgemm(0, 0, M, N, K, A, K, B, N, C, N, 0, 0, this.gemmWork);
-        k.sgemm(0, 1, M, N, K, A, K, B, K, C, N, 0, 1, this.gemmWork);
+        k.sgemm(0, 0, M, N, K, A, K, B, N, C, N, 0, 0, this.gemmWork, 0);
+        k.sgemm(0, 1, M, N, K, A, K, B, K, C, N, 0, 1, this.gemmWork, 0);
         k.sgemmPacked(0, M, N, K, A, K, B, C, N, 0, 1); // B as a packed B: any floats will do
         k.layernorm(y, st, st + rows * 4, x, x, x, rows, D, 1e-5);
         k.gelu(y, x, rows * D);
         k.add(y, y, x, rows * D);
         k.addDiff(y, y, x, y, rows * D);
-        k.attention(z, pat, q, q, q, 1, T, H, H, Dh, 0.1, 0, H, 1);
+        k.attention(z, pat, q, q, q, 1, T, H, H, Dh, 0.1, 0, H, 1, 0);
       }
     } finally {
       this.reset(mark);

@@ -10,7 +10,7 @@
 // cannot change results for the same reason. Kernels whose outputs
 // accumulate across rows (layer-norm, bias and embedding gradients,
 // batchMean) always run on the calling thread.
-import type { KernelExports } from "./kernels.js";
+import { SGEMM_BLOCKS, type KernelExports } from "./kernels.js";
 import type { Pool } from "./pool.js";
 import { CHUNK, MAX_ARGS, MAX_CHUNKS } from "./pool.js";
 
@@ -24,7 +24,8 @@ interface RowKernel { n: number; width: number; ptrs: [number, number, number][]
 const CHEAP = 1 << 14, NORM = 1 << 13, MATH = 1 << 11;
 const EW = (ptrs: number[], n: number, min: number): RowKernel => ({ n, width: -1, ptrs: ptrs.map((i) => [i, -1, 4]), min, align: 64 });
 const ROW = (n: number, width: number, ptrs: [number, number, number][], min: number): RowKernel => ({ n, width, ptrs, min, align: 1 });
-const ROWS: Record<string, RowKernel> = {
+type KernelName = Exclude<keyof KernelExports, "memory">;
+const ROWS: Partial<Record<KernelName, RowKernel>> = {
   add: EW([0, 1, 2], 3, CHEAP),
   sub: EW([0, 1, 2], 3, CHEAP),
   axpy: EW([0, 2], 3, CHEAP),
@@ -62,7 +63,21 @@ const ROWS: Record<string, RowKernel> = {
 };
 
 /** Kernels the workers resolve; an op code is an index here. */
-export const POOL_KERNELS = ["sgemm", "attention", "attentionBackward", "rope", "embed", "sgemmPacked", "packB", ...Object.keys(ROWS)];
+export const POOL_KERNELS: KernelName[] = ["sgemm", "attention", "attentionBackward", "rope", "embed", "sgemmPacked", "packB", ...(Object.keys(ROWS) as KernelName[])];
+
+/**
+ * Kernels that always run on the calling thread: their outputs accumulate
+ * across rows (gradients of shared weights, batch means), or they are
+ * queries and single-row helpers not worth a worker. Every export is either
+ * pooled or listed here; the build's generated surface and a test keep the
+ * two lists complete.
+ */
+export const MAIN_THREAD_KERNELS: KernelName[] = [
+  "heapBase", "sgemmWorkspaceBytes", "packedBFloats", "packedBOffset",
+  "batchMean", "biasGrad", "layernormBackward", "rmsnormBackward", "embedBackward",
+  // Rotate-half RoPE runs once per layer on q and k; not split yet.
+  "ropeHalf",
+];
 const OP = Object.fromEntries(POOL_KERNELS.map((n, i) => [n, i])) as Record<string, number>;
 
 /** SGEMM's op code and the index of its workspace argument, for the workers. */
@@ -74,8 +89,8 @@ const GEMM_MIN = 1 << 18;
 const ATTN_MIN = 1 << 15;
 /** Chunks per thread at most: enough for a busy machine's stragglers, few enough to stay cheap. */
 const PER_THREAD = 4;
-const MR = 4; // the SGEMM micro-kernel's rows (assembly/matmul.ts)
-const MC = 64; // and its row block: row chunks of SGEMM keep at least this many rows
+// SGEMM's micro-kernel rows, and its row block: row chunks of SGEMM keep at least MC rows.
+const { MR, MC } = SGEMM_BLOCKS;
 const COLS = 16; // column chunks of C in whole 64-byte lines (a multiple of the kernel's 8)
 const CALL = 1 + MAX_ARGS;
 
@@ -125,8 +140,8 @@ export class ParallelKernels {
       this.rope(x, cos, sin, B, T, Hx, Dh, h0, h1);
     k.embed = (out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number, weFormat?: number) =>
       this.embed(out, tokens, WE, posW, B, T, D, weFormat ?? 0);
-    for (const name of Object.keys(ROWS)) {
-      const spec = ROWS[name], op = OP[name], f = raw[name];
+    for (const name of Object.keys(ROWS) as KernelName[]) {
+      const spec = ROWS[name]!, op = OP[name], f = raw[name];
       k[name] = (a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7: number, a8: number,
         a9: number, a10: number, a11: number, a12: number, a13: number, a14: number, a15: number, a16: number, a17: number) => {
         const t = this.t;
