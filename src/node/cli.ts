@@ -27,10 +27,13 @@ const commands: Record<string, Command> = { run: runCommand, info: infoCommand, 
 /** Run the CLI with argv (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") { process.stdout.write(HELP); return cmd ? 0 : 2; }
+  if (cmd === "--help" || cmd === "-h" || cmd === "help") { process.stdout.write(HELP); return 0; }
   if (cmd === "--version" || cmd === "-v") { process.stdout.write(`${VERSION}\n`); return 0; }
+  // Errors are one line on stderr, here as in every command.
+  const names = Object.keys(commands).join(", ");
+  if (!cmd) { process.stderr.write(`acdc: give a command: ${names} (acdc --help for usage)\n`); return 2; }
   const fn = commands[cmd];
-  if (!fn) { process.stderr.write(`acdc: unknown command "${cmd}"\n\n${HELP}`); return 2; }
+  if (!fn) { process.stderr.write(`acdc: unknown command "${cmd}" (commands: ${names}; acdc --help for usage)\n`); return 2; }
   try {
     await fn(rest);
     return 0;
