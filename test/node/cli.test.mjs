@@ -135,7 +135,7 @@ t.test("sweep: tracr-proportion prints the ROC table and AUC", async (t) => {
 t.test("run --algorithm eap | eap-ig | hybrid", async (t) => {
   for (const [alg, extra, want] of [["eap-ig", ["--top-k", "50"], /eap-ig: scored 134 edges with 5 integrated-gradient steps/], ["eap", ["--threshold", "0"], /warning: every EAP score is 0/], ["hybrid", ["--top-k", "90", "--threshold", "0.020523"], /hybrid: EAP-IG kept \d+ candidate edges/]]) {
     const out = join(dir, `alg-${alg}.json`);
-    const r = await acdc(["run", "--model", model, "--data", dataPath, "--algorithm", alg, ...extra, "--quiet", "--out", out]);
+    const r = await acdc(["run", "--model", model, "--data", dataPath, "--algorithm", alg, ...extra, "--out", out]);
     t.equal(r.code, 0, r.stderr);
     t.match(r.stderr, want);
     const c = JSON.parse(readFileSync(out, "utf8"));

@@ -40,7 +40,7 @@ Find the circuit of a behaviour.
   --threads N|auto threads for the kernels (default 1; results are identical for any N)
   --out FILE       circuit JSON (default circuit.json)
   --dot FILE       also write the circuit as graphviz DOT
-  --quiet          no progress line
+  --quiet          no progress or information lines on stderr (warnings and errors only)
 `;
 
 function geometry(m: { cfg: { nLayers: number; nHeads: number; dModel: number; dVocab: number; attnOnly: boolean } }): string {
@@ -91,21 +91,21 @@ export async function runCommand(args: string[]): Promise<void> {
 
   const engine = await createEngine({ threads });
   const { model, name } = await loadModelFromPath(str("model")!, { quiet, engine, onProgress: bytesBar(err, "loading weights", quiet) });
-  err.write(`model ${name}: ${geometry(model)}${engine.threads > 1 ? ` · ${engine.threads} threads` : ""}\n`);
+  if (!quiet) err.write(`model ${name}: ${geometry(model)}${engine.threads > 1 ? ` · ${engine.threads} threads` : ""}\n`);
   const metric: Metric = metricName === "kl" ? klMetric() : logitDiffMetric(data.correct!, data.incorrect!);
   const graph = buildGraph(model.cfg);
   const counted = graph.counts.addition + graph.counts.direct;
   const tSetup = performance.now();
   const patcher = new Patcher(model, graph, data, { ablation, metric });
-  err.write(`graph: ${graph.nodes.length} nodes, ${counted} edges (${graph.counts.addition} addition, ${graph.counts.direct} direct)` +
+  if (!quiet) err.write(`graph: ${graph.nodes.length} nodes, ${counted} edges (${graph.counts.addition} addition, ${graph.counts.direct} direct)` +
     ` · ${patcher.B} prompts × ${patcher.T} positions · clean and ${ablation} runs in ${(performance.now() - tSetup).toFixed(0)} ms\n`);
   const label = algorithm.key === "acdc" || algorithm.key === "hybrid" ? `${algorithm.key} τ=${threshold}` : algorithm.key;
   const bar = progressBar(err, label, quiet, algorithm.key === "eap-ig" ? "steps" : "edges");
   const opts: RunOptions = { threshold, topK, igSteps, onProgress: (p) => bar.update(p) };
   const c = algorithm.run(patcher, opts);
   bar.finish();
-  if (c.algorithm.startsWith("eap")) err.write(`${c.algorithm}: scored ${counted} edges${c.algorithm === "eap-ig" ? ` with ${igSteps ?? 5} integrated-gradient steps` : ""}; circuit measured by a patched pass (${(c.stats.ms / 1000).toFixed(2)} s in all)\n`);
-  if (c.stats.candidates !== undefined) err.write(`hybrid: EAP-IG kept ${c.stats.candidates} candidate edges; ACDC tested ${c.stats.tested} of them\n`);
+  if (!quiet && c.algorithm.startsWith("eap")) err.write(`${c.algorithm}: scored ${counted} edges${c.algorithm === "eap-ig" ? ` with ${igSteps ?? 5} integrated-gradient steps` : ""}; circuit measured by a patched pass (${(c.stats.ms / 1000).toFixed(2)} s in all)\n`);
+  if (!quiet && c.stats.candidates !== undefined) err.write(`hybrid: EAP-IG kept ${c.stats.candidates} candidate edges; ACDC tested ${c.stats.tested} of them\n`);
   if (c.algorithm.startsWith("eap")) {
     let largest = 0;
     for (const v of c.scores) if (Math.abs(v) > largest) largest = Math.abs(v);
