@@ -62,6 +62,8 @@ function refuseUnsupported(j: Record<string, unknown>, fields: [string, (v: unkn
   for (const [k, ok, why] of fields) if (k in j && !ok(j[k])) throw new ConfigError(`"${k}": ${JSON.stringify(j[k])} is not supported (${why})`);
 }
 const isFalse = (v: unknown) => v === false || v === null;
+/** TransformerLens soft caps are off at any value ≤ 0 (default -1). */
+const softCapOff = (v: unknown) => v === null || (typeof v === "number" && v <= 0);
 
 /** Fill defaults and check a partial config; throws ConfigError on nonsense. */
 export function makeConfig(c: Partial<ModelConfig> & Pick<ModelConfig, "nLayers" | "dModel" | "nHeads" | "dHead" | "dVocab" | "nCtx">): ModelConfig {
@@ -82,7 +84,25 @@ export function makeConfig(c: Partial<ModelConfig> & Pick<ModelConfig, "nLayers"
   if (cfg.positional === "rotary" && cfg.dHead % 2) throw new ConfigError("rotary embeddings need an even dHead");
   if (typeof cfg.eps !== "number" || !(cfg.eps > 0) || !Number.isFinite(cfg.eps)) throw new ConfigError(`eps must be a positive number, got ${JSON.stringify(cfg.eps)}`);
   if (typeof cfg.ropeTheta !== "number" || !(cfg.ropeTheta > 0) || !Number.isFinite(cfg.ropeTheta)) throw new ConfigError(`ropeTheta must be a positive number, got ${JSON.stringify(cfg.ropeTheta)}`);
+  // Before anything is built from it: an absurd geometry (n_layers 1e7) would otherwise grow memory for minutes.
+  const floats = paramFloats(cfg);
+  if (floats * 4 > MAX_PARAM_BYTES) {
+    throw new ConfigError(`${cfg.nLayers} layers, d_model ${cfg.dModel}, d_vocab ${cfg.dVocab}${cfg.attnOnly ? "" : `, d_mlp ${cfg.dMlp}`} make ${floats.toExponential(2)} parameters ` +
+      `(${(floats * 4 / 2 ** 30).toFixed(1)} GiB as f32), more than WebAssembly's 4 GiB memory holds (check n_layers, d_model, d_mlp, d_vocab)`);
+  }
   return cfg;
+}
+
+/** WebAssembly's 32-bit memory. */
+const MAX_PARAM_BYTES = 2 ** 32;
+
+/** Floats of every parameter, in closed form (the sizes paramTable lists, without building it). */
+function paramFloats(c: ModelConfig): number {
+  const { nLayers: L, dModel: D, nHeads: H, nKvHeads: Hk, dHead: Dh, dMlp: M, dVocab: V, nCtx: C } = c;
+  const norm = c.normalization === "LN" ? 2 * D : c.normalization === "RMS" ? D : 0;
+  const attn = (H + 2 * Hk) * (D * Dh + Dh) + H * Dh * D + D + norm;
+  const mlp = c.attnOnly ? 0 : D * M * (c.actFn === "swiglu" ? 3 : 2) + M + D + norm;
+  return 2 * V * D + V + (c.positional === "learned" ? C * D : 0) + L * (attn + mlp) + norm;
 }
 
 /** Config from a TransformerLens-style JSON (n_layers, d_model, …; the fixtures' format). */
@@ -98,6 +118,14 @@ export function configFromTransformerLens(j: Record<string, unknown>): ModelConf
     ["final_rms", isFalse, "a final RMSNorm on a LayerNorm model"],
     ["attention_dir", (v) => v === "causal" || v === "bidirectional", "attention_dir must be causal or bidirectional"],
     ["positional_embedding_type", (v) => v === "standard", "only learned (\"standard\") positions are read from TransformerLens configs"],
+    ["use_local_attn", isFalse, "local (windowed) attention"],
+    ["post_embedding_ln", isFalse, "a LayerNorm after the embedding"],
+    ["use_normalization_before_and_after", isFalse, "normalization after each block as well as before"],
+    ["use_qk_norm", isFalse, "normalized queries and keys"],
+    ["num_experts", (v) => v === null, "mixture-of-experts MLPs"],
+    ["output_logits_soft_cap", softCapOff, "soft-capped logits"],
+    ["attn_scores_soft_cap", softCapOff, "soft-capped attention scores"],
+    ["relative_attention_max_distance", (v) => v === null, "relative attention (T5)"],
   ]);
   // Attention-only models have no MLP, so their act_fn (e.g. "solu_ln") does not matter.
   const act = attnOnly ? "gelu_new" : j.act_fn ?? "gelu_new";
