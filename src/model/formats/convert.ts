@@ -36,8 +36,12 @@ export function describe(cfg: ModelConfig): string {
 /** Tensors already under the canonical names (TransformerLens state dicts, the fixtures, in-memory weights). */
 export function canonicalPlans(specs: ParamSpec[], tensors: SourceTensors, cfg: ModelConfig): Conversion {
   const plans: CopyPlan[] = [], used = new Set<string>();
+  // A bias may be absent from every layer (a model without it), not from some: that is a lost tensor.
+  const family = (n: string) => n.replace(/\.\d+\./, ".L.");
+  const families = new Set(specs.filter((s) => tensors.has(s.name)).map((s) => family(s.name)));
   for (const s of specs) {
     const t = tensors.get(s.name);
+    if (!t && s.optional && families.has(family(s.name))) throw new WeightError(`missing tensor "${s.name}" (the file has ${family(s.name)} for other layers)`);
     if (!t) continue; // fillParams refuses a missing one unless it is optional
     plans.push(wholePlan(s, s.name, t.src, t.shape));
     used.add(s.name);
