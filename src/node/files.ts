@@ -124,6 +124,10 @@ export async function loadModelFromPath(arg: string, opts: LoadFromPathOptions =
   try {
     const model = await loadModel(src, config, { engine: opts.engine, onProgress: opts.onProgress });
     return { model, name: files.name, config, files };
+  } catch (e) {
+    // A hub model's files are in the cache, out of the user's sight: say which.
+    if (e instanceof AcdcError && isHubModelArg(arg)) throw new UsageError(`${e.message} (in ${files.weights} and its config.json, downloaded from the hub)`);
+    throw e;
   } finally {
     src.close();
   }
@@ -164,13 +168,30 @@ export function checkOutputPath(path: string, option: string): void {
   }
 }
 
+/** Temp files being written now, removed by removeTempFiles when the process is interrupted. */
+const tempFiles = new Set<string>();
+
+/** Note a temp file to remove if the process is interrupted; returns the function that forgets it. */
+export function removeOnExit(path: string): () => void {
+  tempFiles.add(path);
+  return () => { tempFiles.delete(path); };
+}
+
+/** Remove every temp file still being written (the CLI calls this on SIGINT/SIGTERM; SIGKILL leaves at most a hidden .part file). */
+export function removeTempFiles(): void {
+  for (const p of tempFiles) rmSync(p, { force: true });
+  tempFiles.clear();
+}
+
 /** Write a file whole or not at all: a temp file beside it, then a rename. */
 export function writeAtomic(path: string, data: string | Uint8Array): void {
   const tmp = join(dirname(resolve(path)), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.part`);
+  const forget = removeOnExit(tmp);
   try {
     writeFileSync(tmp, data);
     renameSync(tmp, path);
   } finally {
     rmSync(tmp, { force: true });
+    forget();
   }
 }
