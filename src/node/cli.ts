@@ -3,9 +3,6 @@
 // stderr), 1 a bug (with its stack trace).
 import { AcdcError } from "../errors.js";
 import { removeTempFiles, UsageError } from "./files.js";
-import { runCommand } from "./commands/run.js";
-import { infoCommand } from "./commands/info.js";
-import { demoCommand, sweepCommand } from "./commands/sweep.js";
 
 const VERSION = "0.1.0";
 
@@ -21,8 +18,13 @@ Usage:
 `;
 
 export type Command = (args: string[]) => Promise<void>;
-/** The commands, by name; each parses its own options and prints its own --help. */
-const commands: Record<string, Command> = { run: runCommand, info: infoCommand, demo: demoCommand, sweep: sweepCommand };
+/** The commands, by name, loaded when used (a run never loads the tracr compiler); each parses its own options and prints its own --help. */
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import("./commands/run.js")).runCommand,
+  info: async () => (await import("./commands/info.js")).infoCommand,
+  demo: async () => (await import("./commands/sweep.js")).demoCommand,
+  sweep: async () => (await import("./commands/sweep.js")).sweepCommand,
+};
 
 /** Run the CLI with argv (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -43,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   }
   try {
-    await fn(rest);
+    await (await fn())(rest);
     return 0;
   } catch (e) {
     const err = e as Error;
