@@ -1,13 +1,37 @@
 // The circuit viewer: compile a tracr model, run ACDC in the page (the wasm
-// is embedded in the bundle), draw the circuit and score it.
+// is embedded in the bundle), draw the circuit and score it. A threshold
+// that is not a plain non-negative number runs nothing and clears the old
+// circuit, so what is on screen always belongs to the threshold shown.
 import { acdc, buildGraph, circuitSvg, createTracrModel, Patcher, tracrTask, sweep, logspace } from "../../dist/acdc-wasm.mjs";
 
 const $ = (id) => document.getElementById(id);
 const status = (s) => { $("status").textContent = s; };
+// As the CLI reads numbers: decimal only (no "", "0x10", "Infinity").
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Take the last circuit off the screen (before a run, and when a run cannot start or fails). */
+function clear() {
+  $("svg").innerHTML = "";
+  $("edges").textContent = "";
+  $("bar").value = 0;
+  delete document.body.dataset.done;
+  delete document.body.dataset.error;
+}
+
+function fail(message) {
+  clear();
+  status(message);
+  document.body.dataset.error = message;
+}
 
 async function run() {
-  const name = $("task").value, ablation = $("ablation").value, threshold = Number($("threshold").value);
-  if (!Number.isFinite(threshold) || threshold < 0) { status("threshold must be a non-negative number"); return; }
+  const name = $("task").value, ablation = $("ablation").value, text = $("threshold").value.trim();
+  const threshold = Number(text);
+  if (!DECIMAL.test(text) || !Number.isFinite(threshold) || threshold < 0) {
+    fail(`threshold must be a non-negative decimal number such as 0.001, got "${text}"`);
+    return;
+  }
+  clear();
   $("run").disabled = true;
   try {
     const task = tracrTask(name);
@@ -24,9 +48,9 @@ async function run() {
     $("edges").textContent = r.edges.map((e) => `${truth.has(label(e).replace(" → ", "->")) ? "✓" : "✗"} ${label(e)}`).join("\n") +
       `\n\n${hits} of ${truth.size} ground-truth edges, ${r.edges.length - hits} extra\nAUC over 21 thresholds: edges ${s.edgeAuc.toFixed(3)}, heads/MLPs ${s.nodeAuc.toFixed(3)}`;
     status(`${r.stats.tested} edges tested in ${r.stats.ms.toFixed(0)} ms · metric ${r.metric.toExponential(2)}`);
-    document.body.dataset.done = JSON.stringify({ kept: r.edges.length, hits, edgeAuc: s.edgeAuc });
+    document.body.dataset.done = JSON.stringify({ kept: r.edges.length, hits, edgeAuc: s.edgeAuc, threshold });
   } catch (e) {
-    status(`error: ${e.message}`);
+    fail(`error: ${e.message}`);
   } finally {
     $("run").disabled = false;
   }

@@ -44,11 +44,21 @@ t.test("browser example: the circuit viewer runs ACDC in Chromium", { timeout: 1
   await page.waitForFunction(() => document.body.dataset.done, null, { timeout: 60_000 });
   const done = JSON.parse(await page.evaluate(() => document.body.dataset.done));
   t.same(errors, [], "no page errors");
-  t.same(done, { kept: 15, hits: 15, edgeAuc: 1 }, "tracr-reverse: 15 of 15 ground-truth edges, AUC 1");
+  t.same(done, { kept: 15, hits: 15, edgeAuc: 1, threshold: 0.001 }, "tracr-reverse: 15 of 15 ground-truth edges, AUC 1");
   t.equal(await page.locator("#svg svg path[marker-end]").count(), 15, "15 edges drawn");
+  // A threshold that is not a number runs nothing (an empty box is not τ = 0) and takes the old circuit off the screen.
+  for (const bad of ["", "   ", "abc", "0x10", "-1", "Infinity", "1e-3x"]) {
+    await page.fill("#threshold", bad);
+    await page.click("#run");
+    await page.waitForFunction(() => document.body.dataset.error, null, { timeout: 10_000 });
+    const shown = await page.evaluate(() => ({ error: document.body.dataset.error, done: document.body.dataset.done ?? null, svg: document.getElementById("svg").innerHTML, edges: document.getElementById("edges").textContent, status: document.getElementById("status").textContent }));
+    t.ok(/threshold must be a non-negative decimal number/.test(shown.error) && shown.status === shown.error, `threshold ${JSON.stringify(bad)}: says why (${shown.status})`);
+    t.same([shown.done, shown.svg, shown.edges], [null, "", ""], `threshold ${JSON.stringify(bad)}: no circuit left on screen`);
+  }
+  await page.fill("#threshold", "0.001");
   await page.selectOption("#task", "tracr-proportion");
-  await page.evaluate(() => { delete document.body.dataset.done; });
   await page.click("#run");
   await page.waitForFunction(() => document.body.dataset.done, null, { timeout: 60_000 });
-  t.same(JSON.parse(await page.evaluate(() => document.body.dataset.done)), { kept: 10, hits: 10, edgeAuc: 1 }, "tracr-proportion: 10 of 10");
+  t.same(JSON.parse(await page.evaluate(() => document.body.dataset.done)), { kept: 10, hits: 10, edgeAuc: 1, threshold: 0.001 }, "tracr-proportion: 10 of 10");
+  t.equal(await page.evaluate(() => document.body.dataset.error ?? null), null, "the error is gone after a good run");
 });
