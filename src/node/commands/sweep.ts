@@ -13,6 +13,8 @@ import { circuitDot, circuitJson } from "../../io/circuit.js";
 import { circuitSvg, plotSvg, rocSvg } from "../../io/svg.js";
 import { sweep, type SweepResult } from "../../eval/sweep.js";
 import { paretoFrontier } from "../../eval/roc.js";
+import { searchTrajectory } from "../../eval/trajectory.js";
+import type { Circuit } from "../../circuit.js";
 import { logspace } from "../../thresholds.js";
 import { createTracrModel, tracrTask, TRACR_THRESHOLDS, type TracrTaskName } from "../../tasks/tracr.js";
 import { inductionGroundTruth, inductionOfflineTask } from "../../tasks/induction-offline.js";
@@ -92,15 +94,20 @@ function sweepFiles(dir: string, name: string): string[] {
   return [join(dir, `${name}-sweep.json`), join(dir, `${name}-roc.svg`), join(dir, `${name}-faithfulness.svg`)];
 }
 
-function writeSweepFiles(dir: string, name: string, s: SweepResult): string[] {
+/** The sweep's JSON, ROC and faithfulness plot; `shown`, one run whose search path the plot draws (a sweep of equal circuits is one point otherwise). */
+function writeSweepFiles(dir: string, name: string, s: SweepResult, shown?: { circuit: Circuit; label: string }): string[] {
   const files = sweepFiles(dir, name);
   writeAtomic(files[0], JSON.stringify({ task: name, ...s, edgeFrontier: paretoFrontier(s.edgeRoc), nodeFrontier: paretoFrontier(s.nodeRoc) }, null, 1) + "\n");
   writeAtomic(files[1], rocSvg(`${name}: ROC against the ground truth`, [
     { name: `edges (AUC ${s.edgeAuc.toFixed(3)})`, frontier: paretoFrontier(s.edgeRoc) },
     { name: `heads/MLPs (AUC ${s.nodeAuc.toFixed(3)})`, frontier: paretoFrontier(s.nodeRoc) },
   ]));
-  writeAtomic(files[2], plotSvg([{ name: "circuit metric", points: s.faithfulness }],
-    { title: `${name}: metric vs. edges kept`, xLabel: "edges kept", yLabel: "metric (higher is worse)" }));
+  const path = shown ? searchTrajectory(shown.circuit) : { path: [], refused: [] };
+  writeAtomic(files[2], plotSvg([
+    { name: `sweep: ${s.runs.length} circuits`, points: s.faithfulness },
+    ...(path.path.length ? [{ name: `${shown!.label}, edge by edge`, points: path.path, step: true }] : []),
+    ...(path.refused.length ? [{ name: "kept edges: metric if removed", points: path.refused, line: false }] : []),
+  ], { title: `${name}: metric vs. edges kept`, xLabel: "edges kept", yLabel: "metric (higher is worse)" }));
   return files;
 }
 
@@ -147,14 +154,18 @@ export async function sweepCommand(args: string[]): Promise<void> {
     `${task.data.clean.length} prompts; ${ablation} ablation; metric ${task.defaultMetric}; ${alg.name}\n`);
   const bar = progressBar(process.stderr, `sweep ${name}`, quiet, "runs");
   const t0 = performance.now();
+  let shown: { circuit: Circuit; label: string } | undefined;
   const s = sweep({
     model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
     options: { topK }, groundTruth: truth,
-    onRun: (i, n) => bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 }),
+    onRun: (i, n, value, c) => {
+      bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 });
+      if (i === Math.floor(n / 2)) shown = { circuit: c, label: `${alg.key} at ${alg.knob.option} ${value.toExponential(1)}` };
+    },
   });
   bar.finish();
   printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name] : undefined);
-  for (const f of writeSweepFiles(dir, name, s)) process.stdout.write(`wrote ${f}\n`);
+  for (const f of writeSweepFiles(dir, name, s, shown)) process.stdout.write(`wrote ${f}\n`);
   engine.dispose();
 }
 
@@ -207,7 +218,7 @@ export async function demoCommand(args: string[]): Promise<void> {
     ["circuit.svg", circuitSvg(graph, r.edges, `tracr-reverse: ACDC circuit at τ=${threshold} (${r.edges.length} edges)`)],
   ];
   for (const [f, text] of files) { writeAtomic(join(dir, f), text); out.write(`wrote ${join(dir, f)}\n`); }
-  for (const f of writeSweepFiles(dir, name, s)) out.write(`wrote ${f}\n`);
+  for (const f of writeSweepFiles(dir, name, s, { circuit: r, label: `ACDC at τ=${threshold}` })) out.write(`wrote ${f}\n`);
   engine.dispose();
 }
 
