@@ -2,7 +2,7 @@
 // and the exit code: 0 ok, 2 bad usage or input (any AcdcError: one line on
 // stderr), 1 a bug (with its stack trace).
 import { AcdcError } from "../errors.js";
-import { removeTempFiles, UsageError } from "./files.js";
+import { UsageError } from "./files.js";
 
 const VERSION = "0.1.0";
 
@@ -36,14 +36,6 @@ export async function main(argv: string[]): Promise<number> {
   if (!cmd) { process.stderr.write(`acdc: give a command: ${names} (acdc --help for usage)\n`); return 2; }
   const fn = commands[cmd];
   if (!fn) { process.stderr.write(`acdc: unknown command "${cmd}" (commands: ${names}; acdc --help for usage)\n`); return 2; }
-  // Interrupted: no half-written output or cache file stays behind (outputs are renamed into place whole).
-  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-    process.once(sig, () => {
-      removeTempFiles();
-      process.stderr.write(`${process.stderr.isTTY ? "\n" : ""}acdc ${cmd}: interrupted (${sig}); files already written are whole, nothing else was written\n`);
-      process.exit(code);
-    });
-  }
   try {
     await (await fn())(rest);
     return 0;

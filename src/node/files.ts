@@ -168,19 +168,31 @@ export function checkOutputPath(path: string, option: string): void {
   }
 }
 
-/** Temp files being written now, removed by removeTempFiles when the process is interrupted. */
+/** Temp files being written now (a download streaming to disk, an output before its rename). */
 const tempFiles = new Set<string>();
+
+/**
+ * On SIGINT/SIGTERM while temp files exist: remove them, then die of the
+ * same signal. Installed only while there are any, so a long synchronous
+ * search keeps the default Ctrl-C (a JavaScript handler would wait for it
+ * to finish); SIGKILL leaves at most a hidden .part file beside the output.
+ */
+function onSignal(sig: NodeJS.Signals): void {
+  for (const p of tempFiles) rmSync(p, { force: true });
+  tempFiles.clear();
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  process.kill(process.pid, sig);
+}
 
 /** Note a temp file to remove if the process is interrupted; returns the function that forgets it. */
 export function removeOnExit(path: string): () => void {
+  if (!tempFiles.size) { process.on("SIGINT", onSignal); process.on("SIGTERM", onSignal); }
   tempFiles.add(path);
-  return () => { tempFiles.delete(path); };
-}
-
-/** Remove every temp file still being written (the CLI calls this on SIGINT/SIGTERM; SIGKILL leaves at most a hidden .part file). */
-export function removeTempFiles(): void {
-  for (const p of tempFiles) rmSync(p, { force: true });
-  tempFiles.clear();
+  return () => {
+    tempFiles.delete(path);
+    if (!tempFiles.size) { process.off("SIGINT", onSignal); process.off("SIGTERM", onSignal); }
+  };
 }
 
 /** Write a file whole or not at all: a temp file beside it, then a rename. */
