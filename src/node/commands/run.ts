@@ -21,7 +21,9 @@ Find the circuit of a behaviour.
                    a folder holding model.safetensors and config.json, a llama2.c
                    checkpoint .bin, or a Hugging Face repo id (gpt2, OWNER/NAME)
                    whose files are downloaded once into $ACDC_CACHE (default
-                   ~/.cache/acdc-wasm); $ACDC_HUB_URL replaces https://huggingface.co
+                   ~/.cache/acdc-wasm); $ACDC_HUB_URL replaces https://huggingface.co;
+                   a download that stalls or runs under 1 KB/s for $ACDC_HUB_TIMEOUT
+                   seconds (default 60) is abandoned
   --data D         JSON with "clean" and "corrupted" token ids [batch][pos] and
                    "positions" (one position, or a non-empty list, per prompt); for
                    --metric logit-diff also "correct" and "incorrect" (one token

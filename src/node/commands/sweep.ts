@@ -54,7 +54,11 @@ export const DEMO_HELP = `acdc demo [--threshold T] [--out-dir DIR] [--threads N
 Build the tracr-reverse model (compiled in code; no download), run ACDC
 with zero ablation, print the circuit against the ground truth and the AUC of
 the paper's threshold sweep, write circuit.json, circuit.dot, circuit.svg and
-the ROC and faithfulness plots. Default threshold 0.001.
+the ROC and faithfulness plots.
+  --threshold T    ACDC's threshold (default 0.001)
+  --out-dir DIR    where the files go (default .)
+  --threads N|auto threads for the kernels (default 1)
+  --quiet          no progress lines
 `;
 
 function parseTask(s: string | undefined): TaskName {
