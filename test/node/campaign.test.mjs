@@ -511,6 +511,15 @@ const setValue = (name, index, v) => withTensors((x) => { if (x.name === name) {
   weightsCase("weights", "an F64 value of 1e300 (overflows float32)", joinSafetensors(f64), { match: /tensor "blocks\.0\.ln1\.b" holds Infinity/ });
   // Finite weights whose forward pass overflows: the search stops and says where.
   weightsCase("weights", "W_U of 3e38 (logits overflow)", joinSafetensors(withTensors((x) => { if (x.name === "unembed.W_U") x.bytes = f32Bytes(f32(x.bytes).map((v) => v * 1e38)); return x; })), { match: /metric "kl" is NaN on the clean run|not finite/ });
+  // No LayerNorm to tame it: a huge (finite) embedding row used only by corrupted prompts overflows the
+  // corrupted run; the clean run is fine, so the search must stop at the first trial that reads it, naming the edge.
+  const noLnHuge = withTensors((x) => {
+    if (x.name === "embed.W_E") { const a = f32(x.bytes); for (let i = 0; i < 32; i++) a[onlyCorrupted * 32 + i] = i % 2 ? 3e38 : -3e38; x.bytes = f32Bytes(a); }
+    return x;
+  }).filter((x) => !/ln\d\.[wb]$|ln_final\.[wb]$/.test(x.name));
+  weightsCase("weights", "no LN, an overflowing embedding row used only by corrupted prompts", joinSafetensors(noLnHuge), {
+    config: { ...tlConfig, normalization_type: null }, match: /metric "kl" is (NaN|-?Infinity) on removing edge \S+ → \S+: the model's outputs overflow/,
+  });
   // Tensors that do not belong, and missing ones.
   weightsCase("weights", "blocks.0.attn.b_O renamed blocks.6.attn.b_O", joinSafetensors(withTensors((x) => { if (x.name === "blocks.0.attn.b_O") x.name = "blocks.6.attn.b_O"; return x; })), { match: /"blocks\.6\.attn\.b_O"/ });
   weightsCase("weights", "an extra tensor", joinSafetensors([...split.tensors, { name: "extra.weight", dtype: "F32", shape: [2], bytes: f32Bytes([1, 2]) }]), { match: /"extra\.weight"/ });
