@@ -92,7 +92,7 @@ export async function loadHubModelCached(repoArg: string, opts: HubCacheOptions 
 
   const stallTimeoutMs = opts.stallTimeoutMs ?? envTimeoutMs();
   /** A cached file's check, naming the file: a damaged cache is never used silently. */
-  const checkCached = async (file: string, path: string, check: (path: string) => Promise<void>) => {
+  const checkCached = async (path: string, check: (path: string) => Promise<void>) => {
     try { await check(path); } catch (e) {
       if (e instanceof HubError) throw new HubError("bad-file", `the cached file ${path} is damaged: ${e.message}; delete it to download it again`);
       throw e;
@@ -102,7 +102,7 @@ export async function loadHubModelCached(repoArg: string, opts: HubCacheOptions 
   /** A file's cached path, downloaded first when missing and checked by `check` before it is renamed into the cache. */
   const get = async (file: string, check: (path: string) => Promise<void>): Promise<string> => {
     const path = join(dir, file);
-    if (existsSync(path)) { await checkCached(file, path, check); return path; }
+    if (existsSync(path)) { await checkCached(path, check); return path; }
     if (opts.offline) throw new HubError("offline", `${repo} (${file}) is not in the cache ${dir} and downloads are off`);
     mkdirSync(dir, { recursive: true });
     // config.json is a few hundred bytes: a progress line only for the weights.
