@@ -6,6 +6,7 @@
 // Frozen data with dense integer ids; nothing here touches weights.
 import type { ModelConfig } from "../model/config.js";
 import { hook as hookName, LETTERS, nodeLabel, type Letter } from "../names.js";
+import { InputError } from "../errors.js";
 
 export type NodeKind = "input" | "embed" | "pos_embed" | "output" | "mlp_in" | "mlp_out" | "result" | "qkv" | "qkv_input";
 export type EdgeType = "addition" | "direct" | "placeholder";
@@ -48,9 +49,16 @@ export interface GraphOptions {
   splitInput?: boolean;
 }
 
+/** The most edges a graph may have (GPT-2 XL has 2.3 million). */
+export const MAX_EDGES = 50_000_000;
+
 /** Build the graph of a model's geometry. */
 export function buildGraph(cfg: ModelConfig, opts: GraphOptions = {}): Graph {
   const { nLayers: L, nHeads: H } = cfg;
+  // Counted before building: past this the edge objects alone outgrow a JavaScript heap.
+  const c = edgeCountFormula(L, H, cfg.attnOnly, opts.splitInput ? 2 : 1);
+  const total = c.addition + c.direct + c.placeholder;
+  if (total > MAX_EDGES) throw new InputError(`the graph of ${L} layers × ${H} heads would have ${total.toExponential(2)} edges, more than the ${MAX_EDGES.toLocaleString("en-US")} this package can hold (check n_layers and n_heads in the config)`);
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
   const parents: number[][] = [];

@@ -90,7 +90,11 @@ export function circuitSvg(g: Graph, edges: { parent: number; child: number; typ
   return out.join("\n") + "\n";
 }
 
-export interface CurveSeries { name: string; points: [number, number][]; colour?: string; step?: boolean; dash?: string }
+export interface CurveSeries {
+  name: string; points: [number, number][]; colour?: string; step?: boolean; dash?: string;
+  /** false: markers only (points that are not a path, e.g. refused removals). */
+  line?: boolean;
+}
 
 /** A line plot of one or more series on [xmin,xmax]×[ymin,ymax] (ROC curves use the unit square). */
 export function plotSvg(series: CurveSeries[], opts: { title: string; xLabel: string; yLabel: string; xRange?: [number, number]; yRange?: [number, number] }): string {
@@ -122,8 +126,8 @@ export function plotSvg(series: CurveSeries[], opts: { title: string; xLabel: st
     });
     // Later series are drawn thinner and dashed, so one lying exactly on an earlier one still shows.
     const dash = s.dash ?? (i > 0 ? ["6 4", "2 3", "8 3 2 3"][(i - 1) % 3] : "");
-    out.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="${i === 0 ? 3 : 1.6}"${dash ? ` stroke-dasharray="${dash}"` : ""}><title>${esc(s.name)}</title></path>`);
-    for (const [x, y] of s.points) out.push(`<circle cx="${X(x)}" cy="${Y(y)}" r="${i === 0 ? 3 : 2}" fill="${c}"/>`);
+    if (s.line !== false) out.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="${i === 0 ? 3 : 1.6}"${dash ? ` stroke-dasharray="${dash}"` : ""}><title>${esc(s.name)}</title></path>`);
+    for (const [x, y] of s.points) out.push(`<circle cx="${X(x)}" cy="${Y(y)}" r="${i === 0 || s.line === false ? 3 : 2}" fill="${c}"/>`);
     out.push(`<text x="${w - mr - 6}" y="${h - mb - 10 - 14 * i}" text-anchor="end" fill="${c}">${esc(s.name)}</text>`);
   });
   out.push("</svg>");

@@ -97,6 +97,8 @@ export function refuseUnsupported(j: Record<string, unknown>, fields: [string, (
   for (const [k, ok, why] of fields) if (k in j && !ok(j[k])) throw new ConfigError(`"${k}": ${JSON.stringify(j[k])} is not supported (${why})`);
 }
 export const isFalse = (v: unknown) => v === false || v === null;
+/** TransformerLens soft caps are off at any value ≤ 0 (default -1). */
+const softCapOff = (v: unknown) => v === null || (typeof v === "number" && v <= 0);
 
 /** Fill defaults and check a partial config; throws ConfigError on nonsense. */
 export function makeConfig(c: Partial<ModelConfig> & Pick<ModelConfig, "nLayers" | "dModel" | "nHeads" | "dHead" | "dVocab" | "nCtx">): ModelConfig {
@@ -118,6 +120,13 @@ export function makeConfig(c: Partial<ModelConfig> & Pick<ModelConfig, "nLayers"
   if (typeof cfg.eps !== "number" || !(cfg.eps > 0) || !Number.isFinite(cfg.eps)) throw new ConfigError(`eps must be a positive number, got ${JSON.stringify(cfg.eps)}`);
   if (typeof cfg.ropeTheta !== "number" || !(cfg.ropeTheta > 0) || !Number.isFinite(cfg.ropeTheta)) throw new ConfigError(`ropeTheta must be a positive number, got ${JSON.stringify(cfg.ropeTheta)}`);
   checkArchitecture(cfg);
+  // Before anything is built from it: an absurd geometry (n_layers 1e7) would otherwise grow memory for minutes.
+  const floats = paramFloats(cfg);
+  // 16-bit weights stay 16-bit: refuse only what even 2 bytes a parameter cannot hold.
+  if (floats * 2 > MAX_PARAM_BYTES) {
+    throw new ConfigError(`${cfg.nLayers} layers, d_model ${cfg.dModel}, d_vocab ${cfg.dVocab}${cfg.attnOnly ? "" : `, d_mlp ${cfg.dMlp}`} make ${floats.toExponential(2)} parameters ` +
+      `(${(floats * 2 / 2 ** 30).toFixed(1)} GiB even as 16-bit), more than WebAssembly's 4 GiB memory holds (check n_layers, d_model, d_mlp, d_vocab)`);
+  }
   return cfg;
 }
 
@@ -159,6 +168,18 @@ function checkArchitecture(cfg: ModelConfig): void {
   if (cfg.parallelAttnMlp && cfg.attnOnly) throw new ConfigError("parallelAttnMlp needs an MLP");
 }
 
+/** WebAssembly's 32-bit memory. */
+const MAX_PARAM_BYTES = 2 ** 32;
+
+/** Floats of every parameter, in closed form (the sizes paramTable lists, without building it). */
+function paramFloats(c: ModelConfig): number {
+  const { nLayers: L, dModel: D, nHeads: H, nKvHeads: Hk, dHead: Dh, dMlp: M, dVocab: V, nCtx: C } = c;
+  const norm = c.normalization === "LN" ? 2 * D : c.normalization === "RMS" ? D : 0;
+  const attn = (H + 2 * Hk) * (D * Dh + Dh) + H * Dh * D + D + norm;
+  const mlp = c.attnOnly ? 0 : D * M * (c.actFn === "swiglu" ? 3 : 2) + M + D + norm;
+  return 2 * V * D + V + (c.positional === "learned" || c.positional === "shortformer" ? C * D : 0) + L * (attn + mlp) + norm;
+}
+
 /** Config from a TransformerLens-style JSON (n_layers, d_model, …; the fixtures' format). */
 export function configFromTransformerLens(j: Record<string, unknown>): ModelConfig {
   const attnOnly = bool(j, "attn_only", false);
@@ -172,6 +193,14 @@ export function configFromTransformerLens(j: Record<string, unknown>): ModelConf
     ["final_rms", isFalse, "a final RMSNorm on a LayerNorm model"],
     ["attention_dir", (v) => v === "causal" || v === "bidirectional", "attention_dir must be causal or bidirectional"],
     ["positional_embedding_type", (v) => v === "standard" || v === "shortformer", "only learned (\"standard\") and \"shortformer\" positions are read from TransformerLens configs"],
+    ["use_local_attn", isFalse, "local (windowed) attention"],
+    ["post_embedding_ln", isFalse, "a LayerNorm after the embedding"],
+    ["use_normalization_before_and_after", isFalse, "normalization after each block as well as before"],
+    ["use_qk_norm", isFalse, "normalized queries and keys"],
+    ["num_experts", (v) => v === null, "mixture-of-experts MLPs"],
+    ["output_logits_soft_cap", softCapOff, "soft-capped logits"],
+    ["attn_scores_soft_cap", softCapOff, "soft-capped attention scores"],
+    ["relative_attention_max_distance", (v) => v === null, "relative attention (T5)"],
   ]);
   // Attention-only models have no MLP, so their act_fn (e.g. "solu_ln") does not matter.
   const act = attnOnly ? "gelu_new" : j.act_fn ?? "gelu_new";

@@ -6,13 +6,26 @@ import { UsageError } from "./files.js";
 
 export type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
 
-/** Parse `args` against `spec` (plus --help); refuses positionals and repeated options. */
+/** A value that starts with a dash but is a number or a LO:HI:N range (-1, -.5, -5:-1:21), never an option. */
+const DASH_VALUE = /^-\.?\d/;
+
+/** Parse `args` against `spec` (plus --help); refuses positionals and repeated options, in one line. */
 export function parseOptions(args: string[], spec: OptionSpec): Record<string, string | boolean | undefined> {
+  // util.parseArgs calls "--threshold -1" ambiguous; a negative number after a string option is its value.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith("--") && !args[i].includes("=") ? args[i].slice(2) : null;
+    if (name && spec[name]?.type === "string" && i + 1 < args.length && DASH_VALUE.test(args[i + 1])) joined.push(`${args[i]}=${args[++i]}`);
+    else joined.push(args[i]);
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args, options: { ...spec, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false, tokens: true });
+    parsed = parseArgs({ args: joined, options: { ...spec, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false, tokens: true });
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ""));
+    const msg = (e as Error).message;
+    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
+    if (ambiguous) throw new UsageError(`${ambiguous[1]} needs a value (write ${ambiguous[1]}=VALUE for a value that starts with a dash)`);
+    throw new UsageError(msg.split("\n")[0].replace(/\. To specify a positional argument.*$/s, ""));
   }
   const seen = new Set<string>();
   for (const t of parsed.tokens ?? []) {

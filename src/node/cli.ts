@@ -3,13 +3,7 @@
 // stderr), 1 a bug (with its stack trace).
 import { AcdcError } from "../errors.js";
 import { UsageError } from "./files.js";
-import { runCommand } from "./commands/run.js";
-import { infoCommand } from "./commands/info.js";
-import { demoCommand, sweepCommand } from "./commands/sweep.js";
-import { replayCommand, verifyCommand } from "./commands/verify.js";
-import { serveCommand } from "./commands/serve.js";
 import { PACKAGE_VERSION as VERSION } from "../version.js";
-import { exploreCommand } from "./commands/explore.js";
 
 const HELP = `acdc — automated circuit discovery (ACDC) for transformer language models
 
@@ -28,21 +22,30 @@ Usage:
 
 /** A command resolves to its exit code (none: 0). */
 export type Command = (args: string[]) => Promise<void | number>;
-/** The commands, by name; each parses its own options and prints its own --help. */
-const commands: Record<string, Command> = {
-  run: runCommand, info: infoCommand, demo: demoCommand, sweep: sweepCommand, verify: verifyCommand, replay: replayCommand, serve: serveCommand,
-  explore: exploreCommand,
+/** The commands, by name, loaded when used (a run never loads the tracr compiler); each parses its own options and prints its own --help. */
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import("./commands/run.js")).runCommand,
+  info: async () => (await import("./commands/info.js")).infoCommand,
+  demo: async () => (await import("./commands/sweep.js")).demoCommand,
+  sweep: async () => (await import("./commands/sweep.js")).sweepCommand,
+  verify: async () => (await import("./commands/verify.js")).verifyCommand,
+  replay: async () => (await import("./commands/verify.js")).replayCommand,
+  serve: async () => (await import("./commands/serve.js")).serveCommand,
+  explore: async () => (await import("./commands/explore.js")).exploreCommand,
 };
 
 /** Run the CLI with argv (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") { process.stdout.write(HELP); return cmd ? 0 : 2; }
+  if (cmd === "--help" || cmd === "-h" || cmd === "help") { process.stdout.write(HELP); return 0; }
   if (cmd === "--version" || cmd === "-v") { process.stdout.write(`${VERSION}\n`); return 0; }
+  // Errors are one line on stderr, here as in every command.
+  const names = Object.keys(commands).join(", ");
+  if (!cmd) { process.stderr.write(`acdc: give a command: ${names} (acdc --help for usage)\n`); return 2; }
   const fn = commands[cmd];
-  if (!fn) { process.stderr.write(`acdc: unknown command "${cmd}"\n\n${HELP}`); return 2; }
+  if (!fn) { process.stderr.write(`acdc: unknown command "${cmd}" (commands: ${names}; acdc --help for usage)\n`); return 2; }
   try {
-    return (await fn(rest)) ?? 0;
+    return (await (await fn())(rest)) ?? 0;
   } catch (e) {
     const err = e as Error;
     const usage = err instanceof AcdcError;

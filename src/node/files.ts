@@ -164,6 +164,10 @@ export async function loadModelFromPath(arg: string, opts: LoadFromPathOptions =
       : sources[0];
     const model = await loadModel(weights, config, { engine: opts.engine, onProgress: opts.onProgress });
     return { model, name: files.name, config, files };
+  } catch (e) {
+    // A hub model's files are in the cache, out of the user's sight: say which.
+    if (e instanceof AcdcError && isHubModelArg(arg)) throw new UsageError(`${e.message} (in ${files.weights} and its config.json, downloaded from the hub)`);
+    throw e;
   } finally {
     for (const s of sources) s.close();
   }
@@ -186,13 +190,42 @@ export function checkOutputPath(path: string, option: string): void {
   }
 }
 
+/** Temp files being written now (a download streaming to disk, an output before its rename). */
+const tempFiles = new Set<string>();
+
+/**
+ * On SIGINT/SIGTERM while temp files exist: remove them, then die of the
+ * same signal. Installed only while there are any, so a long synchronous
+ * search keeps the default Ctrl-C (a JavaScript handler would wait for it
+ * to finish); SIGKILL leaves at most a hidden .part file beside the output.
+ */
+function onSignal(sig: NodeJS.Signals): void {
+  for (const p of tempFiles) rmSync(p, { force: true });
+  tempFiles.clear();
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  process.kill(process.pid, sig);
+}
+
+/** Note a temp file to remove if the process is interrupted; returns the function that forgets it. */
+export function removeOnExit(path: string): () => void {
+  if (!tempFiles.size) { process.on("SIGINT", onSignal); process.on("SIGTERM", onSignal); }
+  tempFiles.add(path);
+  return () => {
+    tempFiles.delete(path);
+    if (!tempFiles.size) { process.off("SIGINT", onSignal); process.off("SIGTERM", onSignal); }
+  };
+}
+
 /** Write a file whole or not at all: a temp file beside it, then a rename. */
 export function writeAtomic(path: string, data: string | Uint8Array): void {
   const tmp = join(dirname(resolve(path)), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.part`);
+  const forget = removeOnExit(tmp);
   try {
     writeFileSync(tmp, data);
     renameSync(tmp, path);
   } finally {
     rmSync(tmp, { force: true });
+    forget();
   }
 }

@@ -165,7 +165,9 @@ export class Engine {
   /** Reserve `bytes` (64-byte aligned), growing memory as needed; returns the offset. */
   alloc(bytes: number): number {
     const p = this.top;
-    const end = p + ((bytes + ALIGN - 1) & ~(ALIGN - 1));
+    // Not `& ~(ALIGN - 1)`: JavaScript's bitwise operators are 32-bit signed, and sizes reach 4 GiB.
+    const end = p + Math.ceil(bytes / ALIGN) * ALIGN;
+    if (end > MAX_BYTES) throw new MemoryLimitError(`out of WebAssembly memory: ${(bytes / 2 ** 20).toFixed(0)} MiB more would reach ${(end / 2 ** 20).toFixed(0)} MiB, past the 4096 MiB limit`);
     const have = this.k.memory.buffer.byteLength;
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);

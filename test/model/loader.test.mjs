@@ -75,6 +75,11 @@ t.test("safetensors: malformed files throw FormatError naming the problem", asyn
   await fails(t, () => parseSafetensors(two([4, 8], [0, 12], 12)), S, /"b" \[0, 12\) and "a" \[4, 8\) overlap/, "one tensor inside another");
   await fails(t, () => parseSafetensors(two([0, 8], [0, 8], 8)), S, /overlap/, "identical offsets");
   await fails(t, () => loadModel(file("{}", new Uint8Array(4), 1000), fixtureConfig("tiny-ln-mlp")), S, /header length 1000 goes beyond the file/, "loadModel passes the reader's error through");
+  // JSON.parse keeps the last of a repeated key: the first tensor would vanish silently.
+  const dup = '{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}, "a" : {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}}';
+  await fails(t, () => parseSafetensors(file(dup, new Uint8Array(12))), S, /tensor "a" appears twice in the header/, "a repeated tensor name");
+  const nested = '{"__metadata__": {"a": "x", "b": "{\\"a\\": 1}"}, "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}';
+  t.equal((await parseSafetensors(file(nested, f32(2)))).get("a").data[0], 2, "the same name inside metadata (and in an escaped string) is no repeat");
 });
 
 t.test("safetensors: overlap hidden behind an empty tensor", async (t) => {
@@ -243,6 +248,11 @@ t.test("weights: missing and mis-shaped tensors throw WeightError naming the ten
   const bU = tl.get("unembed.b_U").data;
   const a = noBU.forward([[1, 2, 3]]).logits, b = full.forward([[1, 2, 3]]).logits;
   t.ok(a.every((x, i) => Math.abs(x + bU[i % 40] - b[i]) < 1e-5), "a missing optional bias loads as zeros");
+  // Absent from one layer but present in another: a lost tensor, not a model without that bias.
+  await fails(t, () => loadModel(edit(tl, (m) => m.delete("blocks.0.attn.b_O")), tlCfg), W, /missing tensor "blocks\.0\.attn\.b_O" \(the file has blocks\.L\.attn\.b_O for other layers\)/, "b_O in layer 1 only");
+  await fails(t, () => loadModel(edit(tl, (m) => m.delete("blocks.1.mlp.b_in")), tlCfg), W, /missing tensor "blocks\.1\.mlp\.b_in"/, "b_in in layer 0 only");
+  const noBO = await loadModel(edit(tl, (m) => { m.delete("blocks.0.attn.b_O"); m.delete("blocks.1.attn.b_O"); }), tlCfg);
+  t.ok(noBO.cfg.nLayers === 2, "b_O absent from every layer: a model without b_O");
 });
 
 t.test("Hugging Face GPT-2 names with and without the transformer. prefix load to the same logits", async (t) => {

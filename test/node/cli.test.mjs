@@ -114,6 +114,11 @@ t.test("demo: tracr-reverse end to end, offline", async (t) => {
   t.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   t.equal((svg.match(/<path d="M[\d.]+,[\d.]+ C/g) || []).length, 15, "one SVG curve per edge");
   t.match(readFileSync(join(out, "tracr-reverse-roc.svg"), "utf8"), /AUC 1\.000/);
+  // Every threshold gives the same 15 edges: the plot also draws the τ = 0.001 search edge by edge and its 15 refused removals.
+  const faith = readFileSync(join(out, "tracr-reverse-faithfulness.svg"), "utf8");
+  t.match(faith, /ACDC at τ=0\.001, edge by edge/);
+  const tested = Number(/15 of 106 edges \((\d+) tested/.exec(r.stdout)?.[1]);
+  t.equal((faith.match(/<circle/g) || []).length, 21 + (tested - 15 + 2) + 15, "21 sweep points; the path: start, one step per accepted removal, the pruned circuit; 15 refused removals");
 });
 
 t.test("sweep: tracr-proportion prints the ROC table and AUC", async (t) => {
@@ -135,7 +140,7 @@ t.test("sweep: tracr-proportion prints the ROC table and AUC", async (t) => {
 t.test("run --algorithm eap | eap-ig | hybrid", async (t) => {
   for (const [alg, extra, want] of [["eap-ig", ["--top-k", "50"], /eap-ig: scored 134 edges with 5 integrated-gradient steps/], ["eap", ["--threshold", "0"], /warning: every EAP score is 0/], ["hybrid", ["--top-k", "90", "--threshold", "0.020523"], /hybrid: EAP-IG kept \d+ candidate edges/]]) {
     const out = join(dir, `alg-${alg}.json`);
-    const r = await acdc(["run", "--model", model, "--data", dataPath, "--algorithm", alg, ...extra, "--quiet", "--out", out]);
+    const r = await acdc(["run", "--model", model, "--data", dataPath, "--algorithm", alg, ...extra, "--out", out]);
     t.equal(r.code, 0, r.stderr);
     t.match(r.stderr, want);
     const c = JSON.parse(readFileSync(out, "utf8"));

@@ -1,6 +1,7 @@
 // Hub downloads (src/model/hub.ts, src/node/hub-cache.ts, --model NAME):
 // a local HTTP server on 127.0.0.1 plays the Hugging Face hub with the
-// tiny-ln-mlp-hf fixture; the real internet is never touched (every URL is
+// tiny-ln-mlp-hf fixture (and misbehaves on purpose for some repos); the
+// real internet is never touched (every URL is
 // the local server's, and the one test of the default host stubs fetch).
 import t from "tap";
 import { createServer } from "node:http";
@@ -10,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { loadModel } from "../../dist/index.js";
-import { fetchHubModel, fetchHubFile, hubFileUrl, hubRepoId, isHubRepoId, HubError } from "../../dist/model/hub.js";
+import { downloadHubFile, fetchHubModel, fetchHubFile, hubFileUrl, hubRepoId, isHubRepoId, HubError } from "../../dist/model/hub.js";
 import { loadHubModelCached } from "../../dist/node/hub-cache.js";
 import { isHubModelArg } from "../../dist/node/files.js";
 import { fixtures, readJson, root } from "../helpers/fixtures.mjs";
@@ -39,6 +40,10 @@ const repos = {
   },
   "fx/stall": { "config.json": (req, res) => { res.writeHead(200, { "content-length": configText.length }); res.write(configText.subarray(0, 5)); } },
   "fx/badjson": { "config.json": send(Buffer.from("{ not json")) },
+  "fx/garbage": { "config.json": send(configText), "model.safetensors": send(Buffer.alloc(4096, 0x41)) },
+  "fx/huge": { "config.json": send(configText), "model.safetensors": (req, res) => { res.writeHead(200, { "content-length": 20 * 2 ** 30 }); res.write(weights.subarray(0, 100), () => res.destroy()); } },
+  "fx/trickle": { "config.json": (req, res) => { res.writeHead(200, { "content-length": configText.length }); let i = 0; const iv = setInterval(() => { if (res.destroyed || i >= configText.length) return clearInterval(iv); res.write(configText.subarray(i, ++i)); }, 20); res.on("close", () => clearInterval(iv)); } },
+  "fx/loop": { "config.json": (req, res) => { res.writeHead(302, { location: req.url }); res.end(); } },
 };
 
 const hits = [];
@@ -115,6 +120,19 @@ t.test("hub errors name the repo, file and cause", async (t) => {
   const off = await rejects(t, fetchHubModel("gpt2", { fetch: async () => { throw new TypeError("fetch failed", { cause: Object.assign(new Error("getaddrinfo ENOTFOUND huggingface.co"), { code: "ENOTFOUND" }) }); } }),
     /^could not reach huggingface\.co to download gpt2 \(offline\? ENOTFOUND\)$/, "DNS failure (stubbed fetch, no network)");
   t.equal(off?.kind, "offline");
+});
+
+t.test("downloads stream to a sink and refuse what no model can be", async (t) => {
+  const chunks = [];
+  const n = await downloadHubFile("fx/tiny", "model.safetensors", { baseUrl }, (c) => { chunks.push(c); });
+  t.equal(n, weights.length, "resolves to the byte count");
+  t.ok(Buffer.concat(chunks).equals(weights), "the sink got every byte, in order");
+  const huge = await rejects(t, downloadHubFile("fx/huge", "model.safetensors", { baseUrl }, () => {}), /model\.safetensors of fx\/huge is 21474\.8 MB: no model that fits WebAssembly's 4 GiB memory is that large/, "a 20 GiB Content-Length: refused at once, not a RangeError");
+  t.equal(huge?.kind, "bad-file");
+  await rejects(t, fetchHubFile("fx/trickle", "config.json", { baseUrl, stallTimeoutMs: 200 }), /config\.json from fx\/trickle is too slow: \d+ bytes in the last 0\.2 s .*under 1024 bytes\/s/, "a trickle: abandoned as too slow");
+  const loop = await rejects(t, fetchHubFile("fx/loop", "config.json", { baseUrl }), /redirected the request for config\.json of fx\/loop too many times \(a redirect loop/, "a redirect loop, not \"offline?\"");
+  t.equal(loop?.kind, "http");
+  await rejects(t, fetchHubModel("fx/garbage", { baseUrl }), /model\.safetensors of fx\/garbage is not a valid safetensors file \(safetensors: header length/, "garbage weights: refused with the reader's reason");
 });
 
 t.test("cache: first call downloads, second reads the disk only", async (t) => {

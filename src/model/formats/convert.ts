@@ -48,13 +48,20 @@ export function describe(cfg: ModelConfig): string {
 /** Tensors already under the canonical names (TransformerLens state dicts, the fixtures, in-memory weights). */
 export function canonicalPlans(specs: ParamSpec[], tensors: SourceTensors, cfg: ModelConfig): Conversion {
   const plans: CopyPlan[] = [], used = new Set<string>();
+  // A bias may be absent from every layer (a model without it), not from some: that is a lost tensor.
+  const family = (n: string) => n.replace(/\.\d+\./, ".L.");
+  const families = new Set(specs.filter((s) => tensors.has(s.name)).map((s) => family(s.name)));
+  let lost: string | null = null;
   for (const s of specs) {
     const t = tensors.get(s.name);
+    if (!t && s.optional && families.has(family(s.name))) lost ??= s.name;
     if (!t) continue; // fillParams refuses a missing one unless it is optional
     plans.push(wholePlan(s, s.name, t.src, t.shape));
     used.add(s.name);
   }
+  // Unused tensors first: a renamed tensor is named where it went.
   refuseUnused(tensors.keys(), used, cfg);
+  if (lost) throw new WeightError(`missing tensor "${lost}" (the file has ${family(lost)} for other layers)`);
   return { plans };
 }
 

@@ -20,13 +20,20 @@ export async function readSafetensors(src: ByteSource): Promise<Map<string, Stor
   const hlen = Number(new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true));
   if (hlen > size - 8) throw fail(`header length ${hlen} goes beyond the file (${size - 8} bytes after the length field)`);
   if (hlen > MAX_HEADER) throw fail(`header length ${hlen} is larger than any weights file's header (${MAX_HEADER} bytes)`);
-  let header: unknown;
+  let header: unknown, text: string;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(await src.read(8, hlen)));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(await src.read(8, hlen));
+    header = JSON.parse(text);
   } catch (e) {
     throw fail(`header is not valid JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) throw fail("header is not a JSON object");
+  const keys = topLevelKeys(text);
+  if (keys.length !== Object.keys(header).length) {
+    const seen = new Set<string>();
+    const twice = keys.find((k) => (seen.has(k) ? true : (seen.add(k), false)));
+    throw fail(`tensor "${twice}" appears twice in the header (only one of them could be read)`);
+  }
   const dataStart = 8 + hlen, dataBytes = size - dataStart;
   const spans: { name: string; begin: number; end: number }[] = [];
   const out = new Map<string, StoredTensor>();
@@ -62,6 +69,30 @@ export async function readSafetensors(src: ByteSource): Promise<Map<string, Stor
     if (!reach || b.end > reach.end) reach = b;
   }
   return out;
+}
+
+/**
+ * The top-level keys of a valid JSON object's text, in order and with
+ * duplicates (JSON.parse silently keeps the last of a repeated key).
+ */
+function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (text[k] === " " || text[k] === "\t" || text[k] === "\n" || text[k] === "\r") k++;
+        if (text[k] === ":") keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      }
+      i = j;
+    } else if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+  }
+  return keys;
 }
 
 /** Whether bytes start like a safetensors file (a plausible header length followed by "{"). */

@@ -11,19 +11,20 @@ import { dirname, join } from "node:path";
 import { fileSource, modelFiles, readJsonFile, UsageError } from "../files.js";
 import { parseOptions } from "../args.js";
 
-export const INFO_HELP = `acdc info --model M
+export const INFO_HELP = `acdc info --model M [--quiet]
 
 Print a model's geometry, its parameter count and its graph's edge counts.
 Reads the config and the weights file's header only.
   --model M        as for acdc run (a hub model is downloaded into the cache first)
+  --quiet          no download progress on stderr
 `;
 
 export async function infoCommand(args: string[]): Promise<void> {
-  const values = parseOptions(args, { model: { type: "string" } });
+  const values = parseOptions(args, { model: { type: "string" }, quiet: { type: "boolean" } });
   if (values.help) { process.stdout.write(INFO_HELP); return; }
   const arg = values.model as string | undefined;
   if (!arg) throw new UsageError("--model is required (see acdc info --help)");
-  const { files, config } = await modelFiles(arg);
+  const { files, config } = await modelFiles(arg, { quiet: Boolean(values.quiet) });
   const sources = files.shards ? files.shards.map((f) => fileSource(join(dirname(files.index!), f))) : [fileSource(files.weights)];
   const src = sources[0];
   let cfg: ModelConfig, tensors = 0, format: string;

@@ -26,7 +26,9 @@ Find the circuit of a behaviour.
                    a folder holding model.safetensors and config.json, a llama2.c
                    checkpoint .bin, or a Hugging Face repo id (gpt2, OWNER/NAME)
                    whose files are downloaded once into $ACDC_CACHE (default
-                   ~/.cache/acdc-wasm); $ACDC_HUB_URL replaces https://huggingface.co
+                   ~/.cache/acdc-wasm); $ACDC_HUB_URL replaces https://huggingface.co;
+                   a download that stalls or runs under 1 KB/s for $ACDC_HUB_TIMEOUT
+                   seconds (default 60) is abandoned
   --data D         JSON with "clean" and "corrupted" token ids [batch][pos] and
                    "positions" (one position, or a non-empty list, per prompt); for
                    --metric logit-diff also "correct" and "incorrect" (one token
@@ -60,7 +62,7 @@ Find the circuit of a behaviour.
   --out FILE       circuit JSON (default circuit.json), and beside it the run manifest
                    FILE.manifest.json (inputs' sha256, options, decisions; see acdc verify)
   --dot FILE       also write the circuit as graphviz DOT
-  --quiet          no progress line
+  --quiet          no progress or information lines on stderr (warnings and errors only)
 `;
 
 function geometry(m: { cfg: { nLayers: number; nHeads: number; dModel: number; dVocab: number; attnOnly: boolean } }): string {
@@ -154,15 +156,15 @@ export async function runCommand(args: string[]): Promise<void> {
   const { model, name, files } = await loadModelFromPath(modelArg, { quiet, engine, onProgress: bytesBar(err, "loading weights", quiet) });
   // A task file is checked against the model before anything is printed, so a bad one is one line.
   const task = taskFile ? buildTaskFile(taskFile, model.cfg) : null;
-  err.write(`model ${name}: ${geometry(model)}${engine.threads > 1 ? ` · ${engine.threads} threads` : ""}\n`);
-  if (task) err.write(describeTask(task));
+  if (!quiet) err.write(`model ${name}: ${geometry(model)}${engine.threads > 1 ? ` · ${engine.threads} threads` : ""}\n`);
+  if (task && !quiet) err.write(describeTask(task));
   const data = task ? task.data : dataFile!;
   const metric: Metric = task ? task.metrics[metricName]() : metricName === "kl" ? klMetric() : logitDiffMetric(data.correct!, data.incorrect!);
   const graph = buildGraph(model.cfg);
   const counted = graph.counts.addition + graph.counts.direct;
   const tSetup = performance.now();
   const patcher = new Patcher(model, graph, data, { ablation, metric });
-  err.write(`graph: ${graph.nodes.length} nodes, ${counted} edges (${graph.counts.addition} addition, ${graph.counts.direct} direct)` +
+  if (!quiet) err.write(`graph: ${graph.nodes.length} nodes, ${counted} edges (${graph.counts.addition} addition, ${graph.counts.direct} direct)` +
     ` · ${patcher.B} prompts × ${patcher.T} positions · clean and ${ablation} runs in ${(performance.now() - tSetup).toFixed(0)} ms\n`);
   const knob = algorithm.knob.option;
   const label = algorithm.key === "acdc" || algorithm.key === "hybrid" ? `${algorithm.key} τ=${threshold}` : knobs[knob] !== undefined ? `${algorithm.key} ${knob}=${knobs[knob]}` : algorithm.key;
@@ -170,8 +172,8 @@ export async function runCommand(args: string[]): Promise<void> {
   const opts: RunOptions = { threshold, topK, igSteps, ...knobs, onProgress: (p) => bar.update(p) };
   const c = algorithm.run(patcher, opts);
   bar.finish();
-  if (c.algorithm.startsWith("eap")) err.write(`${c.algorithm}: scored ${counted} edges${c.algorithm === "eap-ig" ? ` with ${igSteps ?? 5} integrated-gradient steps` : ""}; circuit measured by a patched pass (${(c.stats.ms / 1000).toFixed(2)} s in all)\n`);
-  if (c.stats.candidates !== undefined) err.write(`hybrid: EAP-IG kept ${c.stats.candidates} candidate edges; ACDC tested ${c.stats.tested} of them\n`);
+  if (!quiet && c.algorithm.startsWith("eap")) err.write(`${c.algorithm}: scored ${counted} edges${c.algorithm === "eap-ig" ? ` with ${igSteps ?? 5} integrated-gradient steps` : ""}; circuit measured by a patched pass (${(c.stats.ms / 1000).toFixed(2)} s in all)\n`);
+  if (!quiet && c.stats.candidates !== undefined) err.write(`hybrid: EAP-IG kept ${c.stats.candidates} candidate edges; ACDC tested ${c.stats.tested} of them\n`);
   if (c.algorithm.startsWith("eap")) {
     let largest = 0;
     for (const v of c.scores) if (Math.abs(v) > largest) largest = Math.abs(v);

@@ -15,6 +15,8 @@ import { sweep, type SweepResult } from "../../eval/sweep.js";
 import { compareMethods, defaultPlan } from "../../eval/compare.js";
 import { compareFiles, printComparison, writeComparisonFiles } from "./compare-report.js";
 import { paretoFrontier } from "../../eval/roc.js";
+import { searchTrajectory } from "../../eval/trajectory.js";
+import type { Circuit } from "../../circuit.js";
 import { logspace } from "../../thresholds.js";
 import { createTracrModel, tracrTask, TRACR_REFERENCE_AUC, TRACR_THRESHOLDS, type TracrTaskName } from "../../tasks/tracr.js";
 import { inductionGroundTruth, inductionOfflineTask } from "../../tasks/induction-offline.js";
@@ -76,7 +78,11 @@ export const DEMO_HELP = `acdc demo [--threshold T] [--out-dir DIR] [--threads N
 Build the tracr-reverse model (compiled in code; no download), run ACDC
 with zero ablation, print the circuit against the ground truth and the AUC of
 the paper's threshold sweep, write circuit.json, circuit.dot, circuit.svg and
-the ROC and faithfulness plots. Default threshold 0.001.
+the ROC and faithfulness plots.
+  --threshold T    ACDC's threshold (default 0.001)
+  --out-dir DIR    where the files go (default .)
+  --threads N|auto threads for the kernels (default 1)
+  --quiet          no progress lines
 `;
 
 function parseTask(s: string | undefined): TaskName {
@@ -116,15 +122,20 @@ function sweepFiles(dir: string, name: string): string[] {
   return [join(dir, `${name}-sweep.json`), join(dir, `${name}-roc.svg`), join(dir, `${name}-faithfulness.svg`)];
 }
 
-function writeSweepFiles(dir: string, name: string, s: SweepResult): string[] {
+/** The sweep's JSON, ROC and faithfulness plot; `shown`, one run whose search path the plot draws (a sweep of equal circuits is one point otherwise). */
+function writeSweepFiles(dir: string, name: string, s: SweepResult, shown?: { circuit: Circuit; label: string }): string[] {
   const files = sweepFiles(dir, name);
   writeAtomic(files[0], JSON.stringify({ task: name, ...s, edgeFrontier: paretoFrontier(s.edgeRoc), nodeFrontier: paretoFrontier(s.nodeRoc) }, null, 1) + "\n");
   writeAtomic(files[1], rocSvg(`${name}: ROC against the ground truth`, [
     { name: `edges (AUC ${s.edgeAuc.toFixed(3)})`, frontier: paretoFrontier(s.edgeRoc) },
     { name: `heads/MLPs (AUC ${s.nodeAuc.toFixed(3)})`, frontier: paretoFrontier(s.nodeRoc) },
   ]));
-  writeAtomic(files[2], plotSvg([{ name: "circuit metric", points: s.faithfulness }],
-    { title: `${name}: metric vs. edges kept`, xLabel: "edges kept", yLabel: "metric (higher is worse)" }));
+  const path = shown ? searchTrajectory(shown.circuit) : { path: [], refused: [] };
+  writeAtomic(files[2], plotSvg([
+    { name: `sweep: ${s.runs.length} circuits`, points: s.faithfulness },
+    ...(path.path.length ? [{ name: `${shown!.label}, edge by edge`, points: path.path, step: true }] : []),
+    ...(path.refused.length ? [{ name: "kept edges: metric if removed", points: path.refused, line: false }] : []),
+  ], { title: `${name}: metric vs. edges kept`, xLabel: "edges kept", yLabel: "metric (higher is worse)" }));
   return files;
 }
 
@@ -192,18 +203,21 @@ export async function sweepCommand(args: string[]): Promise<void> {
   // Sweep manifests describe the built-in tasks so far.
   const rec = taskFile ? null : new SweepRecorder({ dir, task: name, model, modelName, data: task.data, engine, knob: "threshold", topK,
     spec: { algorithm: alg.key, metric: task.defaultMetric, ablation, splitInput: Boolean(task.graph?.splitInput) } });
+  // The faithfulness plot also draws one search edge by edge: the middle run's.
+  let shown: { circuit: Circuit; label: string } | undefined;
   const s = sweep({
     model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
     options: { topK }, groundTruth: truth ?? [],
     onRun: (i, n, v, c) => {
       rec?.add(v, c, circuitJson(c, { ablation, metric: metricName, model: { name: modelName, ...model.cfg } }));
       bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 });
+      if (i === Math.floor(n / 2)) shown = { circuit: c, label: `${alg.key} at ${alg.knob.option} ${v.toExponential(1)}` };
     },
   });
   bar.finish();
   if (truth === null) printFaithfulness(process.stdout, name, s);
   else printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name as TaskName] : undefined);
-  for (const f of truth === null ? writeFaithfulnessFiles(dir, name, s) : writeSweepFiles(dir, name, s)) process.stdout.write(`wrote ${f}\n`);
+  for (const f of truth === null ? writeFaithfulnessFiles(dir, name, s) : writeSweepFiles(dir, name, s, shown)) process.stdout.write(`wrote ${f}\n`);
   if (rec) process.stdout.write(`wrote ${rec.write(s)}\n`);
   engine.dispose();
 }
@@ -310,7 +324,7 @@ export async function demoCommand(args: string[]): Promise<void> {
     ["circuit.svg", circuitSvg(graph, r.edges, `tracr-reverse: ACDC circuit at τ=${threshold} (${r.edges.length} edges)`)],
   ];
   for (const [f, text] of files) { writeAtomic(join(dir, f), text); out.write(`wrote ${join(dir, f)}\n`); }
-  for (const f of writeSweepFiles(dir, name, s)) out.write(`wrote ${f}\n`);
+  for (const f of writeSweepFiles(dir, name, s, { circuit: r, label: `ACDC at τ=${threshold}` })) out.write(`wrote ${f}\n`);
   engine.dispose();
 }
 
