@@ -5,7 +5,7 @@
 import type { Patcher } from "../patch/patcher.js";
 import type { Circuit, Decision } from "../circuit.js";
 import { InputError } from "../errors.js";
-import type { Progress } from "./registry.js";
+import type { Progress } from "./progress.js";
 
 export interface AcdcOptions {
   threshold: number;

@@ -6,7 +6,7 @@ import type { Patcher } from "../patch/patcher.js";
 import { keptEdges, pruneToOutput, type Circuit } from "../circuit.js";
 import { InputError } from "../errors.js";
 import { eapScores } from "./eap.js";
-import type { Progress } from "./registry.js";
+import type { Progress } from "./progress.js";
 
 export interface AttributionOptions {
   /** Keep the k edges of largest |score| … */

@@ -16,7 +16,7 @@ import { pruneToOutput } from "../circuit.js";
 import { InputError } from "../errors.js";
 import { gaussian, mulberry32 } from "../random.js";
 import { AdamParams, gateOpen, MaskedPass, measuredCircuit, sampleGate } from "./masks.js";
-import type { Progress } from "./registry.js";
+import type { Progress } from "./progress.js";
 
 export interface EdgePruningOptions {
   /** Target edge sparsity (fraction of addition edges removed), in [0, 1]. */

@@ -15,7 +15,7 @@ import type { Circuit } from "../circuit.js";
 import { InputError } from "../errors.js";
 import type { NodeValues } from "../patch/pass.js";
 import { edgesWithoutComponents, maskedComponents, measuredCircuit, type MaskedComponent } from "./masks.js";
-import type { Progress } from "./registry.js";
+import type { Progress } from "./progress.js";
 
 export interface HispOptions {
   /** How many components (q/k/v of a head, or an MLP) to mask, in rank order. */

@@ -5,7 +5,7 @@
 // pace. Two estimates of the time left, both from the recent test rate: the
 // expected one assumes the rest of the graph is skipped as often as the part
 // done so far; the bound assumes nothing more is skipped.
-import type { Progress } from "./registry.js";
+import type { Progress } from "./progress.js";
 
 export interface RateEstimate {
   /** Tested edges (or units) per second, recently. */

@@ -2,29 +2,16 @@
 // run(patcher, options) → Circuit. The CLI, the sweep and the explorer list
 // and call them from here; a new method is one new entry.
 import type { Patcher } from "../patch/patcher.js";
-import type { Circuit, Decision } from "../circuit.js";
+import type { Circuit } from "../circuit.js";
 import { InputError } from "../errors.js";
+import type { Progress } from "./progress.js";
+
+export type { Progress } from "./progress.js";
 import { acdc } from "./acdc.js";
 import { attributionCircuit } from "./attribution.js";
 import { subnetworkProbing } from "./sp.js";
 import { hisp } from "./hisp.js";
 import { edgePruning } from "./edge-pruning.js";
-
-/** Progress of a running algorithm: what it is doing, how far, and (ACDC) tested/skipped edges and the node it is on. */
-export interface Progress {
-  phase: string;
-  done: number;
-  total: number;
-  tested?: number;
-  skipped?: number;
-  node?: string;
-  /** Milliseconds since the run started. */
-  ms: number;
-  /** Method-specific figures (loss, expected circuit size, …). */
-  extra?: Record<string, number>;
-  /** Edge-by-edge methods: the decision just made, so a viewer can draw the circuit as it is decided. */
-  decision?: Decision;
-}
 
 /** Options every algorithm understands; each reads the ones it needs. */
 export interface RunOptions {

@@ -13,7 +13,7 @@ import type { Circuit } from "../circuit.js";
 import { InputError } from "../errors.js";
 import { mulberry32 } from "../random.js";
 import { AdamParams, edgesWithoutComponents, gateOpen, HARD_CONCRETE, MaskedPass, maskedComponents, measuredCircuit, sampleGate, type MaskedComponent } from "./masks.js";
-import type { Progress } from "./registry.js";
+import type { Progress } from "./progress.js";
 
 export interface SpOptions {
   /** Regularization strength λ (the reference sweeps 10^linspace(−3, 0, 11) on tracr). */
