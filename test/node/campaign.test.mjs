@@ -452,13 +452,14 @@ function hfOracle(j) {
   if (j.n_inner !== 64) return null; // absent means 4·n_embd = 128, not the weights' 64
   const ok = [
     opt("model_type", (v) => v === "gpt2"),
-    opt("activation_function", (v) => v === "gelu_new" || v === "gelu_pytorch_tanh"),
+    opt("activation_function", (v) => v === "gelu_new" || v === "gelu_pytorch_tanh" || v === "gelu"),
     opt("layer_norm_epsilon", (v) => typeof v === "number" && v > 0),
     opt("scale_attn_by_inverse_layer_idx", (v) => v === false || v === null),
     opt("scale_attn_weights", (v) => v === true),
     opt("add_cross_attention", (v) => v === false || v === null),
   ].every(Boolean);
-  return ok ? { ...tlModelConfig, nHeads: j.n_head, dHead: 32 / j.n_head, eps: j.layer_norm_epsilon ?? 1e-5 } : null;
+  // "gelu" is the exact (erf) GELU, computed by its own kernel.
+  return ok ? { ...tlModelConfig, nHeads: j.n_head, dHead: 32 / j.n_head, eps: j.layer_norm_epsilon ?? 1e-5, ...(j.activation_function === "gelu" ? { actFn: "gelu" } : {}) } : null;
 }
 {
   const c = (patch, drop = []) => { const j = { ...hfConfig, ...patch }; for (const k of drop) delete j[k]; return j; };
@@ -540,7 +541,7 @@ const setValue = (name, index, v) => withTensors((x) => { if (x.name === name) {
     ["empty file", new Uint8Array(0), /truncated header/],
     ["cut in the header", tlBytes.slice(0, 1000), /goes beyond the file/],
     ["cut in the data", tlBytes.slice(0, tlBytes.length - 100), /out of range .*file truncated\?/],
-    ["a zip file", new Uint8Array([0x50, 0x4b, 3, 4, ...new Uint8Array(60)]), /safetensors: /],
+    ["a zip file", new Uint8Array([0x50, 0x4b, 3, 4, ...new Uint8Array(60)]), /pth: no zip end-of-central-directory record/],
     ["header not an object", (() => joinSafetensors([], { headerText: () => "[1,2,3]" }))(), /header is not a JSON object/],
     ["header invalid UTF-8", (() => { const c = tlBytes.slice(); c[20] = 0xff; return c; })(), /not valid JSON/],
     ["overlapping tensors", tl((h) => { h["blocks.0.ln1.b"].data_offsets = h["blocks.0.ln1.w"].data_offsets.slice(); }), /overlap/],
@@ -669,7 +670,7 @@ const setValue = (name, index, v) => withTensors((x) => { if (x.name === name) {
     check: (r) => (r.ms > 5000 ? `took ${r.ms.toFixed(0)} ms` : /2 layers × 32 heads, d_model 4096/.test(r.stdout) && /with 25 tensors/.test(r.stdout) ? null : `output: ${r.stdout}`),
   });
   add("limits", "run on a 4.9 GB model: refused at once with the numbers", {
-    setup: bigFile(100000), args: runArgs("big.safetensors"), match: /make 1\.23e\+9 parameters \(4\.6 GiB as f32\), more than WebAssembly's 4 GiB memory holds/,
+    setup: bigFile(100000), args: runArgs("big.safetensors"), match: /1,226,262,176 parameters \(as f32\) needs 4\.57 GiB of WebAssembly memory but only 4\.00 GiB of the 4 GiB limit is left/,
     afterError: (r) => (r.ms > 5000 ? `took ${r.ms.toFixed(0)} ms` : null),
   });
   // A 51 MB model (all zeros) shows progress while its weights load; zero weights make every edge removable.

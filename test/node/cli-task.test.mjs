@@ -65,7 +65,8 @@ t.test("run --task: the issue's minimal file runs offline on stories260K and pri
 t.test("run --task: the file's model, metric and ground truth (induction-2l.json)", async (t) => {
   const r = await acdc(["run", "--task", join(root, "examples", "tasks", "induction-2l.json"), "--threshold", "0.05", "--quiet", "--out", "ind.json"]);
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stderr, /model induction-2l: 2 layers × 8 heads/, "the model named in the file, relative to it");
+  const written = JSON.parse(readFileSync(join(proj, "ind.json"), "utf8"));
+  t.same([written.model.name, written.model.nLayers, written.model.nHeads], ["induction-2l", 2, 8], "the model named in the file, relative to it");
   t.match(r.stdout, /ground truth \(task file\): \d+ of 55 edges found, \d+ extra/);
   const k = await acdc(["run", "--task", join(root, "examples", "tasks", "induction-2l.json"), "--threshold", "0.05", "--metric", "logit-diff", "--quiet"]);
   t.equal(k.code, 2);
