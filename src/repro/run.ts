@@ -131,9 +131,10 @@ export class PreparedRun {
 }
 
 /**
- * Checks a mask-learning or ranking run can fail in the middle of a search,
- * made before it starts (the fetch handler refuses them with a 4xx): a metric
- * with no gradient, rotary embeddings, more HISP components than the model has.
+ * What would otherwise stop a mask-learning or ranking run in the middle of
+ * its search, checked before it starts (the fetch handler refuses it with a
+ * 4xx): a metric with no gradient, rotary embeddings, more HISP components
+ * than the model has. Messages as the algorithms' own.
  */
 function checkMaskRun(model: Transformer, graph: Graph, metric: Metric, spec: RunSpec): void {
   const what = spec.algorithm === "hisp" ? "HISP" : "mask learning";
@@ -147,9 +148,9 @@ function checkMaskRun(model: Transformer, graph: Graph, metric: Metric, spec: Ru
 
 /**
  * The manifest's options section of a spec run on `threads` threads. The
- * mask methods' own options appear only for them (and with the values used,
- * defaults filled in), so the four methods manifests described first keep
- * their sections as they were.
+ * mask methods' own options appear only for them (with the values used,
+ * defaults filled in), so manifests of acdc, eap, eap-ig and hybrid keep
+ * their sections exactly as before.
  */
 export function optionsSection(spec: RunSpec, threads: number, deterministic: boolean): OptionsSection {
   const mask = MASK_METHODS[spec.algorithm];

@@ -214,6 +214,11 @@ t.test("acdc serve: loopback, limits from the command line, bad options refused"
   const r = await fetch(`http://127.0.0.1:${port}/v1/run`, { method: "POST", body: JSON.stringify(good()) });
   t.equal(r.status, 413);
   t.match(await r.text(), /data has \d+ prompts, over the limit of 1/);
+  // acdc serve brings the package's tokenizers: a text task file is tokenized (here into ids past the tiny model's vocabulary).
+  t.equal(info.text_task_files, true);
+  const text = await fetch(`http://127.0.0.1:${port}/v1/run`, { method: "POST", body: JSON.stringify({ ...good(), data: { task: { tokenizer: "gpt2", clean: ["Hello world"], corrupted: ["Hello there"] } } }) });
+  t.equal(text.status, 400);
+  t.match(JSON.parse(await text.text()).message, /^data.task: clean prompt 0 "Hello world" → \["Hello", "Ġworld"\] \(2 tokens\): token 15496 at position 0 is outside the model's vocabulary \[0, 40\) \(the tokenizer has 50257 tokens: is it the model's\?\)/);
   const bad = await new Promise((res) => execFile(process.execPath, [join(root, "bin", "acdc.js"), "serve", "--max-prompts", "0"], (e, so, se) => res({ code: e?.code, stderr: se })));
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--max-prompts must be positive/);

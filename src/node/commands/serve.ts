@@ -76,7 +76,8 @@ export async function serveCommand(args: string[]): Promise<void> {
     maxPositions: positive("max-positions"), maxSeconds: positive("max-seconds"),
   }).filter(([, v]) => v !== undefined));
   const threads = parseThreads(str("threads"));
-  // Task files with text prompts: their tokenizer ("gpt2", or by URL) through the package's loader.
+  // Task files with text prompts: their tokenizer ("gpt2", or by URL) through the package's loader
+  // (already in memory: the CLI loads every command, and acdc run the tokenizers).
   const handler = createHandler({ limits, threads, loadTokenizer });
   const server = createServer((req, res) => {
     const origin = `http://${req.headers.host ?? `${host}:${port}`}`;
