@@ -6,7 +6,7 @@
 import type { Graph } from "../graph/graph.js";
 import { getAlgorithm, type RunOptions } from "../algorithms/registry.js";
 import { maskedComponents } from "../algorithms/masks.js";
-import { countedEdges } from "../circuit.js";
+import { countedEdges, type Circuit } from "../circuit.js";
 import { logspace } from "../thresholds.js";
 import { InputError } from "../errors.js";
 import { sweep, type SweepOptions, type SweepResult } from "./sweep.js";
@@ -41,7 +41,8 @@ export interface MethodResult {
 
 export interface CompareOptions extends Omit<SweepOptions, "algorithm" | "values" | "options" | "knob" | "onRun"> {
   methods: MethodPlan[];
-  onRun?: (method: string, seedIndex: number, i: number, n: number) => void;
+  /** After each run: the method, its seed's index, the run's index and count, the knob's value and the circuit (valid during the call only: its patcher's memory is reused). */
+  onRun?: (method: string, seedIndex: number, i: number, n: number, value: number, c: Circuit) => void;
 }
 
 /** The deterministic methods (one sweep each) and the stochastic ones (a sweep per seed). */
@@ -89,7 +90,7 @@ export function compareMethods(o: CompareOptions): MethodResult[] {
     const sweeps = m.seeds.map((seed, si) => sweep({
       ...o, algorithm: m.algorithm, values: m.values, knob: m.knob,
       options: { ...m.options, ...(seed === undefined ? {} : { seed }) },
-      onRun: (i, n) => o.onRun?.(m.algorithm, si, i, n),
+      onRun: (i, n, value, c) => o.onRun?.(m.algorithm, si, i, n, value, c),
     }));
     return {
       algorithm: m.algorithm, knob: m.knob, seeds: m.seeds, sweeps,

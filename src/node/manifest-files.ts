@@ -1,24 +1,34 @@
 // Node side of run manifests: hash the files a run read (node:crypto,
-// streamed), write `c.manifest.json` beside `--out c.json` and a sweep's
-// TASK-sweep.manifest.json, and find a manifest's inputs again for
-// `acdc verify` — a path given on the command line, else the recorded path
-// (relative to the manifest's folder, then as written), else any file of the
-// recorded size and digest in the manifest's folder, the working directory
-// or the package's models/. The manifest itself is built in core
-// (src/repro/manifest.ts), so a browser or a worker builds the same one.
+// streamed), write `c.manifest.json` beside `--out c.json`, a sweep's
+// TASK-sweep.manifest.json and a comparison's TASK-ABLATION-compare.manifest.json,
+// and find a manifest's inputs again for `acdc verify` — a path given on the
+// command line, else the recorded path (relative to the manifest's folder,
+// then as written), else any file of the recorded size and digest in the
+// manifest's folder, the working directory or the package's models/. A task
+// file's tokenizer is looked for first where the task file names it. The
+// manifest itself is built in core (src/repro/manifest.ts), so a browser or
+// a worker builds the same one.
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Circuit } from "../circuit.js";
 import type { CircuitJson } from "../io/circuit.js";
 import type { Engine } from "../wasm/engine.js";
 import type { Transformer } from "../model/transformer.js";
-import { buildManifest, dataDigest, manifestText, paramsDigest, sweepDigest, MANIFEST_VERSION, SWEEP_MANIFEST_KIND,
-  type DataSection, type FileRef, type ModelSection, type RunManifest, type SweepManifest, type SweepRunRecord } from "../repro/manifest.js";
+import { buildManifest, canonicalJson, compareDigest, dataDigest, manifestText, paramsDigest, sweepDigest, COMPARE_MANIFEST_KIND, MANIFEST_VERSION, SWEEP_MANIFEST_KIND,
+  type CompareManifest, type CompareRunRecord, type DataSection, type FileRef, type ModelSection, type RunManifest, type SweepManifest, type SweepRunRecord,
+  type TokenizerRef } from "../repro/manifest.js";
 import { optionsSection, type RunData, type RunSpec } from "../repro/run.js";
-import { UsageError, writeAtomic, type ModelFiles } from "./files.js";
+import { sha256Hex } from "../repro/sha256.js";
+import { parseTaskJson, readTaskSpec } from "../tasks/task-file.js";
+import { resolvePath } from "../tokenizers/load.js";
+import type { VerifyInputs } from "../repro/verify.js";
+import type { MethodPlan } from "../eval/compare.js";
 import type { SweepResult } from "../eval/sweep.js";
+import { loadTaskTokenizer } from "../tasks/text-task-load.js";
+import { UsageError, writeAtomic, type ModelFiles } from "./files.js";
+import { loadTokenizerAt, type TaskFile } from "./task-file.js";
 
 /** Where the manifest of `--out c.json` goes: c.manifest.json (or OUT.manifest.json). */
 export function manifestPathFor(outPath: string): string {
@@ -56,6 +66,22 @@ export function fileModelSection(model: Transformer, name: string, files: ModelF
   };
 }
 
+/** The tokenizer a task file names as the manifest records it: the name ("gpt2"), or the file it resolves to (relative to the task file's folder). */
+function tokenizerRef(file: TaskFile, manifestDir: string): TokenizerRef | null {
+  const spec = file.spec.tokenizer;
+  if (spec === undefined) return null;
+  if (spec === "gpt2" || spec === "r50k") return { spec };
+  return { spec, ...fileRef(resolvePath(spec, file.dir), manifestDir) };
+}
+
+/** The data section of a run on a task file: the file (bytes and canonical JSON), its tokenizer, and the token data it made. */
+export function taskFileDataSection(file: TaskFile, data: RunData, manifestDir: string): DataSection {
+  return {
+    source: "task-file", sha256: dataDigest(data), file: fileRef(file.path, manifestDir), prompts: data.clean.length,
+    task_sha256: sha256Hex(canonicalJson(file.json)), tokenizer: tokenizerRef(file, manifestDir), tokens: data,
+  };
+}
+
 export interface RunRecord {
   outPath: string;
   circuit: Circuit;
@@ -63,7 +89,9 @@ export interface RunRecord {
   model: Transformer;
   name: string;
   files: ModelFiles;
-  dataPath: string;
+  /** The --data file, or the task file the data was made from. */
+  dataPath?: string;
+  taskFile?: TaskFile;
   data: RunData;
   spec: RunSpec;
   engine: Engine;
@@ -72,7 +100,8 @@ export interface RunRecord {
 /** Write the manifest of an `acdc run` beside its circuit; returns its path. */
 export function writeRunManifest(r: RunRecord): string {
   const path = manifestPathFor(r.outPath), dir = dirname(resolve(path));
-  const data: DataSection = { source: "file", sha256: dataDigest(r.data), file: fileRef(r.dataPath, dir), prompts: r.data.clean.length };
+  const data: DataSection = r.taskFile ? taskFileDataSection(r.taskFile, r.data, dir)
+    : { source: "file", sha256: dataDigest(r.data), file: fileRef(r.dataPath!, dir), prompts: r.data.clean.length };
   const m = buildManifest({
     model: fileModelSection(r.model, r.name, r.files, dir), data,
     options: optionsSection(r.spec, r.engine.threads, r.engine.deterministic),
@@ -82,38 +111,55 @@ export function writeRunManifest(r: RunRecord): string {
   return path;
 }
 
+/** What the runs of a sweep or comparison share: the task (built in, or a task file and the model it ran on), and the engine. */
+export interface SweepInputs {
+  dir: string;
+  /** The built-in task's key, or a task file's name (its file name without .json). */
+  task: string;
+  model: Transformer;
+  modelName: string;
+  data: RunData;
+  engine: Engine;
+  /** A task file's run: the file, and the model's files. */
+  taskFile?: TaskFile;
+  modelFiles?: ModelFiles;
+}
+
+/** The model and data sections every run of a sweep shares. */
+function sweepSections(o: SweepInputs): { model: ModelSection; data: DataSection } {
+  const dir = resolve(o.dir);
+  if (o.taskFile) return { model: fileModelSection(o.model, o.modelName, o.modelFiles!, dir), data: taskFileDataSection(o.taskFile, o.data, dir) };
+  const files = builtinTaskFiles(o.task);
+  return {
+    model: files ? fileModelSection(o.model, o.modelName, files, dir)
+      : { source: "builtin", format: "tracr", name: o.modelName, builtin: o.task, params_sha256: paramsDigest(o.model) },
+    data: { source: "task", task: o.task, sha256: dataDigest(o.data), prompts: o.data.clean.length },
+  };
+}
+
 /** Collects a sweep's runs (circuit + manifest each) and writes TASK-sweep.manifest.json. */
 export class SweepRecorder {
   private readonly runs: SweepRunRecord[] = [];
-  private readonly modelSection: ModelSection;
-  private readonly dataSection: DataSection;
+  private readonly sections: { model: ModelSection; data: DataSection };
 
-  constructor(private readonly o: {
-    dir: string; task: string; model: Transformer; modelName: string;
-    data: object; spec: Omit<RunSpec, "threshold" | "topK">; topK?: number; knob: "threshold" | "topK"; engine: Engine;
-  }) {
-    const dir = resolve(o.dir);
-    const files = builtinTaskFiles(o.task);
-    this.modelSection = files ? fileModelSection(o.model, o.modelName, files, dir)
-      : { source: "builtin", format: "tracr", name: o.modelName, builtin: o.task, params_sha256: paramsDigest(o.model) };
-    this.dataSection = { source: "task", task: o.task, sha256: dataDigest(o.data), prompts: (o.data as { clean: unknown[] }).clean.length };
+  constructor(private readonly o: SweepInputs & { spec: Omit<RunSpec, "threshold" | "topK">; topK?: number; knob: "threshold" | "topK" }) {
+    this.sections = sweepSections(o);
   }
 
   /** Record one finished run (the sweep's onRun). */
   add(value: number, c: Circuit, json: CircuitJson): void {
     const spec: RunSpec = { ...this.o.spec, topK: this.o.topK, [this.o.knob]: value };
     const manifest = buildManifest({
-      model: this.modelSection, data: this.dataSection,
-      options: optionsSection(spec, this.o.engine.threads, this.o.engine.deterministic), kernels: { build: this.o.engine.build },
+      ...this.sections, options: optionsSection(spec, this.o.engine.threads, this.o.engine.deterministic), kernels: { build: this.o.engine.build },
     }, c, json);
     this.runs.push({ circuit: json, manifest });
   }
 
-  /** Write the sweep manifest; returns its path. */
-  write(s: SweepResult): string {
+  /** Write the sweep manifest; `written` is the sweep JSON as written when it is not the sweep result itself (a task file without ground truth). Returns its path. */
+  write(s: SweepResult, written?: { runs: { searchMs?: number }[] } & Record<string, unknown>): string {
     const m: SweepManifest = {
       kind: SWEEP_MANIFEST_KIND, version: MANIFEST_VERSION, task: this.o.task, algorithm: s.algorithm, knob: s.knob,
-      values: s.runs.map((r) => r.value), result_sha256: sweepDigest({ task: this.o.task, ...s }), runs: this.runs,
+      values: s.runs.map((r) => r.value), result_sha256: sweepDigest(written ?? { task: this.o.task, ...s }), runs: this.runs,
     };
     const path = sweepManifestPath(this.o.dir, this.o.task);
     writeAtomic(path, manifestText(m));
@@ -122,6 +168,41 @@ export class SweepRecorder {
 }
 
 export const sweepManifestPath = (dir: string, task: string) => join(dir, `${task}-sweep.manifest.json`);
+
+/** Collects a comparison's runs (per method, seed and value: circuit + manifest) and writes STEM-compare.manifest.json. */
+export class CompareRecorder {
+  private readonly runs: CompareRunRecord[] = [];
+  private readonly sections: { model: ModelSection; data: DataSection };
+
+  constructor(private readonly o: SweepInputs & { stem: string; spec: Pick<RunSpec, "metric" | "ablation" | "splitInput">; plans: MethodPlan[] }) {
+    this.sections = sweepSections(o);
+  }
+
+  /** Record one finished run (the comparison's onRun). */
+  add(method: string, seedIndex: number, value: number, c: Circuit, json: CircuitJson): void {
+    const plan = this.o.plans.find((p) => p.algorithm === method)!;
+    const seed = plan.seeds[seedIndex];
+    const spec: RunSpec = { algorithm: method, ...this.o.spec, ...plan.options, ...(seed === undefined ? {} : { seed }), [plan.knob]: value } as RunSpec;
+    const manifest = buildManifest({
+      ...this.sections, options: optionsSection(spec, this.o.engine.threads, this.o.engine.deterministic), kernels: { build: this.o.engine.build },
+    }, c, json);
+    this.runs.push({ algorithm: method, seed: seed ?? null, value, circuit: json, manifest });
+  }
+
+  /** Write the comparison manifest for the comparison JSON as written; returns its path. */
+  write(written: { methods: Record<string, unknown>[] } & Record<string, unknown>): string {
+    const m: CompareManifest = {
+      kind: COMPARE_MANIFEST_KIND, version: MANIFEST_VERSION, task: this.o.task, ablation: this.o.spec.ablation, metric: this.o.spec.metric,
+      methods: this.o.plans.map((p) => ({ algorithm: p.algorithm, knob: p.knob, values: p.values, seeds: p.seeds.map((x) => x ?? null) })),
+      result_sha256: compareDigest(written), runs: this.runs,
+    };
+    const path = compareManifestPath(this.o.dir, this.o.stem);
+    writeAtomic(path, manifestText(m));
+    return path;
+  }
+}
+
+export const compareManifestPath = (dir: string, stem: string) => join(dir, `${stem}-compare.manifest.json`);
 
 /** The package's own models/ folder (the trained induction model lives there). */
 export function packageModelsDir(): string {
@@ -221,6 +302,57 @@ export function findInputs(m: RunManifest, manifestPath: string, given: { model?
     if (!given.data) throw new UsageError(`the run's data came inline (a request body); give it with --data FILE (its canonical sha256 is ${m.data.sha256.slice(0, 12)}…)`);
     found.data = given.data;
     found.how.data = "given";
+  } else if (m.data.source === "task-file" && given.data) {
+    throw new UsageError("--data applies to runs on a --data file or inline data; this run's data is a task file (give it with --task)");
   }
   return found;
+}
+
+/**
+ * A task file's run: the task file (given, at its recorded path, or by
+ * sha256) and the tokenizer it names (given; where the task file names it;
+ * at its recorded path; by sha256), read and loaded for verifyRun. Either
+ * missing is no error — verify then re-runs from the manifest's recorded
+ * tokens — but `why` says which; `how` says where each was found.
+ */
+export async function findTaskInputs(m: RunManifest, manifestPath: string, given: { task?: string; tokenizer?: string }):
+  Promise<{ task?: VerifyInputs["task"]; how: Record<string, string>; why?: string }> {
+  const dir = dirname(resolve(manifestPath));
+  const dirs = [dir, process.cwd(), packageModelsDir()];
+  const how: Record<string, string> = {};
+  for (const [k, p] of Object.entries(given)) if (p !== undefined && !existsSync(p)) throw new UsageError(`--${k} ${p}: file not found`);
+  const ref = m.data.file;
+  let path = given.task;
+  if (path) how["task file"] = "given";
+  else if (ref) {
+    path = findByPath(ref, dir) ?? undefined;
+    if (path) how["task file"] = "at its recorded path";
+    else if ((path = findByHash(dirs, ref.bytes, ref.sha256) ?? undefined)) how["task file"] = `found by sha256 (${path})`;
+  }
+  if (!path) return { how, why: ref ? `the task file ${ref.path} was not found; give it with --task to tokenize it again` : "the task file came inline; give it with --task to tokenize it again" };
+  const text = readFileSync(path, "utf8");
+  const spec = readTaskSpec(parseTaskJson(text, path), path);
+  const task: NonNullable<VerifyInputs["task"]> = { file: text, source: path, tokenizer: null };
+  const tok = m.data.tokenizer;
+  if (spec.tokenizer === undefined || spec.tokenizer === "gpt2" || spec.tokenizer === "r50k") {
+    if (spec.tokenizer !== undefined) task.tokenizer = await loadTaskTokenizer(spec, async () => null); // built in: no file
+    return { task, how };
+  }
+  // Where the task file names it, unless given; then the manifest's record of it.
+  let tokPath = given.tokenizer;
+  if (tokPath) how.tokenizer = "given";
+  else {
+    const named = resolvePath(spec.tokenizer, dirname(resolve(path)));
+    if (existsSync(named) && statSync(named).isFile()) { tokPath = named; how.tokenizer = "where the task file names it"; }
+    else if (tok?.sha256 && tok.bytes !== undefined) {
+      const r = { path: tok.path, bytes: tok.bytes, sha256: tok.sha256 };
+      tokPath = findByPath(r, dir) ?? undefined;
+      if (tokPath) how.tokenizer = "at its recorded path";
+      else if ((tokPath = findByHash(dirs, r.bytes, r.sha256) ?? undefined)) how.tokenizer = `found by sha256 (${tokPath})`;
+    }
+  }
+  if (!tokPath) return { task, how, why: `the tokenizer ${JSON.stringify(spec.tokenizer)} was not found; give it with --tokenizer to tokenize the task file again` };
+  task.tokenizer = await loadTokenizerAt(spec, tokPath);
+  task.tokenizerFile = new Uint8Array(readFileSync(tokPath));
+  return { task, how };
 }

@@ -7,7 +7,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { parseTaskJson, readTaskSpec, type TaskSpec } from "../tasks/task-file.js";
-import { buildTextTask, loadTaskTokenizer, type TextTask } from "../tasks/text-task.js";
+import { buildTextTask, type TextTask } from "../tasks/text-task.js";
+import { loadTaskTokenizer } from "../tasks/text-task-load.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
 import type { ModelConfig } from "../model/config.js";
 import type { Transformer } from "../model/transformer.js";
@@ -16,11 +17,11 @@ import type { Circuit } from "../circuit.js";
 import type { Engine } from "../wasm/engine.js";
 import type { SweepResult } from "../eval/sweep.js";
 import { plotSvg } from "../io/svg.js";
-import { loadModelFromPath, looksLikePath, UsageError, writeAtomic } from "./files.js";
+import { loadModelFromPath, looksLikePath, UsageError, writeAtomic, type ModelFiles } from "./files.js";
 import { bytesBar } from "./progress.js";
 
-/** A task file read from disk: its checked fields and its tokenizer (null for token-id files). */
-export interface TaskFile { path: string; dir: string; spec: TaskSpec; tokenizer: Tokenizer | null }
+/** A task file read from disk: its JSON, its checked fields and its tokenizer (null for token-id files). */
+export interface TaskFile { path: string; dir: string; json: unknown; spec: TaskSpec; tokenizer: Tokenizer | null }
 
 /** True when a --task argument is a file rather than a built-in task's name. */
 export function isTaskFileArg(arg: string): boolean {
@@ -40,9 +41,15 @@ export async function readTaskFile(path: string): Promise<TaskFile> {
   if (statSync(path).isDirectory()) throw new UsageError(`task file ${path} is a folder, not a JSON file`);
   let text: string;
   try { text = readFileSync(path, "utf8"); } catch (e) { throw new UsageError(`cannot read task file ${path}: ${(e as Error).message}`); }
-  const spec = readTaskSpec(parseTaskJson(text, path), path);
+  const json = parseTaskJson(text, path);
+  const spec = readTaskSpec(json, path);
   const dir = dirname(resolve(path));
-  return { path, dir, spec, tokenizer: await loadTaskTokenizer(spec, readOrNull, dir) };
+  return { path, dir, json, spec, tokenizer: await loadTaskTokenizer(spec, readOrNull, dir) };
+}
+
+/** The tokenizer a task file names, read from `path` instead of where the file says (verify found it elsewhere by its digest). */
+export async function loadTokenizerAt(spec: TaskSpec, path: string): Promise<Tokenizer | null> {
+  return loadTaskTokenizer({ ...spec, tokenizer: resolve(path) }, readOrNull);
 }
 
 /** The --model argument: the command line's, else the file's "model" (a path is relative to the file's folder). */
@@ -90,11 +97,11 @@ export function groundTruthLine(graph: Graph, c: Circuit, task: TextTask): strin
 
 /** A task file's model, graph, task and ground truth (null when the file has none), for a sweep. */
 export async function taskFileSetup(file: TaskFile, cliModel: string | undefined, engine: Engine, quiet: boolean):
-  Promise<{ task: TextTask; model: Transformer; graph: Graph; truth: [string, string][] | null }> {
-  const { model, name } = await loadModelFromPath(taskModelArg(file, cliModel), { quiet, engine, onProgress: bytesBar(process.stderr, "loading weights", quiet) });
+  Promise<{ task: TextTask; model: Transformer; graph: Graph; truth: [string, string][] | null; modelName: string; files: ModelFiles }> {
+  const { model, name, files } = await loadModelFromPath(taskModelArg(file, cliModel), { quiet, engine, onProgress: bytesBar(process.stderr, "loading weights", quiet) });
   const task = buildTaskFile(file, model.cfg);
   process.stderr.write(`model ${name}: ${model.cfg.nLayers} layers × ${model.cfg.nHeads} heads, d_model ${model.cfg.dModel}, vocab ${model.cfg.dVocab}\n${describeTask(task)}`);
-  return { task, model, graph: buildGraph(model.cfg), truth: task.groundTruth ? task.groundTruth.map(([a, b]) => [a, b]) : null };
+  return { task, model, graph: buildGraph(model.cfg), truth: task.groundTruth ? task.groundTruth.map(([a, b]) => [a, b]) : null, modelName: name, files };
 }
 
 /** The name a task file's sweep outputs are written under: the file's name without .json. */
@@ -109,11 +116,16 @@ export function printFaithfulness(out: NodeJS.WritableStream, name: string, s: S
   for (const r of s.runs) out.write(`  ${r.value.toExponential(2).padStart(9)}  ${String(r.numKept).padStart(5)}  ${String(r.numTested).padStart(6)}   ${r.metric.toExponential(3)}\n`);
 }
 
+/** NAME-sweep.json of a sweep with no ground truth: runs and faithfulness, no ROC. */
+export function faithfulnessJson(name: string, s: SweepResult): { task: string; runs: { searchMs: number }[] } & Record<string, unknown> {
+  const runs = s.runs.map((r) => ({ value: r.value, numKept: r.numKept, numTested: r.numTested, metric: r.metric, searchMs: r.searchMs }));
+  return { task: name, algorithm: s.algorithm, knob: s.knob, groundTruth: null, runs, faithfulness: s.faithfulness };
+}
+
 /** Write NAME-sweep.json (runs and faithfulness, no ROC) and NAME-faithfulness.svg; returns the paths. */
 export function writeFaithfulnessFiles(dir: string, name: string, s: SweepResult): string[] {
   const files = [join(dir, `${name}-sweep.json`), join(dir, `${name}-faithfulness.svg`)];
-  const runs = s.runs.map((r) => ({ value: r.value, numKept: r.numKept, numTested: r.numTested, metric: r.metric, searchMs: r.searchMs }));
-  writeAtomic(files[0], JSON.stringify({ task: name, algorithm: s.algorithm, knob: s.knob, groundTruth: null, runs, faithfulness: s.faithfulness }, null, 1) + "\n");
+  writeAtomic(files[0], JSON.stringify(faithfulnessJson(name, s), null, 1) + "\n");
   writeAtomic(files[1], plotSvg([{ name: "circuit metric", points: s.faithfulness }], { title: `${name}: metric vs. edges kept`, xLabel: "edges kept", yLabel: "metric (higher is worse)" }));
   return files;
 }

@@ -4,7 +4,9 @@
 // data, every option) and digests of what came out (the decision trace, the
 // circuit JSON), plus the trace itself so `acdc replay` can print the
 // decisions without recomputing. A sweep manifest holds one {circuit,
-// manifest} pair per run: exactly what one distributed sweep job returns.
+// manifest} pair per run: exactly what one distributed sweep job returns;
+// a comparison manifest (several methods, each over its knob and seeds)
+// holds one such pair per method, seed and value.
 // Pure functions of their arguments; no I/O (src/node/manifest-files.ts
 // reads and writes files, src/repro/verify.ts re-runs).
 //
@@ -15,16 +17,22 @@
 //                             models and any change of loader
 //   data.sha256               the data as canonical JSON (keys sorted, no
 //                             spaces), so a file and the same data inline
-//                             (the fetch handler) agree
+//                             (the fetch handler) agree; for a task file,
+//                             the token data it produced
+//   data.task_sha256          a task file as canonical JSON (as parsed)
 //   results.trace_sha256      one line per decision: parent, child, the
-//                             metric's float64 bits, kept|removed
+//                             metric's (score's, logit's) float64 bits,
+//                             kept|removed
 //   results.circuit_sha256    the circuit JSON, compact, without search_ms
+//                             (and without the "task" label acdc run adds)
 //   seal.model/data/options   each input section without its paths (paths
 //                             are hints for finding files; moving a file
 //                             changes nothing): an edit of the manifest's
 //                             inputs after the run shows here
 import type { Circuit } from "../circuit.js";
+import type { Graph } from "../graph/graph.js";
 import type { CircuitJson } from "../io/circuit.js";
+import { checkRunData, type RunData } from "./run.js";
 import { AcdcError } from "../errors.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
 import { Sha256, sha256Hex } from "./sha256.js";
@@ -36,6 +44,7 @@ import {
 
 export const MANIFEST_KIND = "acdc-run-manifest";
 export const SWEEP_MANIFEST_KIND = "acdc-sweep-manifest";
+export const COMPARE_MANIFEST_KIND = "acdc-compare-manifest";
 export const MANIFEST_VERSION = 1;
 
 /** A manifest that cannot be read: not JSON, wrong kind or version, missing or mistyped fields, a trace that does not hash to its digest. */
@@ -66,9 +75,20 @@ export interface ModelSection {
   params_sha256: string;
 }
 
+/** The tokenizer a task file names: as written in the file, and for a file (not "gpt2") its size and digest. */
+export interface TokenizerRef {
+  /** The file's "tokenizer" field as written ("gpt2", "tok512.bin", a URL). */
+  spec: string;
+  /** Path relative to the manifest's folder (or absolute), when read from a file. */
+  path?: string;
+  url?: string;
+  bytes?: number;
+  sha256?: string;
+}
+
 export interface DataSection {
-  /** "file": a --data JSON; "inline": data in a request body; "task": a built-in task's data (sweeps). A text task file will be a fourth source. */
-  source: "file" | "inline" | "task";
+  /** "file": a --data JSON; "inline": data in a request body; "task": a built-in task's data (sweeps); "task-file": a task file's prompts, tokenized. */
+  source: "file" | "inline" | "task" | "task-file";
   /** Canonical-JSON digest of the token data (see the file header). */
   sha256: string;
   /** The file's bytes, when read from one. */
@@ -76,6 +96,12 @@ export interface DataSection {
   /** Built-in task key, for source "task". */
   task?: string;
   prompts: number;
+  /** Source "task-file": the task file as canonical JSON (as parsed: re-spacing it changes nothing); `file` holds its bytes' digest when it came from a file. */
+  task_sha256?: string;
+  /** Source "task-file": the tokenizer it names (null: its prompts are token ids). */
+  tokenizer?: TokenizerRef | null;
+  /** Source "task-file": the token data it produced (hashes to `sha256`), so the run re-runs where the tokenizer is not at hand. */
+  tokens?: RunData;
 }
 
 export interface OptionsSection {
@@ -88,12 +114,28 @@ export interface OptionsSection {
   ablation: string;
   /** Graph with token and position embeddings as two input nodes (tracr). */
   split_input: boolean;
-  /** No algorithm draws random numbers yet; recorded so one that does has its place. */
+  /** sp, edge-pruning: the seed of the gate noise (null for methods that draw no random numbers). */
   seed: number | null;
+  /** Present for sp, hisp and edge-pruning only: the knob (sp's λ, hisp's masked components, edge-pruning's target sparsity) and, for the trained ones, steps and learning rate as used. */
+  lambda?: number | null;
+  masked?: number | null;
+  sparsity?: number | null;
+  steps?: number;
+  lr?: number;
   /** Threads the run used (results are the same for any count; not sealed). */
   threads: number;
   deterministic: boolean;
 }
+
+/**
+ * What a decision's number is: the metric with the edge removed (ACDC,
+ * hybrid, in the order tried); an edge's attribution score (EAP, EAP-IG: one
+ * per counted edge, graph order); a learned mask logit (SP, Edge Pruning:
+ * one per edge the method masks, graph order); a component's importance
+ * (HISP: one per head q/k/v and MLP, on the edge into it, graph order).
+ */
+export type DecisionKind = "metric-when-removed" | "attribution" | "mask-logit" | "importance";
+const DECISION_KINDS: DecisionKind[] = ["metric-when-removed", "attribution", "mask-logit", "importance"];
 
 /** One decision as the manifest stores it: parent, child, "kept"|"removed", metric (null when not finite), metric float64 bits in hex. */
 export type TraceEntry = [string, string, "kept" | "removed", number | null, string];
@@ -110,8 +152,7 @@ export interface RunManifest {
   options: OptionsSection;
   seal: { model: string; data: string; options: string };
   results: {
-    /** What a decision's number is: the metric with the edge removed (ACDC, hybrid) or the edge's attribution score (EAP, EAP-IG: one decision per edge, graph order). */
-    decisions: "metric-when-removed" | "attribution";
+    decisions: DecisionKind;
     num_decisions: number;
     trace_sha256: string;
     circuit_sha256: string;
@@ -126,6 +167,23 @@ export interface RunManifest {
 
 export interface SweepRunRecord { circuit: CircuitJson; manifest: RunManifest }
 
+/** One run of a comparison: which method, seed and knob value, and the run's circuit and manifest. */
+export interface CompareRunRecord extends SweepRunRecord { algorithm: string; seed: number | null; value: number }
+
+/** Several methods on one task, each swept over its knob (and seeds): what `acdc sweep --algorithm LIST|all` ran. */
+export interface CompareManifest {
+  kind: typeof COMPARE_MANIFEST_KIND;
+  version: number;
+  task: string;
+  ablation: string;
+  metric: string;
+  /** Each method's knob, values and seeds (null: a method that draws no random numbers), in the order run. */
+  methods: { algorithm: string; knob: string; values: number[]; seeds: (number | null)[] }[];
+  /** Digest of the comparison JSON (TASK-ABLATION-compare.json) without its timing fields (see compareDigest). */
+  result_sha256: string;
+  /** Method by method, seed by seed, value by value. */
+  runs: CompareRunRecord[];
+}
 export interface SweepManifest {
   kind: typeof SWEEP_MANIFEST_KIND;
   version: number;
@@ -199,21 +257,32 @@ export function kernelDigest(build: KernelBuild): string {
   return h;
 }
 
-/** The circuit JSON without its timing fields, as the circuit digest reads it. */
+/** The circuit JSON without its timing field (and the "task" label `acdc run --task` adds, a name like a path), as the circuit digest reads it. */
 export function circuitWithoutTiming(c: CircuitJson): Omit<CircuitJson, "search_ms"> {
-  const { search_ms: _ms, ...rest } = c;
+  const { search_ms: _ms, task: _task, ...rest } = c as CircuitJson & { task?: unknown };
   return rest;
 }
 
-/** Digest of a circuit JSON (compact, without search_ms). */
+/** Digest of a circuit JSON (compact, without search_ms or a task label). */
 export function circuitDigest(c: CircuitJson): string {
   return sha256Hex(JSON.stringify(circuitWithoutTiming(c)));
 }
 
+/** What the decisions of a circuit are (see DecisionKind). */
+export function decisionKind(c: Circuit): DecisionKind {
+  if (c.algorithm === "hisp") return "importance";
+  return c.scoreKind === "mask" ? "mask-logit" : c.scoreKind === "attribution" ? "attribution" : "metric-when-removed";
+}
+
 /**
- * The decisions of a circuit in order: ACDC's (and hybrid's) trace, or for
+ * The decisions of a circuit in order: ACDC's (and hybrid's) trace; for
  * one-shot methods (EAP, EAP-IG) one per counted edge in graph order, its
- * score and whether the circuit kept it.
+ * score and whether the circuit kept it; for the mask methods one per edge
+ * the method scored (SP: each masked component's edges, its logit; Edge
+ * Pruning: each addition edge, its logit; HISP: the edge into each
+ * component, its importance), in graph order. An entry is kept when its
+ * edge is; HISP's MLP importance sits on the never-tested edge into the MLP,
+ * kept when the MLP still writes anywhere.
  */
 export function traceOf(c: Circuit): TraceEntry[] {
   const g = c.graph;
@@ -221,8 +290,12 @@ export function traceOf(c: Circuit): TraceEntry[] {
     const e = g.edges[edge];
     return [g.nodes[e.parent].label, g.nodes[e.child].label, kept ? "kept" : "removed", Number.isFinite(value) ? value : null, f64Hex(value)];
   };
-  if (c.scoreKind !== "attribution") return c.trace.map((d) => entry(d.edge, d.metric, !d.removed));
-  return g.edges.filter((e) => e.type !== "placeholder").map((e) => entry(e.id, c.scores[e.id], c.present[e.id] === 1));
+  const kind = decisionKind(c);
+  if (kind === "metric-when-removed") return c.trace.map((d) => entry(d.edge, d.metric, !d.removed));
+  if (kind === "attribution") return g.edges.filter((e) => e.type !== "placeholder").map((e) => entry(e.id, c.scores[e.id], c.present[e.id] === 1));
+  const kept = (e: Graph["edges"][number]) => e.type !== "placeholder" ? c.present[e.id] === 1
+    : g.children[e.child].some((id) => g.edges[id].type !== "placeholder" && c.present[id] === 1);
+  return g.edges.filter((e) => !Number.isNaN(c.scores[e.id])).map((e) => entry(e.id, c.scores[e.id], kept(e)));
 }
 
 /** Digest of a trace: one line per decision, "parent\tchild\tbits\tkept|removed\n". */
@@ -236,7 +309,9 @@ export function traceDigest(trace: TraceEntry[]): string {
 export function sealOf(m: Pick<RunManifest, "model" | "data" | "options">): RunManifest["seal"] {
   const ref = (f: FileRef | null | undefined) => (f ? { bytes: f.bytes, sha256: f.sha256 } : f ?? null);
   const model = { ...m.model, weights: ref(m.model.weights), config: ref(m.model.config) };
-  const data = { ...m.data, file: ref(m.data.file) };
+  const data: Record<string, unknown> = { ...m.data, file: ref(m.data.file) };
+  // A tokenizer's path and URL are hints for finding it, like a file's (set only when present: older seals stay as they were).
+  if (m.data.tokenizer) { const { path: _p, url: _u, ...tok } = m.data.tokenizer; data.tokenizer = tok; }
   const { threads: _t, ...options } = m.options;
   return { model: sha256Hex(canonicalJson(model)), data: sha256Hex(canonicalJson(data)), options: sha256Hex(canonicalJson(options)) };
 }
@@ -284,7 +359,7 @@ export function buildManifest(inputs: ManifestInputs, circuit: Circuit, json: Ci
     ...sections,
     seal: sealOf(sections),
     results: {
-      decisions: circuit.scoreKind === "attribution" ? "attribution" : "metric-when-removed",
+      decisions: decisionKind(circuit),
       num_decisions: trace.length,
       trace_sha256: traceDigest(trace),
       circuit_sha256: circuitDigest(json),
@@ -301,6 +376,14 @@ export function buildManifest(inputs: ManifestInputs, circuit: Circuit, json: Ci
 export function sweepDigest(sweepJson: { runs: { searchMs?: number }[] } & Record<string, unknown>): string {
   const runs = sweepJson.runs.map(({ searchMs: _ms, ...r }) => r);
   return sha256Hex(canonicalJson({ ...sweepJson, runs }));
+}
+
+/** Digest of a comparison's JSON (as TASK-ABLATION-compare.json holds it) without its timings: each method's ms, each run's searchMs. */
+export function compareDigest(json: { methods: Record<string, unknown>[] } & Record<string, unknown>): string {
+  const methods = json.methods.map(({ ms: _ms, ...m }) => ({
+    ...m, sweeps: (m.sweeps as { runs: { searchMs?: number }[] }[]).map((s) => ({ ...s, runs: s.runs.map(({ searchMs: _s, ...r }) => r) })),
+  }));
+  return sha256Hex(canonicalJson({ ...json, methods }));
 }
 
 // ---- writing ----
@@ -324,8 +407,8 @@ export function formatJson(v: unknown, indent = ""): string {
   return `{\n${keys.map((k) => `${inner}${JSON.stringify(k)}: ${formatJson(o[k], inner)}`).join(",\n")}\n${indent}}`;
 }
 
-/** A manifest (run or sweep) as the text written to disk. */
-export function manifestText(m: RunManifest | SweepManifest): string {
+/** A manifest (run, sweep or comparison) as the text written to disk. */
+export function manifestText(m: RunManifest | SweepManifest | CompareManifest): string {
   return formatJson(m) + "\n";
 }
 
@@ -366,19 +449,22 @@ export function checkRunManifest(j: unknown, where = "manifest"): RunManifest {
     need(typeof m.builtin === "string", `${where}.model.builtin must name the built-in model`);
   }
   need(isObj(d), `${where}.data must be an object`);
-  need(["file", "inline", "task"].includes(d.source as string), `${where}.data.source must be file, inline or task`);
+  need(["file", "inline", "task", "task-file"].includes(d.source as string), `${where}.data.source must be file, inline or task, or task-file`);
   need(typeof d.sha256 === "string" && HEX64.test(d.sha256), `${where}.data.sha256 must be 64 hex digits`);
   if (d.file !== undefined) checkFileRef(d.file, `${where}.data.file`);
   need(d.source !== "task" || typeof d.task === "string", `${where}.data.task must name the task`);
+  if (d.source === "task-file") checkTaskFileData(d, where);
   need(isObj(o), `${where}.options must be an object`);
   need(typeof o.algorithm === "string", `${where}.options.algorithm must be a string`);
   for (const key of ["threshold", "top_k", "ig_steps", "seed"]) need(numOrNull(o[key]), `${where}.options.${key} must be a number or null`);
+  for (const key of ["lambda", "masked", "sparsity"]) need(o[key] === undefined || numOrNull(o[key]), `${where}.options.${key} must be a number or null`);
+  for (const key of ["steps", "lr"]) need(o[key] === undefined || (typeof o[key] === "number" && Number.isFinite(o[key])), `${where}.options.${key} must be a number`);
   need(typeof o.metric === "string" && typeof o.ablation === "string", `${where}.options.metric and .ablation must be strings`);
   need(typeof o.split_input === "boolean" && typeof o.deterministic === "boolean", `${where}.options.split_input and .deterministic must be true or false`);
   need(Number.isInteger(o.threads) && (o.threads as number) >= 1, `${where}.options.threads must be a positive integer`);
   need(isObj(s) && [s.model, s.data, s.options].every((x) => typeof x === "string" && HEX64.test(x)), `${where}.seal must hold model, data and options digests`);
   need(isObj(r), `${where}.results must be an object`);
-  need(r.decisions === "metric-when-removed" || r.decisions === "attribution", `${where}.results.decisions must be "metric-when-removed" or "attribution"`);
+  need(DECISION_KINDS.includes(r.decisions as DecisionKind), `${where}.results.decisions must be one of ${DECISION_KINDS.map((k) => `"${k}"`).join(", ")}`);
   for (const key of ["trace_sha256", "circuit_sha256"]) need(typeof r[key] === "string" && HEX64.test(r[key] as string), `${where}.results.${key} must be 64 hex digits`);
   for (const key of ["baseline", "metric"]) need(typeof r[key] === "string" && HEX16.test(r[key] as string), `${where}.results.${key} must be 16 hex digits (float64 bits)`);
   need(Array.isArray(j.trace), `${where}.trace must be a list of decisions`);
@@ -392,12 +478,59 @@ export function checkRunManifest(j: unknown, where = "manifest"): RunManifest {
   return j as unknown as RunManifest;
 }
 
-/** Parse a manifest's text: a run manifest or a sweep manifest (each run checked). */
-export function parseManifest(text: string): RunManifest | SweepManifest {
+/** A task file's data section: its canonical digest, the tokenizer it names, and the token data it produced, which must hash to data.sha256. */
+function checkTaskFileData(d: Record<string, unknown>, where: string): void {
+  need(typeof d.task_sha256 === "string" && HEX64.test(d.task_sha256), `${where}.data.task_sha256 must be 64 hex digits`);
+  const tok = d.tokenizer;
+  if (tok !== undefined && tok !== null) {
+    need(isObj(tok) && typeof tok.spec === "string", `${where}.data.tokenizer must be null or an object with the tokenizer's "spec"`);
+    need(tok.sha256 === undefined || (typeof tok.sha256 === "string" && HEX64.test(tok.sha256)), `${where}.data.tokenizer.sha256 must be 64 hex digits`);
+    need(tok.bytes === undefined || (Number.isInteger(tok.bytes) && (tok.bytes as number) >= 0), `${where}.data.tokenizer.bytes must be a byte count`);
+    need(tok.path === undefined || typeof tok.path === "string", `${where}.data.tokenizer.path must be a string`);
+  }
+  try {
+    checkRunData(d.tokens, `${where}.data.tokens`, { labels: true });
+  } catch (e) {
+    throw new ManifestError((e as Error).message);
+  }
+  need(dataDigest(d.tokens as object) === d.sha256, `${where}.data.tokens do not hash to data.sha256 (the recorded tokens were edited)`);
+}
+
+/** Parse a manifest's text: a run manifest, or a sweep or comparison manifest (each run checked). */
+export function parseManifest(text: string): RunManifest | SweepManifest | CompareManifest {
   let j: unknown;
   try { j = JSON.parse(text); } catch (e) { throw new ManifestError(`manifest is not valid JSON: ${(e as Error).message}`); }
   if (isObj(j) && j.kind === SWEEP_MANIFEST_KIND) return checkSweepManifest(j);
+  if (isObj(j) && j.kind === COMPARE_MANIFEST_KIND) return checkCompareManifest(j);
   return checkRunManifest(j);
+}
+
+function checkCompareManifest(j: Record<string, unknown>): CompareManifest {
+  need(j.version === MANIFEST_VERSION, `comparison manifest version ${JSON.stringify(j.version)} is not one this package reads (${MANIFEST_VERSION})`);
+  need(typeof j.task === "string" && typeof j.ablation === "string" && typeof j.metric === "string", "comparison manifest: needs task, ablation and metric");
+  need(typeof j.result_sha256 === "string" && HEX64.test(j.result_sha256), "comparison manifest: result_sha256 must be 64 hex digits");
+  need(Array.isArray(j.methods) && j.methods.length > 0, "comparison manifest: methods must be a non-empty list");
+  let n = 0;
+  (j.methods as unknown[]).forEach((m, i) => {
+    need(isObj(m) && typeof m.algorithm === "string" && typeof m.knob === "string" && Array.isArray(m.values) && m.values.every((v) => typeof v === "number") &&
+      Array.isArray(m.seeds) && m.seeds.length > 0 && m.seeds.every((x) => x === null || Number.isInteger(x)), `comparison manifest: methods[${i}] must hold algorithm, knob, values and seeds`);
+    n += (m.values as number[]).length * (m.seeds as unknown[]).length;
+  });
+  need(Array.isArray(j.runs) && j.runs.length === n, `comparison manifest: needs one run per method, seed and value (${n})`);
+  (j.runs as unknown[]).forEach((r, i) => {
+    need(isObj(r) && isObj(r.circuit) && typeof r.algorithm === "string" && typeof r.value === "number" && (r.seed === null || Number.isInteger(r.seed)),
+      `comparison manifest: runs[${i}] must hold algorithm, seed, value, a circuit and a manifest`);
+    const m = checkRunManifest(r.manifest, `comparison manifest runs[${i}].manifest`);
+    need(m.options.algorithm === r.algorithm, `comparison manifest: runs[${i}] is ${r.algorithm} but its manifest ran ${m.options.algorithm}`);
+  });
+  return j as unknown as CompareManifest;
+}
+
+/** How run i of a sweep or comparison manifest is named in messages: "run 3 of 21 (threshold 0.01)", "run 5 of 40 (sp seed 1, lambda 0.01)". */
+export function runLabel(m: SweepManifest | CompareManifest, i: number): string {
+  if (m.kind === SWEEP_MANIFEST_KIND) return `run ${i + 1} of ${m.runs.length} (${m.knob} ${m.values[i]})`;
+  const r = m.runs[i], knob = m.methods.find((x) => x.algorithm === r.algorithm)?.knob ?? "value";
+  return `run ${i + 1} of ${m.runs.length} (${r.algorithm}${r.seed === null ? "" : ` seed ${r.seed}`}, ${knob} ${r.value})`;
 }
 
 function checkSweepManifest(j: Record<string, unknown>): SweepManifest {
@@ -414,16 +547,24 @@ function checkSweepManifest(j: Record<string, unknown>): SweepManifest {
 }
 
 /**
- * What differs between two sweep manifests of the same sweep (say one merged
- * from distributed jobs and one run on a single machine): the values, the
- * result digest, and per run the inputs and output digests. Empty when they
- * agree bit for bit; where and on how many threads each run ran is ignored.
+ * What differs between two sweep (or two comparison) manifests of the same
+ * sweep (say one merged from distributed jobs and one run on a single
+ * machine): the values, the result digest, and per run the inputs and
+ * output digests. Empty when they agree bit for bit; where and on how many
+ * threads each run ran is ignored.
  */
-export function diffSweeps(a: SweepManifest, b: SweepManifest): string[] {
+export function diffSweeps(a: SweepManifest | CompareManifest, b: SweepManifest | CompareManifest): string[] {
   const out: string[] = [];
-  for (const k of ["task", "algorithm", "knob"] as const) if (a[k] !== b[k]) out.push(`${k}: ${a[k]} vs ${b[k]}`);
-  if (canonicalJson(a.values) !== canonicalJson(b.values)) out.push(`values differ: ${a.values.length} vs ${b.values.length} runs`);
-  if (a.result_sha256 !== b.result_sha256) out.push(`sweep result differs: ${a.result_sha256.slice(0, 12)}… vs ${b.result_sha256.slice(0, 12)}…`);
+  if (a.kind !== b.kind) return [`kind: ${a.kind} vs ${b.kind}`];
+  if (a.kind === SWEEP_MANIFEST_KIND && b.kind === SWEEP_MANIFEST_KIND) {
+    for (const k of ["task", "algorithm", "knob"] as const) if (a[k] !== b[k]) out.push(`${k}: ${a[k]} vs ${b[k]}`);
+    if (canonicalJson(a.values) !== canonicalJson(b.values)) out.push(`values differ: ${a.values.length} vs ${b.values.length} runs`);
+    if (a.result_sha256 !== b.result_sha256) out.push(`sweep result differs: ${a.result_sha256.slice(0, 12)}… vs ${b.result_sha256.slice(0, 12)}…`);
+  } else if (a.kind === COMPARE_MANIFEST_KIND && b.kind === COMPARE_MANIFEST_KIND) {
+    for (const k of ["task", "ablation", "metric"] as const) if (a[k] !== b[k]) out.push(`${k}: ${a[k]} vs ${b[k]}`);
+    if (canonicalJson(a.methods) !== canonicalJson(b.methods)) out.push(`methods differ: ${a.methods.map((m) => m.algorithm).join(",")} (${a.runs.length} runs) vs ${b.methods.map((m) => m.algorithm).join(",")} (${b.runs.length} runs)`);
+    if (a.result_sha256 !== b.result_sha256) out.push(`comparison result differs: ${a.result_sha256.slice(0, 12)}… vs ${b.result_sha256.slice(0, 12)}…`);
+  }
   const n = Math.min(a.runs.length, b.runs.length);
   for (let i = 0; i < n; i++) {
     const x = a.runs[i].manifest, y = b.runs[i].manifest;
@@ -432,7 +573,8 @@ export function diffSweeps(a: SweepManifest, b: SweepManifest): string[] {
       ["options", x.seal.options, y.seal.options], ["trace", x.results.trace_sha256, y.results.trace_sha256],
       ["circuit", x.results.circuit_sha256, y.results.circuit_sha256], ["circuit JSON", circuitDigest(a.runs[i].circuit), circuitDigest(b.runs[i].circuit)],
     ];
-    for (const [what, p, q] of pairs) if (p !== q) out.push(`run ${i + 1} (${a.knob} ${a.values[i]}): ${what} differs`);
+    const label = a.kind === SWEEP_MANIFEST_KIND ? `run ${i + 1} (${a.knob} ${a.values[i]})` : runLabel(a, i).replace(/ of \d+/, "");
+    for (const [what, p, q] of pairs) if (p !== q) out.push(`${label}: ${what} differs`);
   }
   return out;
 }

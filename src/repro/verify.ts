@@ -6,15 +6,25 @@
 // recorded decisions without computing anything. The caller brings the
 // inputs' bytes (src/node/ finds them by path or hash; a browser fetches
 // them); nothing here reads files.
+//
+// A run on a task file re-runs from the task file itself when the caller
+// brings it (and the tokenizer it names, already loaded): the file is
+// tokenized again and the token data compared with the manifest's, so a
+// changed prompt or tokenizer is caught as data. Without them (a browser
+// or Deno with no tokenizer, a file that cannot be found) it re-runs from
+// the token data the manifest records, and the report says so.
 import { createEngine } from "../wasm/engine.js";
 import { loadModel } from "../model/load.js";
 import { bytesSource, type ByteSource } from "../model/formats/tensor.js";
 import type { Progress } from "../algorithms/registry.js";
 import type { CircuitJson } from "../io/circuit.js";
-import { InputError } from "../errors.js";
+import { AcdcError, InputError } from "../errors.js";
+import type { Tokenizer } from "../tokenizers/tokenizer.js";
+import { parseTaskJson, readTaskSpec } from "../tasks/task-file.js";
+import { buildTextTask } from "../tasks/text-task.js";
 import { Sha256, sha256Hex } from "./sha256.js";
 import {
-  circuitDigest, dataDigest, hexF64, kernelDigest, paramsDigest, runtimeInfo, sealOf, traceDigest, traceOf, f64Hex,
+  canonicalJson, circuitDigest, dataDigest, hexF64, kernelDigest, paramsDigest, runtimeInfo, sealOf, traceDigest, traceOf, f64Hex,
   type RunManifest, type TraceEntry,
 } from "./manifest.js";
 import { builtinTask, checkRunData, PreparedRun, specOf, type BuiltinTask, type RunData } from "./run.js";
@@ -27,6 +37,13 @@ export interface VerifyInputs {
   config?: Uint8Array;
   /** The data: a --data file's bytes or text, or the parsed object (file and inline data). */
   data?: Uint8Array | string | object;
+  /**
+   * Data from a task file: the file's bytes or text, and the tokenizer it
+   * names, loaded (acdc-wasm/tokenizers' loadTaskTokenizer) with its file's
+   * bytes for the digest. Without it (or without a tokenizer the file
+   * needs) the run re-runs from the token data the manifest records.
+   */
+  task?: { file: Uint8Array | string; source?: string; tokenizer?: Tokenizer | null; tokenizerFile?: Uint8Array };
   /** Threads for the re-run (default the manifest's; any count gives the same bits). */
   threads?: number | "auto";
   onProgress?: (p: Progress) => void;
@@ -48,6 +65,8 @@ export interface VerifyReport {
   firstDecision?: { index: number; manifest: TraceEntry | null; rerun: TraceEntry | null };
   /** The re-run's circuit. */
   circuit: CircuitJson;
+  /** For a task file's run: where the re-run's token data came from (the task file re-tokenized, or the manifest's recorded tokens, and why). */
+  dataFrom?: string;
 }
 
 const short = (h: string) => h.slice(0, 12);
@@ -93,15 +112,53 @@ export function checkCircuitFile(m: RunManifest, c: CircuitJson, name = "the cir
   const out: Difference[] = [];
   const o = m.options;
   const recorded: [string, unknown, unknown][] = [["algorithm", c.algorithm, o.algorithm], ["ablation", c.ablation, o.ablation]];
-  // A circuit cut by top-k records top_k (and threshold 0); one cut by a threshold records only the threshold.
+  // A circuit cut by top-k records top_k (and threshold 0); one cut by a threshold records only the threshold;
+  // one cut by a mask method's knob records neither (threshold 0), and its knob is sealed in the manifest alone.
   if (c.top_k !== undefined) recorded.push(["top_k", c.top_k, o.top_k]);
-  else recorded.push(["threshold", c.threshold, o.threshold]);
+  else if (!(o.threshold === null && c.threshold === 0)) recorded.push(["threshold", c.threshold, o.threshold]);
   for (const [k, inFile, inManifest] of recorded) {
     if (inFile !== inManifest) out.push({ kind: "options", message: `option ${k} is ${JSON.stringify(inManifest)} in the manifest but ${JSON.stringify(inFile)} in ${name}: the manifest was edited, or belongs to another circuit` });
   }
   const d = circuitDigest(c);
   if (d !== m.results.circuit_sha256) out.push({ kind: "circuit-file", message: `${name} does not match the manifest (sha256 ${short(d)}…, manifest ${short(m.results.circuit_sha256)}…): it was edited or belongs to another run` });
   return out;
+}
+
+/** What a decision's number is called in messages. */
+const NOUNS: Record<RunManifest["results"]["decisions"], string> = {
+  "metric-when-removed": "metric", "attribution": "metric", "mask-logit": "mask logit", "importance": "importance",
+};
+
+/**
+ * A task file's token data made again from the file and its tokenizer, for
+ * the model's geometry; a changed file, tokenizer or token data is pushed to
+ * `diffs`. `why` instead when it cannot be made (the tokenizer the file
+ * names was not given, or the file no longer builds).
+ */
+function rebuildTaskData(m: RunManifest, t: NonNullable<VerifyInputs["task"]>, cfg: Parameters<typeof buildTextTask>[2], diffs: Difference[]): { data: RunData } | { why: string } {
+  const source = t.source ?? m.data.file?.path ?? "the task file";
+  const text = typeof t.file === "string" ? t.file : new TextDecoder().decode(t.file);
+  const json = parseTaskJson(text, source);
+  const td = sha256Hex(canonicalJson(json));
+  if (td !== m.data.task_sha256) diffs.push({ kind: "data", message: `task file differs: ${source} as parsed has sha256 ${short(td)}…, the manifest's ${short(m.data.task_sha256 ?? "")}… (a prompt, answer or field changed)` });
+  const spec = readTaskSpec(json, source);
+  const rec = m.data.tokenizer;
+  if (spec.tokenizer !== undefined && !t.tokenizer) return { why: `the tokenizer ${JSON.stringify(spec.tokenizer)} the task file names was not given` };
+  if (t.tokenizerFile && rec?.sha256) {
+    const kd = sha256Hex(t.tokenizerFile);
+    if (kd !== rec.sha256) diffs.push({ kind: "data", message: `tokenizer differs: ${spec.tokenizer} has sha256 ${short(kd)}… (${t.tokenizerFile.byteLength} bytes), the manifest's ${short(rec.sha256)}… (${rec.bytes} bytes)` });
+  }
+  let data: RunData;
+  try {
+    data = buildTextTask(spec, t.tokenizer ?? null, cfg).data;
+  } catch (e) {
+    if (!(e instanceof AcdcError)) throw e;
+    diffs.push({ kind: "data", message: `the task file no longer makes the run's tokens: ${e.message}` });
+    return { why: "the task file no longer builds" };
+  }
+  const dd = dataDigest(data);
+  if (dd !== m.data.sha256) diffs.push({ kind: "data", message: `data differs: the task file tokenized again gives token data with sha256 ${short(dd)}…, the manifest's ${short(m.data.sha256)}… (a prompt, the tokenizer or a position changed)` });
+  return { data };
 }
 
 /** Re-run a manifest's search and compare everything; ok only when every digest matches. */
@@ -120,6 +177,9 @@ export async function verifyRun(m: RunManifest, inputs: VerifyInputs = {}): Prom
   if (m.data.source === "task") {
     task = builtinTask(m.data.task!);
     data = task.data;
+  } else if (m.data.source === "task-file") {
+    // The recorded tokens to start with (they hash to the manifest's digest, as parsing checked); the task file, if given, replaces them once the model's geometry is known.
+    data = checkRunData(m.data.tokens, "the manifest's data.tokens", { labels: true });
   } else {
     if (inputs.data === undefined) throw new InputError(`the manifest's data (${m.data.source}${m.data.file?.path ? ` ${m.data.file.path}` : ""}, sha256 ${short(m.data.sha256)}…) was not given`);
     data = dataFrom(inputs.data);
@@ -152,6 +212,12 @@ export async function verifyRun(m: RunManifest, inputs: VerifyInputs = {}): Prom
     if (pd !== m.model.params_sha256 && !diffs.some((d) => d.kind === "model" || d.kind === "config")) {
       diffs.push({ kind: "params", message: `loaded parameters differ (sha256 ${short(pd)}…, manifest ${short(m.model.params_sha256)}…) although the files match: the loader or built-in model changed` });
     }
+    let dataFrom: string | undefined;
+    if (m.data.source === "task-file") {
+      const rebuilt = inputs.task ? rebuildTaskData(m, inputs.task, model.cfg, diffs) : null;
+      if (rebuilt && "data" in rebuilt) { data = rebuilt.data; dataFrom = "the task file, tokenized again"; }
+      else dataFrom = `the manifest's recorded tokens (${rebuilt?.why ?? (m.data.file ? "the task file was not given" : "the task file came inline")})`;
+    }
 
     const run = new PreparedRun(model, m.model.name, data, specOf(m.options), task);
     const { circuit, json } = run.search(inputs.onProgress);
@@ -161,9 +227,10 @@ export async function verifyRun(m: RunManifest, inputs: VerifyInputs = {}): Prom
       const i = firstDifference(m.trace, trace);
       const a = m.trace[i] ?? null, b = trace[i] ?? null;
       firstDecision = { index: i, manifest: a, rerun: b };
+      const noun = NOUNS[m.results.decisions];
       const what = !a || !b ? `the re-run made ${trace.length} decisions, the manifest ${m.trace.length}`
-        : a[0] !== b[0] || a[1] !== b[1] ? `the re-run tried ${b[0]} → ${b[1]}, the manifest ${a[0]} → ${a[1]}`
-        : `${a[0]} → ${a[1]}: metric ${hexF64(b[4])} (bits ${b[4]}) ${b[2]} on the re-run, ${hexF64(a[4])} (bits ${a[4]}) ${a[2]} in the manifest`;
+        : a[0] !== b[0] || a[1] !== b[1] ? `the re-run ${m.results.decisions === "metric-when-removed" ? "tried" : "scored"} ${b[0]} → ${b[1]}, the manifest ${a[0]} → ${a[1]}`
+        : `${a[0]} → ${a[1]}: ${noun} ${hexF64(b[4])} (bits ${b[4]}) ${b[2]} on the re-run, ${hexF64(a[4])} (bits ${a[4]}) ${a[2]} in the manifest`;
       diffs.push({ kind: "decision", message: `decision ${i + 1} of ${m.trace.length} differs: ${what}` });
     }
     const base = f64Hex(circuit.baseline), fin = f64Hex(circuit.metric);
@@ -174,7 +241,7 @@ export async function verifyRun(m: RunManifest, inputs: VerifyInputs = {}): Prom
     if (cd !== m.results.circuit_sha256) {
       diffs.push({ kind: "circuit", message: `circuit differs: sha256 ${short(cd)}… (${json.num_kept} edges) on the re-run, ${short(m.results.circuit_sha256)}… (${m.results.num_kept} edges) in the manifest` });
     }
-    return { ok: diffs.length === 0, differences: diffs, runtime: runtimeInfo(), threads: engine.threads, build: engine.build, decisions: trace.length, firstDecision, circuit: json };
+    return { ok: diffs.length === 0, differences: diffs, runtime: runtimeInfo(), threads: engine.threads, build: engine.build, decisions: trace.length, firstDecision, circuit: json, ...(dataFrom ? { dataFrom } : {}) };
   } finally {
     engine.dispose();
   }
@@ -183,12 +250,22 @@ export async function verifyRun(m: RunManifest, inputs: VerifyInputs = {}): Prom
 /** The recorded decisions as text, one per line, with the run's description; computes nothing but the trace's digest. */
 export function replayText(m: RunManifest): string {
   const o = m.options;
-  const knob = o.top_k !== null && o.algorithm !== "hybrid" ? `top-k ${o.top_k}` : `τ=${o.threshold}${o.top_k !== null ? `, top-k ${o.top_k}` : ""}`;
+  const knob = o.lambda != null ? `λ=${o.lambda}` : o.masked != null ? `masked ${o.masked}` : o.sparsity != null ? `sparsity ${o.sparsity}`
+    : o.top_k !== null && o.algorithm !== "hybrid" ? `top-k ${o.top_k}` : `τ=${o.threshold}${o.top_k !== null ? `, top-k ${o.top_k}` : ""}`;
+  const training = o.steps !== undefined ? `, ${o.steps} steps, lr ${o.lr}, seed ${o.seed}` : "";
+  const d = m.data;
+  const dataText = d.source === "task" ? `task ${d.task}`
+    : d.source === "task-file" ? `task file ${d.file?.path ?? "(inline)"}${d.tokenizer ? `, tokenizer ${d.tokenizer.spec}` : ""}`
+    : d.file?.path ?? d.source;
+  const heading: Record<RunManifest["results"]["decisions"], string> = {
+    "metric-when-removed": "decisions in order", "attribution": "scores (one per edge, graph order)",
+    "mask-logit": "mask logits (one per masked edge, graph order)", "importance": "importances (one per head q/k/v and MLP, on the edge into it, graph order)",
+  };
   const lines = [
     `${m.package.name} ${m.package.version} on ${m.runtime.name} ${m.runtime.version}`.trimEnd() + ` (${m.kernels.build} kernels ${short(m.kernels.sha256)}…, ${o.threads} thread${o.threads > 1 ? "s" : ""})`,
-    `${o.algorithm} ${knob}, metric ${o.metric}, ${o.ablation} ablation`,
-    `model ${m.model.name} (${m.model.source === "builtin" ? `built-in ${m.model.builtin}` : `${m.model.format} ${short(m.model.weights!.sha256)}…`}), data ${m.data.source === "task" ? `task ${m.data.task}` : m.data.file?.path ?? m.data.source} (${short(m.data.sha256)}…, ${m.data.prompts} prompts)`,
-    `${m.results.decisions === "attribution" ? "scores (one per edge, graph order)" : "decisions in order"}:`,
+    `${o.algorithm} ${knob}${training}, metric ${o.metric}, ${o.ablation} ablation`,
+    `model ${m.model.name} (${m.model.source === "builtin" ? `built-in ${m.model.builtin}` : `${m.model.format} ${short(m.model.weights!.sha256)}…`}), data ${dataText} (${short(d.sha256)}…, ${d.prompts} prompts)`,
+    `${heading[m.results.decisions]}:`,
   ];
   const w = String(m.trace.length).length;
   m.trace.forEach((e, i) => lines.push(`${String(i + 1).padStart(w)}  ${e[2].padEnd(7)}  ${String(hexF64(e[4])).padEnd(24)}  ${e[0]} → ${e[1]}`));

@@ -3,8 +3,10 @@
 // workerd and Vercel's edge runtime. POST /v1/run takes
 //   {"model": {"safetensors": URL|base64, "config": URL|base64|{…}, "name"?}
 //            | {"llama2c": URL|base64, "name"?} | {"builtin": "tracr-reverse"},
-//    "data": <the --data JSON> | {"task": "tracr-reverse"|"tracr-proportion"|"induction"},
-//    "options": {"threshold", "algorithm", "metric", "ablation", "top_k", "ig_steps"}}
+//    "data": <the --data JSON> | {"task": "tracr-reverse"|"tracr-proportion"|"induction"}
+//            | {"task": {<a task file>}},
+//    "options": {"threshold", "algorithm", "metric", "ablation", "top_k", "ig_steps",
+//                "lambda", "masked", "sparsity", "steps", "lr", "seed"}}
 // and answers application/x-ndjson: progress lines, then one result line
 // {"type":"result","circuit":…,"manifest":…} (the circuit exactly as
 // `acdc run --out` writes it) or one error line. Everything that can be
@@ -20,15 +22,24 @@
 // The time limit is checked between decisions against performance.now(),
 // which workerd freezes during synchronous work: there the platform's own
 // CPU limit is what stops a long search.
+//
+// A task file whose prompts are text needs a tokenizer, and the tokenizer
+// libraries are large: the handler has none of its own. The host passes
+// acdc-wasm/tokenizers' loadTokenizer (`acdc serve` does); the file names
+// its tokenizer as "gpt2" or by URL (there are no files to be relative to).
 import { createEngine, provideKernelModule, type Engine } from "../wasm/engine.js";
 import { loadModel } from "../model/load.js";
 import { bytesSource } from "../model/formats/tensor.js";
 import { AcdcError } from "../errors.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
 import type { Progress } from "../algorithms/registry.js";
-import { buildManifest, dataDigest, paramsDigest, runtimeInfo, type DataSection, type FileRef, type ModelSection } from "../repro/manifest.js";
-import { BUILTIN_TASKS, builtinTask, checkRunData, checkRunOptions, optionsSection, PreparedRun, type BuiltinTask, type RunData } from "../repro/run.js";
+import { buildManifest, canonicalJson, dataDigest, paramsDigest, runtimeInfo, type DataSection, type FileRef, type ModelSection, type TokenizerRef } from "../repro/manifest.js";
+import { BUILTIN_TASKS, builtinTask, checkRunData, checkRunOptions, optionsSection, PreparedRun, type BuiltinTask, type OptionContext, type RunData } from "../repro/run.js";
 import { sha256Hex } from "../repro/sha256.js";
+import { readTaskSpec, type TaskSpec } from "../tasks/task-file.js";
+import { buildTextTask } from "../tasks/text-task.js";
+import type { Tokenizer } from "../tokenizers/tokenizer.js";
+import type { ReadFile } from "../tokenizers/load.js";
 
 export interface ServeLimits {
   /** Request body bytes (base64 models count 4/3 of their size). */
@@ -57,6 +68,8 @@ export interface HandlerOptions {
   kernels?: WebAssembly.Module;
   /** The runtime named in manifests (default: detected). */
   runtime?: { name: string; version: string };
+  /** Loads the tokenizer a task file names (acdc-wasm/tokenizers' loadTokenizer); without it only task files of token ids are accepted. */
+  loadTokenizer?: (spec: string, readFile: ReadFile) => Promise<Tokenizer>;
 }
 
 /** A refusal before the stream starts: an HTTP status and one line. */
@@ -151,25 +164,45 @@ function checkModelRequest(m: unknown): ModelRequest {
   return { kind: kinds[0], name: m.name as string | undefined, raw: m };
 }
 
-interface DataRequest { data: RunData; task?: BuiltinTask; section: Omit<DataSection, "sha256"> }
+/** The data of a request: token data (given, or a built-in task's), or a task file to tokenize once the model is known. */
+interface DataRequest { data?: RunData; task?: BuiltinTask; file?: { json: Record<string, unknown>; spec: TaskSpec }; section: Omit<DataSection, "sha256"> }
+
+const WHERE = "data.task";
 
 function checkDataRequest(d: unknown, limits: ServeLimits): DataRequest {
-  if (!isObj(d)) throw new Refusal(400, `"data" must be an object: the --data JSON (clean, corrupted, positions…) or {"task": NAME}`);
+  if (!isObj(d)) throw new Refusal(400, `"data" must be an object: the --data JSON (clean, corrupted, positions…), {"task": NAME} or {"task": {a task file}}`);
   let data: RunData, task: BuiltinTask | undefined;
   if (d.task !== undefined) {
-    // A text task file ({"task": {…}}) will be accepted here once task files exist.
-    if (typeof d.task !== "string") throw new Refusal(400, `"data.task" must name a built-in task (${BUILTIN_TASKS.join(", ")})`);
     if (Object.keys(d).length > 1) throw new Refusal(400, `"data" with "task" takes nothing else`);
+    if (isObj(d.task)) {
+      const spec = readTaskSpec(d.task, WHERE);
+      if (spec.clean.length > limits.maxPrompts) throw new Refusal(413, `${WHERE} has ${spec.clean.length} prompts, over the limit of ${limits.maxPrompts}`);
+      const tok = spec.tokenizer;
+      if (tok !== undefined && tok !== "gpt2" && tok !== "r50k" && !/^https?:\/\//i.test(tok)) {
+        throw new Refusal(400, `${WHERE}: "tokenizer" ${JSON.stringify(tok)} is a path, and a request has no files beside it; name "gpt2" or an http(s) URL of a tokenizer.json or llama2.c .bin`);
+      }
+      return { file: { json: d.task, spec }, section: { source: "task-file", prompts: spec.clean.length } };
+    }
+    if (typeof d.task !== "string") throw new Refusal(400, `"data.task" must name a built-in task (${BUILTIN_TASKS.join(", ")}) or be a task file object`);
     if (!(BUILTIN_TASKS as readonly string[]).includes(d.task)) throw new Refusal(400, `unknown task ${JSON.stringify(d.task)} (${BUILTIN_TASKS.join(", ")})`);
     task = builtinTask(d.task);
     data = task.data;
   } else {
     data = checkRunData(d, "data");
   }
+  checkDataLimits(data, limits);
+  return { data, task, section: task ? { source: "task", task: task.key, prompts: data.clean.length } : { source: "inline", prompts: data.clean.length } };
+}
+
+function checkDataLimits(data: RunData, limits: ServeLimits): void {
   if (data.clean.length > limits.maxPrompts) throw new Refusal(413, `data has ${data.clean.length} prompts, over the limit of ${limits.maxPrompts}`);
   const longest = Math.max(...data.clean.map((r) => r.length));
   if (longest > limits.maxPositions) throw new Refusal(413, `data has a prompt of ${longest} tokens, over the limit of ${limits.maxPositions}`);
-  return { data, task, section: task ? { source: "task", task: task.key, prompts: data.clean.length } : { source: "inline", prompts: data.clean.length } };
+}
+
+/** What a request's options are checked against for a task file: its metric and ablation by default, its metric or kl. */
+function taskFileContext(spec: TaskSpec): OptionContext {
+  return { defaultMetric: spec.metric, defaultAblation: spec.ablation, metrics: [...new Set([spec.metric, "kl"])], splitInput: false, corrupted: spec.corrupted !== null, name: WHERE };
 }
 
 /** A fetch handler for POST /v1/run (and GET / for what it is). */
@@ -194,7 +227,9 @@ export function createHandler(o: HandlerOptions = {}): { fetch(req: Request): Pr
       if (body.data === undefined) throw new Refusal(400, `"data" is missing`);
       const mreq = checkModelRequest(body.model);
       const dreq = checkDataRequest(body.data, limits);
-      const spec = checkRunOptions(body.options, dreq.task);
+      const spec = checkRunOptions(body.options, dreq.file ? taskFileContext(dreq.file.spec) : dreq.task);
+      // A task file's tokenizer, fetched and loaded before the model (a bad one is refused early).
+      const tokenizer = dreq.file ? await taskTokenizer(dreq.file.spec) : null;
       if (mreq.kind === "builtin") {
         const t = builtinTask(String(mreq.raw.builtin));
         if (!t.model) throw new Refusal(400, `"${mreq.raw.builtin}" has no built-in model (built-in models: tracr-reverse, tracr-proportion)`);
@@ -224,9 +259,16 @@ export function createHandler(o: HandlerOptions = {}): { fetch(req: Request): Pr
         modelSection = { source: "file", format: mreq.kind, name, weights: ref(weights!), config: config ? ref(config) : null, params_sha256: "" };
       }
       modelSection.params_sha256 = paramsDigest(model);
+      let data = dreq.data!, section = dreq.section;
+      if (dreq.file) {
+        // Tokenized for this model's vocabulary and context; the manifest keeps the tokens, so it verifies with no tokenizer at hand.
+        data = buildTextTask(dreq.file.spec, tokenizer?.tokenizer ?? null, model.cfg).data;
+        checkDataLimits(data, limits);
+        section = { ...section, task_sha256: sha256Hex(canonicalJson(dreq.file.json)), tokenizer: tokenizer?.ref ?? null, tokens: data };
+      }
       // The clean and ablated passes: bad tokens or positions are refused here, before the stream.
-      const prepared = new PreparedRun(model, modelSection.name, dreq.data, spec, dreq.task);
-      const dataSection: DataSection = { ...dreq.section, sha256: dataDigest(dreq.data) };
+      const prepared = new PreparedRun(model, modelSection.name, data, spec, dreq.task);
+      const dataSection: DataSection = { ...section, sha256: dataDigest(data) };
       const eng = engine;
       engine = undefined; // the stream owns it now
       return new Response(searchStream(prepared, eng, modelSection, dataSection), { status: 200, headers: NDJSON });
@@ -236,6 +278,31 @@ export function createHandler(o: HandlerOptions = {}): { fetch(req: Request): Pr
       if (e instanceof AcdcError) return refuse(e.name === "MemoryLimitError" ? 413 : 400, e.message);
       return refuse(500, `internal error: ${(e as Error)?.message ?? e}`);
     }
+  }
+
+  /** The tokenizer a request's task file names (null: token ids), through the host's loader; files by URL within the model limit. */
+  async function taskTokenizer(spec: TaskSpec): Promise<{ tokenizer: Tokenizer; ref: TokenizerRef } | null> {
+    const name = spec.tokenizer;
+    if (name === undefined) return null;
+    if (!o.loadTokenizer) throw new Refusal(400, `${WHERE} names the tokenizer ${JSON.stringify(name)}, but this handler has none: give the prompts as token ids, or serve it with createHandler({ loadTokenizer }) from acdc-wasm/tokenizers (acdc serve does)`);
+    let main: Bytes | undefined;
+    const readFile: ReadFile = async (url) => {
+      let res: Response;
+      try { res = await fetchImpl(url); } catch (e) { throw new Refusal(400, `${WHERE}.tokenizer: cannot fetch ${url}: ${(e as Error)?.message ?? e}`); }
+      if (res.status === 404) { await res.body?.cancel().catch(() => {}); return null; }
+      if (!res.ok) { await res.body?.cancel().catch(() => {}); throw new Refusal(400, `${WHERE}.tokenizer: ${url} answered HTTP ${res.status}`); }
+      const bytes = await readLimited(res.body, limits.maxModelBytes, `${WHERE}.tokenizer (${url})`);
+      main ??= { bytes, url }; // the tokenizer file is read first, a tokenizer_config.json beside it after
+      return bytes;
+    };
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = await o.loadTokenizer(name, readFile);
+    } catch (e) {
+      if (e instanceof AcdcError && !(e instanceof Refusal)) throw new Refusal(400, `${WHERE}: ${e.message}`);
+      throw e;
+    }
+    return { tokenizer, ref: main ? { spec: name, url: main.url, bytes: main.bytes.byteLength, sha256: sha256Hex(main.bytes) } : { spec: name } };
   }
 
   function searchStream(prepared: PreparedRun, engine: Engine, model: ModelSection, data: DataSection): ReadableStream<Uint8Array> {
@@ -285,7 +352,7 @@ export function createHandler(o: HandlerOptions = {}): { fetch(req: Request): Pr
       }
       if (url.pathname === "/" || url.pathname === "/v1") {
         if (req.method !== "GET" && req.method !== "HEAD") return refuse(405, `${req.method} ${url.pathname}: use GET`);
-        return Response.json({ name: PACKAGE_NAME, version: PACKAGE_VERSION, runtime: o.runtime ?? runtimeInfo(), endpoints: ["POST /v1/run"], limits, tasks: BUILTIN_TASKS });
+        return Response.json({ name: PACKAGE_NAME, version: PACKAGE_VERSION, runtime: o.runtime ?? runtimeInfo(), endpoints: ["POST /v1/run"], limits, tasks: BUILTIN_TASKS, text_task_files: Boolean(o.loadTokenizer) });
       }
       return refuse(404, `no route ${url.pathname} (POST /v1/run)`);
     },

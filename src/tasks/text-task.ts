@@ -2,8 +2,9 @@
 // prompts tokenized, the positions the metric reads found, answers and
 // targets turned into token ids, everything checked against the tokenizer and
 // the model's geometry, the ground truth checked against the model's graph.
-// Core code: files come through the caller's readFile (tokenizers/load.ts),
-// so it runs in Node, Deno and browsers alike.
+// Core code with no tokenizer of its own: the caller brings a loaded one
+// (text-task-load.ts loads the one a file names), so run manifests and the
+// fetch handler rebuild a task without pulling in the tokenizer libraries.
 //
 // Tokenization choices (README "Tasks written as text"):
 // - A text answer (correct, incorrect) or nll target is the text that
@@ -24,15 +25,14 @@
 // Unlike the built-in tasks this builds the model's graph (buildGraph) to
 // check the file's ground-truth labels, so a typo is refused here, not
 // after a sweep has run.
-import { AcdcError, InputError } from "../errors.js";
+import { InputError } from "../errors.js";
 import type { ModelConfig } from "../model/config.js";
 import { buildGraph } from "../graph/graph.js";
 import { klMetric, logitDiffMetric, nllMetric } from "../metrics.js";
 import { logspace } from "../thresholds.js";
-import { loadTokenizer, type ReadFile } from "../tokenizers/load.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
 import type { Task, TaskData, TaskEdge } from "./task.js";
-import { readTaskSpec, type AnswerSpec, type PromptSpec, type TaskSpec } from "./task-file.js";
+import type { AnswerSpec, PromptSpec, TaskSpec } from "./task-file.js";
 
 /** The data of a text task: corrupted is absent when the file leaves it out (zero or mean ablation). */
 export type TextTaskData = Omit<TaskData, "corrupted"> & { corrupted?: number[][]; /** nll: the target token each metric row predicts. */ labels?: number[] };
@@ -49,25 +49,6 @@ export interface TextTask extends Task<TextTaskData> {
 /** Default threshold sweep, the paper's induction one: 10^linspace(−4, 0, 21). */
 const DEFAULT_THRESHOLDS = () => logspace(-4, 0, 21);
 const MAX_SHOWN_TOKENS = 64;
-
-/** The tokenizer a task spec names (null when it names none); "not found" says where it looked. */
-export async function loadTaskTokenizer(spec: TaskSpec, readFile: ReadFile, baseDir?: string): Promise<Tokenizer | null> {
-  if (spec.tokenizer === undefined) return null;
-  try {
-    return await loadTokenizer(spec.tokenizer, readFile, baseDir);
-  } catch (e) {
-    if (!(e instanceof AcdcError)) throw e;
-    // A bare word ("llama3") was meant as a name, not a file beside the task.
-    const bare = !/[\\/.]/.test(spec.tokenizer) && /not found/.test(e.message) ? `; the built-in tokenizers are "gpt2" and "r50k", anything else is a path to a tokenizer.json or a llama2.c .bin` : "";
-    throw new InputError(`${spec.source}: ${e.message}${bare}`);
-  }
-}
-
-/** Read, tokenize and check a task file (parsed JSON) for a model of geometry `cfg`. */
-export async function loadTextTask(json: unknown, opts: { cfg: ModelConfig; readFile: ReadFile; baseDir?: string; source?: string }): Promise<TextTask> {
-  const spec = readTaskSpec(json, opts.source);
-  return buildTextTask(spec, await loadTaskTokenizer(spec, opts.readFile, opts.baseDir), opts.cfg);
-}
 
 /** Text of a prompt for a message, cut in the middle when long. */
 function showText(s: string): string {

@@ -7,5 +7,6 @@ export { loadTokenizer, resolvePath, normalizePath, type ReadFile } from "./load
 export { R50kTokenizer } from "./r50k.js";
 export { HfTokenizer } from "./hf.js";
 export { Llama2cBinTokenizer } from "./llama2c.js";
-export { loadTextTask, buildTextTask, loadTaskTokenizer, type TextTask, type TextTaskData } from "../tasks/text-task.js";
+export { buildTextTask, type TextTask, type TextTaskData } from "../tasks/text-task.js";
+export { loadTextTask, loadTaskTokenizer } from "../tasks/text-task-load.js";
 export { readTaskSpec, parseTaskJson, type TaskSpec, type PositionsSpec, type PromptSpec, type AnswerSpec } from "../tasks/task-file.js";

@@ -7,7 +7,10 @@
 //     digests, and each server's memory (peak RSS, wasm memory) measured;
 //  3. the verification matrix: every manifest (written by the CLI or by the
 //     handler in each runtime) verified by the Node CLI, by Deno and by
-//     Chromium through the bundle, on one thread and on two.
+//     Chromium through the bundle, on one thread and on two — and four more
+//     CLI manifests: SP, HISP and Edge Pruning on the induction model (a few
+//     optimisation steps) and a text task file on stories260K, which the
+//     bundle verifies from its recorded tokens (no tokenizer in the page).
 // Chromium skips with one line when missing (required under CI).
 import t from "tap";
 import { execFile, spawn } from "node:child_process";
@@ -43,6 +46,7 @@ const put = (p, v) => writeFileSync(join(dir, p), typeof v === "string" ? v : JS
 // ---- inputs, copied into one folder (the static server and Chromium read from there) ----
 for (const f of ["induction-2l.safetensors", "induction-2l.config.json"]) copyFileSync(join(root, "models", f), join(dir, f));
 copyFileSync(join(storiesDir, "stories260K.bin"), join(dir, "stories260K.bin"));
+copyFileSync(join(storiesDir, "tok512.bin"), join(dir, "tok512.bin"));
 const ind = inductionOfflineTask().data;
 const indData = { clean: ind.clean, corrupted: ind.corrupted, positions: ind.positions };
 put("induction.data.json", indData);
@@ -62,6 +66,21 @@ const MODELS = {
     inputs: { weights: "stories260K.bin", data: "stories.data.json" },
   },
 };
+
+// CLI manifests beyond the three models' ACDC runs (verified everywhere, written by the CLI only).
+const induction = ["run", "--model", "induction-2l.safetensors", "--data", "induction.data.json"];
+const MORE = {
+  "sp": [...induction, "--algorithm", "sp", "--lambda", "0.3", "--steps", "30", "--seed", "1"],
+  "hisp": [...induction, "--algorithm", "hisp", "--masked", "20"],
+  "edge-pruning": [...induction, "--algorithm", "edge-pruning", "--sparsity", "0.9", "--steps", "30"],
+  "task-file": ["run", "--model", "stories260K.bin", "--task", "stories-task.json", "--threshold", "0.05"],
+};
+const MORE_INPUTS = {
+  "sp": MODELS.induction.inputs, "hisp": MODELS.induction.inputs, "edge-pruning": MODELS.induction.inputs,
+  // The task file and its tokenizer sit at their recorded paths for the CLI; the bundle re-runs from the recorded tokens.
+  "task-file": { weights: "stories260K.bin" },
+};
+const moreWritten = {};
 
 // A static file server for the model URLs and for Chromium (optionally cross-origin isolated).
 const MIME = { ".mjs": "text/javascript", ".js": "text/javascript", ".json": "application/json", ".html": "text/html" };
@@ -98,6 +117,14 @@ await t.test("the CLI's circuits and manifests", async (t) => {
   put("node-cli-tracr-reverse.manifest.json", JSON.stringify(sm.runs[0].manifest, null, 1));
   for (const m of Object.keys(MODELS)) cli[m] = { text: readFileSync(join(dir, `node-cli-${m}.json`), "utf8"), manifest: readJson(`node-cli-${m}.manifest.json`) };
   t.ok(cli.stories260K.manifest.trace.length > 100, `stories260K: ${cli.stories260K.manifest.trace.length} decisions`);
+  put("stories-task.json", { tokenizer: "tok512.bin", clean: ["Once upon a time there was a cat. The cat was happy. The cat"], corrupted: ["Once upon a time there was a dog. The dog was happy. The dog"] });
+  for (const [name, args] of Object.entries(MORE)) {
+    const r = await acdc([...args, "--out", `node-cli-${name}.json`, "--quiet"]);
+    t.equal(r.code, 0, `${name}: ${r.stderr}`);
+    if (r.code === 0) moreWritten[name] = readJson(`node-cli-${name}.manifest.json`);
+  }
+  t.same(Object.values(moreWritten).map((m) => m.results.decisions), ["mask-logit", "importance", "mask-logit", "metric-when-removed"]);
+  t.equal(moreWritten["task-file"]?.data.source, "task-file");
 });
 
 // ---- 2. the handler in four runtimes ----
@@ -193,13 +220,14 @@ for (const kind of Object.keys(HOSTS)) {
 
 // ---- 3. the verification matrix ----
 written["node-cli"] = Object.fromEntries(Object.keys(MODELS).map((m) => [m, cli[m]?.manifest]));
-const WRITERS = ["node-cli", ...Object.keys(HOSTS)];
+const WRITERS = ["node-cli", "node-cli-more", ...Object.keys(HOSTS)];
 const jobs = [];
 for (const w of WRITERS) for (const m of Object.keys(MODELS)) {
   if (!written[w]?.[m]) continue;
   const inputs = MODELS[m].inputs;
   jobs.push({ id: `${w}/${m}`, writer: w, model: m, manifest: w === "node-cli" ? `node-cli-${m}.manifest.json` : `${w}-${m}.manifest.json`, ...inputs });
 }
+for (const m of Object.keys(moreWritten)) jobs.push({ id: `node-cli-more/${m}`, writer: "node-cli-more", model: m, manifest: `node-cli-${m}.manifest.json`, ...MORE_INPUTS[m] });
 const matrix = {}; // verifier → writer → [ok count, total]
 const record = (verifier, job, ok) => {
   matrix[verifier] ??= {};
@@ -272,7 +300,7 @@ await t.test("chromium verifies every manifest through the bundle, 1 thread and 
 await t.test("the matrix, and the memory figures", async (t) => {
   const verifiers = Object.keys(matrix);
   const rows = WRITERS.map((w) => `| ${w} | ${verifiers.map((v) => (matrix[v][w] ? `${matrix[v][w][0]}/${matrix[v][w][1]}` : "—")).join(" | ")} |`);
-  t.comment(["verification matrix (writer ↓ × verifier →, manifests verified of tracr-reverse, induction, stories260K):",
+  t.comment(["verification matrix (writer ↓ × verifier →, manifests verified of tracr-reverse, induction, stories260K; node-cli-more: sp, hisp, edge-pruning on induction and a stories260K task file):",
     `| writer | ${verifiers.join(" | ")} |`, `|---|${verifiers.map(() => "---").join("|")}|`, ...rows].join("\n"));
   const mem = [];
   for (const [rt, ms] of Object.entries(memory)) for (const [m, v] of Object.entries(ms)) mem.push(`| ${rt} | ${m} | ${v.idleMiB.toFixed(0)} | ${v.peakMiB.toFixed(0)} | ${(v.peakMiB - v.idleMiB).toFixed(0)} | ${v.wasmMiB.toFixed(1)} |`);

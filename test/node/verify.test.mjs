@@ -194,3 +194,190 @@ t.test("eap and hybrid manifests verify too", async (t) => {
   }
   t.equal(readJson(join(dir, "eap.manifest.json")).results.decisions, "attribution");
 });
+
+t.test("sp, hisp and edge-pruning runs write manifests that verify; an edited seed or count is named at its first differing entry", async (t) => {
+  const cases = [
+    ["sp", ["--lambda", "0.5", "--steps", "60", "--seed", "3"], { lambda: 0.5, steps: 60, lr: 0.001, seed: 3 }, "mask-logit", 39],
+    ["hisp", ["--masked", "5"], { masked: 5, seed: null }, "importance", 26],
+    ["edge-pruning", ["--sparsity", "0.9", "--steps", "60", "--lr", "0.05"], { sparsity: 0.9, steps: 60, lr: 0.05, seed: 0 }, "mask-logit", 110],
+  ];
+  for (const [alg, args, options, kind, n] of cases) {
+    const r = await acdc(["run", "--model", "m/tiny.safetensors", "--data", "data.json", "--algorithm", alg, ...args, "--out", `${alg}.json`, "--quiet"]);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, new RegExp(`wrote ${alg}\\.json\\nwrote ${alg}\\.manifest\\.json`));
+    const m = readJson(join(dir, `${alg}.manifest.json`));
+    t.match(m.options, { algorithm: alg, threshold: null, ...options }, `${alg}: its options`);
+    t.equal(m.results.decisions, kind);
+    t.equal(m.trace.length, n, `${alg}: ${n} entries (graph order)`);
+    t.equal(m.results.num_kept, readJson(join(dir, `${alg}.json`)).num_kept);
+    const v = await acdc(["verify", `${alg}.manifest.json`, "--threads", "2", "--quiet"]);
+    t.equal(v.code, 0, v.stdout + v.stderr);
+    t.match(v.stdout, new RegExp(`^ok: ${n} decisions, ${m.results.num_kept} edges, every digest matches \\(re-run on node [^,]+, 2 threads`));
+    const rp = await acdc(["replay", `${alg}.manifest.json`]);
+    t.equal(rp.stdout.split("\n").filter((l) => /^\s*\d+\s+(kept|removed)\s/.test(l)).length, n, `${alg}: replay prints every entry`);
+  }
+  const sp = readJson(join(dir, "sp.manifest.json"));
+  sp.options.seed = 4;
+  put("sp-seed.manifest.json", sp);
+  const r = await acdc(["verify", "sp-seed.manifest.json", "--quiet"]);
+  t.equal(r.code, 1);
+  t.match(r.stdout, /options: the manifest's options section was changed after the run/);
+  const [p, c] = sp.trace[0];
+  t.match(r.stdout, `decision: decision 1 of 39 differs: ${p} → ${c}: mask logit `, "the first entry, named as a mask logit");
+  t.match(r.stdout, /mask logit [-\d.e]+ \(bits [0-9a-f]{16}\) (kept|removed) on the re-run, [-\d.e]+ \(bits [0-9a-f]{16}\) (kept|removed) in the manifest/);
+  const hi = readJson(join(dir, "hisp.manifest.json"));
+  hi.options.masked = 6;
+  put("hisp-6.manifest.json", hi);
+  const h = await acdc(["verify", "hisp-6.manifest.json", "--quiet"]);
+  t.equal(h.code, 1);
+  t.match(h.stdout, /decision: decision \d+ of 26 differs: \S+ → \S+: importance [-\d.e]+ \(bits [0-9a-f]{16}\) removed on the re-run, [-\d.e]+ \(bits [0-9a-f]{16}\) kept in the manifest/, "the sixth component, masked on the re-run");
+});
+
+t.test("a task file run: the manifest records the file and the tokens it made; verify tokenizes it again, or re-runs from the recorded tokens", async (t) => {
+  const { canonicalJson, sha256Hex } = await import("../../dist/repro/index.js");
+  const file = { clean: data.clean, corrupted: data.corrupted, positions: data.positions.map((p) => [p]), metric: "kl", model: "m/tiny.safetensors" };
+  put("task.json", JSON.stringify(file, null, 2));
+  const r = await acdc(["run", "--task", "task.json", "--threshold", "0.02", "--out", "tc.json", "--quiet"]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /wrote tc\.json\nwrote tc\.manifest\.json/);
+  const m = readJson(join(dir, "tc.manifest.json"));
+  t.match(m.data, { source: "task-file", file: { path: "task.json" }, tokenizer: null, prompts: data.clean.length });
+  t.equal(m.data.task_sha256, sha256Hex(canonicalJson(file)), "the task file's canonical digest");
+  // The same tokens as data.json: the same data digest, the same circuit as the --data run at the same threshold.
+  t.equal(m.data.sha256, manifest.data.sha256, "its token data digest is data.json's");
+  t.equal(m.results.circuit_sha256, manifest.results.circuit_sha256, "and its circuit c.json's (the task label aside)");
+  t.equal(readJson(join(dir, "tc.json")).task, "task.json");
+  const v = await acdc(["verify", "tc.manifest.json", "--threads", "2", "--quiet"]);
+  t.equal(v.code, 0, v.stdout + v.stderr);
+  t.match(v.stdout, /task file at its recorded path, token data from the task file, tokenized again/);
+
+  // Without the task file: the recorded tokens, said so.
+  const alone = join(dir, "tc-alone");
+  mkdirSync(alone);
+  copyFileSync(join(dir, "tc.manifest.json"), join(alone, "tc.manifest.json"));
+  copyFileSync(join(dir, "tc.json"), join(alone, "tc.json"));
+  const a = await acdc(["verify", "tc.manifest.json", "--model", join(dir, "m", "tiny.safetensors"), "--quiet"], alone);
+  t.equal(a.code, 0, a.stdout + a.stderr);
+  t.match(a.stdout, /token data from the manifest's recorded tokens \(the task file task\.json was not found; give it with --task to tokenize it again\)/);
+
+  // A changed prompt in the task file: caught as the file and as the tokens, then the decisions follow.
+  put("task-changed.json", { ...file, corrupted: file.corrupted.map((row, i) => (i === 1 ? row.map((x, j) => (j === 2 ? (x + 1) % 40 : x)) : row)) });
+  const c = await acdc(["verify", "tc.manifest.json", "--task", "task-changed.json", "--quiet"]);
+  t.equal(c.code, 1);
+  t.match(c.stdout, /task file given/);
+  t.match(c.stdout, /data: task file differs: task-changed\.json as parsed has sha256 [0-9a-f]{12}…, the manifest's [0-9a-f]{12}… \(a prompt, answer or field changed\)/);
+  t.match(c.stdout, /data: data differs: the task file tokenized again gives token data with sha256 [0-9a-f]{12}…, the manifest's/);
+  for (const [args, re] of [
+    [["verify", "c.manifest.json", "--task", "task.json"], /--task and --tokenizer apply to runs on a task file; this run's data is token data/],
+    [["verify", "tc.manifest.json", "--data", "data.json"], /--data applies to runs on a --data file or inline data; this run's data is a task file/],
+  ]) {
+    const e = await acdc(args);
+    t.equal(e.code, 2, args.join(" "));
+    t.match(e.stderr, re);
+  }
+
+  // A sweep on the task file (no ground truth: the faithfulness curve) writes its manifest too.
+  const s = await acdc(["sweep", "--task", "task.json", "--thresholds=-2:-1:2", "--out-dir", "tsw", "--quiet"]);
+  t.equal(s.code, 0, s.stderr);
+  t.match(s.stdout, /wrote tsw\/task-sweep\.manifest\.json/);
+  const sm = readJson(join(dir, "tsw", "task-sweep.manifest.json"));
+  const { sweepDigest } = await import("../../dist/repro/index.js");
+  t.equal(sm.result_sha256, sweepDigest(readJson(join(dir, "tsw", "task-sweep.json"))), "result digest = the faithfulness JSON without timings");
+  t.same(sm.runs.map((x) => x.manifest.data.source), ["task-file", "task-file"]);
+  const one = await acdc(["verify", "tsw/task-sweep.manifest.json", "--run", "2", "--quiet"]);
+  t.equal(one.code, 0, one.stdout + one.stderr);
+  t.match(one.stdout, /^run 2 of 2 \(threshold 0\.1\): ok: .*token data from the task file, tokenized again/);
+});
+
+const stories = join(root, "..", "shared", "models", "stories260K");
+const haveStories = existsSync(join(stories, "stories260K.bin")) && existsSync(join(stories, "tok512.bin"));
+t.test("a text task file: its tokenizer recorded, found where the file names it or given; a different tokenizer is caught", { skip: haveStories ? false : `${stories} has no stories260K.bin and tok512.bin` }, async (t) => {
+  const st = join(dir, "st");
+  mkdirSync(join(st, "tok"), { recursive: true });
+  copyFileSync(join(stories, "tok512.bin"), join(st, "tok", "tok512.bin"));
+  writeFileSync(join(st, "task.json"), JSON.stringify({
+    tokenizer: "tok/tok512.bin", clean: ["Once upon a time there was a cat. The cat was happy. The cat"],
+    corrupted: ["Once upon a time there was a dog. The dog was happy. The dog"], metric: "kl", positions: "last",
+  }));
+  const model = join(stories, "stories260K.bin");
+  const r = await acdc(["run", "--model", model, "--task", "task.json", "--threshold", "0.05", "--out", "sc.json", "--quiet"], st);
+  t.equal(r.code, 0, r.stderr);
+  const m = readJson(join(st, "sc.manifest.json"));
+  const tokBytes = readFileSync(join(stories, "tok512.bin"));
+  t.same(m.data.tokenizer, { spec: "tok/tok512.bin", path: join("tok", "tok512.bin"), bytes: tokBytes.length, sha256: (await import("node:crypto")).createHash("sha256").update(tokBytes).digest("hex") });
+  t.equal(m.data.tokens.clean[0].length, 19, "19 tokens, as tok512.bin spells the prompt");
+  const v = await acdc(["verify", "sc.manifest.json", "--quiet"], st);
+  t.equal(v.code, 0, v.stdout + v.stderr);
+  t.match(v.stdout, /tokenizer where the task file names it, token data from the task file, tokenized again/);
+  // The tokenizer moved out of reach: the recorded tokens, and how to give it.
+  mkdirSync(join(st, "a", "b"), { recursive: true });
+  copyFileSync(join(st, "tok", "tok512.bin"), join(st, "a", "b", "tok512.bin"));
+  rmSync(join(st, "tok", "tok512.bin"));
+  const gone = await acdc(["verify", "sc.manifest.json", "--quiet"], st);
+  t.equal(gone.code, 0, gone.stdout + gone.stderr);
+  t.match(gone.stdout, /token data from the manifest's recorded tokens \(the tokenizer "tok\/tok512\.bin" was not found; give it with --tokenizer to tokenize the task file again\)/);
+  const given = await acdc(["verify", "sc.manifest.json", "--tokenizer", "a/b/tok512.bin", "--quiet"], st);
+  t.equal(given.code, 0, given.stdout + given.stderr);
+  t.match(given.stdout, /tokenizer given, token data from the task file, tokenized again/);
+  // A tokenizer with one score changed is another tokenizer.
+  const other = Buffer.from(tokBytes);
+  other.writeFloatLE(other.readFloatLE(4) + 1, 4); // the score of token 0 (<unk>)
+  writeFileSync(join(st, "other.bin"), other);
+  const diff = await acdc(["verify", "sc.manifest.json", "--tokenizer", "other.bin", "--quiet"], st);
+  t.equal(diff.code, 1, diff.stdout);
+  t.match(diff.stdout, /data: tokenizer differs: tok\/tok512\.bin has sha256 [0-9a-f]{12}… \(6227 bytes\), the manifest's [0-9a-f]{12}… \(6227 bytes\)/);
+});
+
+t.test("comparison manifests: one circuit and manifest per method, seed and value, each the API's; verify any run", async (t) => {
+  const s = await acdc(["sweep", "--task", "tracr-reverse", "--algorithm", "acdc,hisp,sp,edge-pruning", "--steps", "4", "--seeds", "2", "--thresholds=-3:-1:2", "--out-dir", "cmp", "--quiet"]);
+  t.equal(s.code, 0, s.stderr);
+  t.match(s.stdout, /wrote cmp\/tracr-reverse-zero-compare\.manifest\.json/);
+  const cm = readJson(join(dir, "cmp", "tracr-reverse-zero-compare.manifest.json"));
+  t.equal(cm.kind, "acdc-compare-manifest");
+  t.match(cm, { task: "tracr-reverse", ablation: "zero", metric: "task" });
+  t.same(cm.methods.map((x) => [x.algorithm, x.knob, x.values.length, x.seeds]),
+    [["acdc", "threshold", 2, [null]], ["hisp", "masked", 17, [null]], ["sp", "lambda", 11, [0, 1]], ["edge-pruning", "sparsity", 10, [0, 1]]]);
+  t.equal(cm.runs.length, 2 + 17 + 22 + 20, "one run per method, seed and value");
+  const knobs = Object.fromEntries(cm.methods.map((x) => [x.algorithm, x.knob]));
+  t.ok(cm.runs.every((r) => r.manifest.options.algorithm === r.algorithm && r.manifest.options[knobs[r.algorithm]] === r.value && r.manifest.options.seed === r.seed), "each run's options: its method, knob value and seed");
+  t.ok(cm.runs.filter((r) => r.seed !== null).every((r) => r.manifest.options.steps === 4), "--steps recorded");
+
+  // The comparison API on the same plans gives the same circuits, run for run.
+  const { createEngine, buildGraph, circuitJson } = await import("../../dist/index.js");
+  const { compareMethods, defaultPlan, logspace } = await import("../../dist/eval/index.js");
+  const { tracrTask, createTracrModel } = await import("../../dist/tasks/index.js");
+  const { circuitDigest } = await import("../../dist/repro/index.js");
+  const e = await createEngine();
+  const task = tracrTask("tracr-reverse");
+  const model = await createTracrModel(task, e);
+  const g = buildGraph(task.cfg, task.graph);
+  const plans = ["acdc", "hisp", "sp", "edge-pruning"].map((k) => defaultPlan(k, g, { thresholds: logspace(-3, -1, 2), tracr: true, seeds: k === "acdc" || k === "hisp" ? 1 : 2, steps: 4 }));
+  const digests = [];
+  compareMethods({
+    model, graph: g, data: task.data, metric: task.metrics.task, ablation: "zero", groundTruth: task.groundTruth.map(([a, b]) => [a, b]), methods: plans,
+    onRun: (_m, _s, _i, _n, _v, c) => digests.push(circuitDigest(circuitJson(c, { ablation: "zero", metric: task.metrics.task().name, model: { name: "tracr-reverse", ...model.cfg } }))),
+  });
+  e.dispose();
+  t.same(cm.runs.map((r) => r.manifest.results.circuit_sha256), digests, "every circuit digest is the API's");
+  t.same(cm.runs.map((r) => circuitDigest(r.circuit)), digests, "and so is every stored circuit");
+
+  const first = (alg) => cm.runs.findIndex((r) => r.algorithm === alg) + 1;
+  for (const alg of ["acdc", "hisp", "sp", "edge-pruning"]) {
+    const i = cm.runs.findLastIndex((r) => r.algorithm === alg) + 1;
+    const v = await acdc(["verify", "cmp/tracr-reverse-zero-compare.manifest.json", "--run", String(i), "--threads", "2", "--quiet"]);
+    t.equal(v.code, 0, v.stdout + v.stderr);
+    t.match(v.stdout, new RegExp(`^run ${i} of 61 \\(${alg}[ ,].*\\): ok: `), `${alg}: run ${i}`);
+  }
+  const all = await acdc(["verify", "cmp/tracr-reverse-zero-compare.manifest.json", "--quiet"]);
+  t.equal(all.code, 0, all.stdout.split("\n").filter((l) => !/: ok: /.test(l)).join("\n"));
+  t.match(all.stdout, /61 of 61 runs verified/);
+  const rp = await acdc(["replay", "cmp/tracr-reverse-zero-compare.manifest.json", "--run", String(first("sp"))]);
+  t.match(rp.stdout, /^sp λ=0\.001, 4 steps, lr 0\.001, seed 0, metric task, zero ablation$/m);
+  const edited = structuredClone(cm);
+  edited.runs[first("edge-pruning") - 1].manifest.options.steps = 5;
+  put("cmp/edited.manifest.json", edited);
+  const bad = await acdc(["verify", "cmp/edited.manifest.json", "--run", String(first("edge-pruning")), "--quiet"]);
+  t.equal(bad.code, 1);
+  t.match(bad.stdout, new RegExp(`^run ${first("edge-pruning")} of 61 \\(edge-pruning seed 0, sparsity 0\\.5\\): DIFFERS`));
+  t.match(bad.stdout, /options: the manifest's options section was changed after the run/);
+});

@@ -139,3 +139,135 @@ t.test("diffSweeps: a sweep rebuilt from its runs equals itself; a changed run i
   bad.runs[2].manifest.results.trace_sha256 = "0".repeat(64);
   t.same(diffSweeps(a, bad), ["run 3 (threshold 0.1): trace differs", "run 3 (threshold 0.1): circuit JSON differs"]);
 });
+
+t.test("mask methods' manifests: their options, and decisions recomputed from the API's own run", async (t) => {
+  const { createHash } = await import("node:crypto");
+  const { Patcher, buildGraph, logitDiffMetric, getAlgorithm } = await import("../../dist/index.js");
+  const { hispRanking } = await import("../../dist/algorithms/hisp.js");
+  const { decisionKind } = await import("../../dist/repro/index.js");
+  const weights = new Uint8Array(readFileSync(join(fixtures, "tiny-ln-mlp.safetensors")));
+  // Answers for a logit difference, so HISP's gradients (zero for KL at the clean run) are not all zero.
+  const data = { ...readJson(join(fixtures, "tiny-ln-mlp.data.json")), correct: [1, 2, 3, 4, 5, 6], incorrect: [7, 8, 9, 10, 11, 12] };
+  const engine = await createEngine();
+  const model = await loadModel(weights, readJson(join(fixtures, "tiny-ln-mlp.config.json")), { engine });
+  const g = buildGraph(model.cfg);
+  const section = (spec) => buildManifest({
+    model: { source: "file", format: "safetensors", name: "tiny", weights: { bytes: weights.length, sha256: nodeSha(weights) }, config: { bytes: 1, sha256: "0".repeat(64) }, params_sha256: paramsDigest(model) },
+    data: { source: "file", sha256: dataDigest(data), prompts: 6 }, options: optionsSection(spec, 1, true), kernels: { build: engine.build },
+  }, ...Object.values(new PreparedRun(model, "tiny", data, spec).search()));
+  const label = (id) => [g.nodes[g.edges[id].parent].label, g.nodes[g.edges[id].child].label];
+  const bits = (x) => { const b = Buffer.alloc(8); b.writeDoubleBE(x); return b.toString("hex"); };
+  const digest = (rows) => createHash("sha256").update(rows.map(([p, c, d, v]) => `${p}\t${c}\t${bits(v)}\t${d}\n`).join("")).digest("hex");
+  const api = (key, opts) => getAlgorithm(key).run(new Patcher(model, g, data, { ablation: "corrupted", metric: logitDiffMetric(data.correct, data.incorrect) }), opts);
+
+  // SP: one entry per edge a component's gate scales (each head q/k/v's input edge, each MLP's output edges), its final logit.
+  const sp = section({ algorithm: "sp", lambda: 0.5, steps: 40, seed: 3, metric: "logit-diff", ablation: "corrupted" });
+  t.same(sp.options, { algorithm: "sp", threshold: null, top_k: null, ig_steps: null, lambda: 0.5, steps: 40, lr: 0.001, metric: "logit-diff", ablation: "corrupted", split_input: false, seed: 3, threads: 1, deterministic: true },
+    "λ, steps, the default lr (the reference's 0.001) and the seed");
+  t.equal(sp.results.decisions, "mask-logit");
+  const spc = api("sp", { lambda: 0.5, steps: 40, seed: 3 });
+  const spRows = g.edges.filter((e) => !Number.isNaN(spc.scores[e.id])).map((e) => [...label(e.id), spc.present[e.id] ? "kept" : "removed", spc.scores[e.id]]);
+  // 2 layers × 4 heads × q,k,v direct edges = 24; MLP 0 writes to layer 1's 12 q/k/v inputs, its MLP input and the output (14); MLP 1 to the output (1).
+  t.equal(spRows.length, 24 + 14 + 1, "39 masked edges");
+  t.same(sp.trace.map((e) => e.slice(0, 3)), spRows.map((r) => r.slice(0, 3)), "edges in graph order, kept as the circuit keeps them");
+  t.equal(sp.results.trace_sha256, digest(spRows), "trace digest over the API run's logits");
+  t.equal(sp.results.num_kept, spc.edges.length);
+
+  // Edge Pruning: every addition edge's logit.
+  const ep = section({ algorithm: "edge-pruning", sparsity: 0.9, steps: 30, lr: 0.05, metric: "logit-diff", ablation: "corrupted" });
+  t.match(ep.options, { sparsity: 0.9, steps: 30, lr: 0.05, seed: 0 }, "the default seed 0 recorded");
+  t.notOk("lambda" in ep.options || "masked" in ep.options, "only its own knob");
+  const epc = api("edge-pruning", { sparsity: 0.9, steps: 30, lr: 0.05 });
+  const epRows = g.edges.filter((e) => e.type === "addition").map((e) => [...label(e.id), epc.present[e.id] ? "kept" : "removed", epc.scores[e.id]]);
+  t.equal(ep.trace.length, g.counts.addition, "one logit per addition edge");
+  t.equal(ep.results.trace_sha256, digest(epRows));
+
+  // HISP: one importance per component, on the edge into it, graph order; removed when the component is masked.
+  const hi = section({ algorithm: "hisp", masked: 5, metric: "logit-diff", ablation: "corrupted" });
+  t.same(Object.keys(hi.options), ["algorithm", "threshold", "top_k", "ig_steps", "masked", "metric", "ablation", "split_input", "seed", "threads", "deterministic"]);
+  t.equal(hi.options.seed, null, "HISP draws no random numbers");
+  t.equal(hi.results.decisions, "importance");
+  const rank = hispRanking(new Patcher(model, g, data, { ablation: "corrupted", metric: logitDiffMetric(data.correct, data.incorrect) }));
+  const masked = new Set(rank.components.slice(0, 5).map((c) => c.node));
+  const score = new Map(rank.components.map((c, i) => [c.node, rank.scores[i]]));
+  const hiRows = rank.components.map((c) => g.parents[c.node][0]).sort((a, b) => a - b).map((id) => [...label(id), masked.has(g.edges[id].child) ? "removed" : "kept", score.get(g.edges[id].child)]);
+  t.equal(hiRows.length, 26, "24 head q/k/v components and 2 MLPs");
+  t.ok(hiRows.some((r) => r[3] !== 0), "non-zero importances under a logit difference");
+  t.same(hi.trace.map((e) => e.slice(0, 3)), hiRows.map((r) => r.slice(0, 3)), "each component's edge, removed exactly for the 5 masked first");
+  t.equal(hi.results.trace_sha256, digest(hiRows));
+  t.equal(decisionKind(api("hisp", { masked: 5 })), "importance");
+
+  const text = replayText(sp);
+  t.match(text, /^sp λ=0\.5, 40 steps, lr 0\.001, seed 3, metric logit-diff, corrupted ablation$/m);
+  t.match(text, /^mask logits \(one per masked edge, graph order\):$/m);
+  t.match(replayText(hi), /^hisp masked 5, metric logit-diff/m);
+  t.match(replayText(ep), /^edge-pruning sparsity 0\.9, 30 steps, lr 0\.05, seed 0,/m);
+
+  // Checked before a search starts (the fetch handler refuses these with a 4xx).
+  t.throws(() => new PreparedRun(model, "tiny", data, { algorithm: "hisp", masked: 27, metric: "kl", ablation: "corrupted" }), /hisp: masked must be an integer from 0 to 26/);
+  const good = JSON.parse(manifestText(sp));
+  for (const [what, v, re] of [
+    ["lambda type", { ...good, options: { ...good.options, lambda: "0.5" } }, /options.lambda must be a number or null/],
+    ["steps type", { ...good, options: { ...good.options, steps: null } }, /options.steps must be a number/],
+    ["decision kind", { ...good, results: { ...good.results, decisions: "logits" } }, /results.decisions must be one of "metric-when-removed", "attribution", "mask-logit", "importance"/],
+  ]) t.throws(() => parseManifest(JSON.stringify(v)), { name: "ManifestError", message: re }, what);
+  engine.dispose();
+});
+
+t.test("a task file's data section: its recorded tokens must hash to its digest; verify re-runs from them or from the file", async (t) => {
+  const { verifyRun, canonicalJson } = await import("../../dist/repro/index.js");
+  const { buildTextTask, readTaskSpec } = await import("../../dist/tokenizers/index.js");
+  const weights = new Uint8Array(readFileSync(join(fixtures, "tiny-ln-mlp.safetensors")));
+  const config = new Uint8Array(readFileSync(join(fixtures, "tiny-ln-mlp.config.json")));
+  const d = readJson(join(fixtures, "tiny-ln-mlp.data.json"));
+  const file = { clean: d.clean, corrupted: d.corrupted, positions: d.positions.map((p) => [p]), metric: "kl" };
+  const engine = await createEngine();
+  const model = await loadModel(weights, JSON.parse(new TextDecoder().decode(config)), { engine });
+  const task = buildTextTask(readTaskSpec(file, "t.json"), null, model.cfg);
+  const spec = { algorithm: "acdc", threshold: 0.05, metric: "kl", ablation: "corrupted" };
+  const { circuit, json } = new PreparedRun(model, "tiny", task.data, spec).search();
+  const m = JSON.parse(manifestText(buildManifest({
+    model: { source: "file", format: "safetensors", name: "tiny", weights: { bytes: weights.length, sha256: nodeSha(weights) }, config: { bytes: config.length, sha256: nodeSha(config) }, params_sha256: paramsDigest(model) },
+    data: { source: "task-file", sha256: dataDigest(task.data), prompts: 6, task_sha256: sha256Hex(canonicalJson(file)), tokenizer: null, tokens: task.data },
+    options: optionsSection(spec, 1, true), kernels: { build: engine.build },
+  }, circuit, json)));
+  engine.dispose();
+  t.equal(m.data.sha256, nodeSha(JSON.stringify({ clean: d.clean, corrupted: d.corrupted, positions: d.positions })), "the token data's canonical JSON: the --data file's, key for key");
+  t.same(checkRunManifest(m).data.tokens, task.data);
+  const edited = structuredClone(m);
+  edited.data.tokens.clean[0][0] = (edited.data.tokens.clean[0][0] + 1) % 40;
+  t.throws(() => checkRunManifest(edited), { name: "ManifestError", message: /data.tokens do not hash to data.sha256/ });
+  t.throws(() => checkRunManifest({ ...m, data: { ...m.data, task_sha256: undefined } }), /data.task_sha256 must be 64 hex digits/);
+
+  const recorded = await verifyRun(m, { weights, config });
+  t.ok(recorded.ok, recorded.differences.map((x) => x.message).join("; "));
+  t.equal(recorded.dataFrom, "the manifest's recorded tokens (the task file came inline)");
+  const again = await verifyRun(m, { weights, config, task: { file: JSON.stringify(file, null, 4), source: "t.json" } });
+  t.ok(again.ok, "the file re-spaced is the same task file");
+  t.equal(again.dataFrom, "the task file, tokenized again");
+  const changed = { ...file, corrupted: file.corrupted.map((r, i) => (i === 2 ? [...r.slice(0, -1), (r.at(-1) + 1) % 40] : r)) };
+  const bad = await verifyRun(m, { weights, config, task: { file: JSON.stringify(changed), source: "t.json" } });
+  t.same(bad.differences.map((x) => x.kind).slice(0, 2), ["data", "data"]);
+  t.match(bad.differences[0].message, /^task file differs: t\.json as parsed has sha256 [0-9a-f]{12}…, the manifest's [0-9a-f]{12}…/);
+  t.match(bad.differences[1].message, /^data differs: the task file tokenized again gives token data with sha256/);
+});
+
+t.test("comparison manifests: diffSweeps names a changed run by method, seed and value", async (t) => {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { diffSweeps, compareDigest, runLabel } = await import("../../dist/repro/index.js");
+  const dir = mkdtempSync(join(tmpdir(), "acdc-diffcompare-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync(process.execPath, [join(root, "bin", "acdc.js"), "sweep", "--task", "tracr-reverse", "--algorithm", "hisp,edge-pruning", "--steps", "3", "--seeds", "2", "--out-dir", dir, "--quiet"], { stdio: "ignore" });
+  const a = parseManifest(readFileSync(join(dir, "tracr-reverse-zero-compare.manifest.json"), "utf8"));
+  t.equal(a.result_sha256, compareDigest(readJson(join(dir, "tracr-reverse-zero-compare.json"))), "result digest = the comparison JSON without timings");
+  const i = a.runs.findIndex((r) => r.algorithm === "edge-pruning" && r.seed === 1);
+  t.equal(runLabel(a, i), `run ${i + 1} of ${a.runs.length} (edge-pruning seed 1, sparsity 0.5)`);
+  const moved = structuredClone(a);
+  moved.runs[i].manifest.options.threads = 2;
+  t.same(diffSweeps(a, moved), [], "threads do not matter");
+  moved.runs[i].manifest.results.trace_sha256 = "0".repeat(64);
+  t.same(diffSweeps(a, moved), [`run ${i + 1} (edge-pruning seed 1, sparsity 0.5): trace differs`]);
+  t.same(diffSweeps(a, { ...a, kind: "acdc-sweep-manifest" }), ["kind: acdc-compare-manifest vs acdc-sweep-manifest"]);
+});

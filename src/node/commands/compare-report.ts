@@ -39,16 +39,21 @@ export function printComparison(out: NodeJS.WritableStream, title: string, resul
   if (results.some((m) => m.sweeps.length > 1)) out.write(`  (stochastic methods: mean ± standard deviation [min, max] over seeds)\n`);
 }
 
-/** Write NAME-compare.json and the edge ROC, node ROC and faithfulness SVGs (seed 0's curve per stochastic method). */
-export function writeComparisonFiles(dir: string, name: string, context: Record<string, unknown>, results: MethodResult[]): string[] {
-  const files = compareFiles(dir, name);
-  writeAtomic(files[0], JSON.stringify({
+/** The comparison as NAME-compare.json holds it: the context, then per method its AUCs, time and sweeps (with their Pareto frontiers). */
+export function comparisonJson(context: Record<string, unknown>, results: MethodResult[]): { methods: Record<string, unknown>[] } & Record<string, unknown> {
+  return {
     ...context,
     methods: results.map((m) => ({
       algorithm: m.algorithm, knob: m.knob, seeds: m.seeds, edgeAuc: m.edgeAuc, graphNodeAuc: m.graphNodeAuc, nodeAuc: m.nodeAuc, ms: m.ms,
       sweeps: m.sweeps.map((s) => ({ ...s, edgeFrontier: paretoFrontier(s.edgeRoc), graphNodeFrontier: paretoFrontier(s.graphNodeRoc), nodeFrontier: paretoFrontier(s.nodeRoc) })),
     })),
-  }, null, 1) + "\n");
+  };
+}
+
+/** Write NAME-compare.json and the edge ROC, node ROC and faithfulness SVGs (seed 0's curve per stochastic method). */
+export function writeComparisonFiles(dir: string, name: string, context: Record<string, unknown>, results: MethodResult[]): string[] {
+  const files = compareFiles(dir, name);
+  writeAtomic(files[0], JSON.stringify(comparisonJson(context, results), null, 1) + "\n");
   const curve = (m: MethodResult, level: "edge" | "graphNode") => ({
     name: `${m.algorithm} (AUC ${m[`${level}Auc`].mean.toFixed(3)})`,
     frontier: paretoFrontier(m.sweeps[0][`${level}Roc`]),

@@ -126,6 +126,7 @@ export async function runCommand(args: string[]): Promise<void> {
   const topK = str("top-k") === undefined ? undefined : parseInteger("top-k", str("top-k")!, 0, 1e9);
   const igSteps = str("ig-steps") === undefined ? undefined : parseInteger("ig-steps", str("ig-steps")!, 1, MAX_IG_STEPS);
   if (topK !== undefined && algorithm.key === "acdc") throw new UsageError("--top-k does not apply to --algorithm acdc (it keeps what the threshold decides); use eap, eap-ig or hybrid");
+  if (topK !== undefined && ["sp", "hisp", "edge-pruning"].includes(algorithm.key)) throw new UsageError(`--top-k does not apply to --algorithm ${algorithm.key} (it is cut by its --${algorithm.knob.option}); use eap, eap-ig or hybrid`);
   if (igSteps !== undefined && !["eap-ig", "hybrid"].includes(algorithm.key)) throw new UsageError(`--ig-steps applies to eap-ig and hybrid, not ${algorithm.key}`);
   if (algorithm.key === "hybrid" && topK === undefined) throw new UsageError("--algorithm hybrid needs --top-k (EAP-IG candidates for ACDC)");
   if ((algorithm.key === "eap" || algorithm.key === "eap-ig") && topK !== undefined && str("threshold") !== undefined) throw new UsageError(`give --threshold or --top-k to ${algorithm.key}, not both`);
@@ -144,9 +145,7 @@ export async function runCommand(args: string[]): Promise<void> {
   const outPath = str("out") ?? "circuit.json";
   const quiet = Boolean(values.quiet);
   checkOutputPath(outPath, "--out");
-  // Manifests describe --data runs of acdc, eap, eap-ig and hybrid so far.
-  const manifestable = !taskFile && ["acdc", "eap", "eap-ig", "hybrid"].includes(algorithm.key);
-  if (manifestable) checkOutputPath(manifestPathFor(outPath), "--out");
+  checkOutputPath(manifestPathFor(outPath), "--out");
   if (str("dot")) checkOutputPath(str("dot")!, "--dot");
   const dataFile = taskFile ? null : readDataFile(str("data")!);
   if (dataFile && metricName === "logit-diff" && (!dataFile.correct || !dataFile.incorrect)) throw new UsageError(`--metric logit-diff needs "correct" and "incorrect" token lists in ${str("data")}`);
@@ -184,11 +183,12 @@ export async function runCommand(args: string[]): Promise<void> {
   const json = circuitJson(c, { ablation, metric: metric.name, model: { name, ...model.cfg } });
   writeAtomic(outPath, JSON.stringify(task ? { ...json, task: str("task") } : json, null, 1) + "\n");
   process.stdout.write(`wrote ${outPath}\n`);
-  if (manifestable) {
-    const manifest = writeRunManifest({ outPath, circuit: c, json, model, name, files, dataPath: str("data")!, data, engine,
-      spec: { algorithm: algorithm.key, threshold, topK, igSteps, metric: metricName, ablation } });
-    process.stdout.write(`wrote ${manifest}\n`);
-  }
+  const manifest = writeRunManifest({
+    outPath, circuit: c, json, model, name, files, engine, data,
+    ...(taskFile ? { taskFile } : { dataPath: str("data")! }),
+    spec: { algorithm: algorithm.key, threshold, topK, igSteps, ...knobs, metric: metricName, ablation },
+  });
+  process.stdout.write(`wrote ${manifest}\n`);
   if (str("dot")) {
     writeAtomic(str("dot")!, circuitDot(c));
     process.stdout.write(`wrote ${str("dot")}\n`);

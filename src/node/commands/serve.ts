@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { createHandler, DEFAULT_LIMITS } from "../../serve/handler.js";
+import { loadTokenizer } from "../../tokenizers/load.js";
 import { parseInteger, parseNumber, parseOptions, parseThreads } from "../args.js";
 import { UsageError } from "../files.js";
 
@@ -12,7 +13,8 @@ export const SERVE_HELP = `acdc serve [--port P] [--host H] [limits]
 
 Serve circuit discovery over HTTP: POST /v1/run with a JSON body
 {"model": …, "data": …, "options": …} answers application/x-ndjson progress
-lines, then {"type":"result","circuit":…,"manifest":…} (see the README).
+lines, then {"type":"result","circuit":…,"manifest":…} (see the README). Data
+may be a task file ({"task": {…}}) whose tokenizer is "gpt2" or a URL.
   --port P            port (default 8787; 0 picks a free one, printed)
   --host H            address to listen on (default 127.0.0.1: this machine only)
   --max-model-mb N    weights bytes accepted (default ${DEFAULT_LIMITS.maxModelBytes / 2 ** 20})
@@ -74,7 +76,9 @@ export async function serveCommand(args: string[]): Promise<void> {
     maxPositions: positive("max-positions"), maxSeconds: positive("max-seconds"),
   }).filter(([, v]) => v !== undefined));
   const threads = parseThreads(str("threads"));
-  const handler = createHandler({ limits, threads });
+  // Task files with text prompts: their tokenizer ("gpt2", or by URL) through the package's loader
+  // (already in memory: the CLI loads every command, and acdc run the tokenizers).
+  const handler = createHandler({ limits, threads, loadTokenizer });
   const server = createServer((req, res) => {
     const origin = `http://${req.headers.host ?? `${host}:${port}`}`;
     handler.fetch(toRequest(req, origin)).then((r) => send(res, r)).catch((e) => {

@@ -13,7 +13,7 @@ import { circuitDot, circuitJson } from "../../io/circuit.js";
 import { circuitSvg, plotSvg, rocSvg } from "../../io/svg.js";
 import { sweep, type SweepResult } from "../../eval/sweep.js";
 import { compareMethods, defaultPlan } from "../../eval/compare.js";
-import { compareFiles, printComparison, writeComparisonFiles } from "./compare-report.js";
+import { comparisonJson, compareFiles, printComparison, writeComparisonFiles } from "./compare-report.js";
 import { paretoFrontier } from "../../eval/roc.js";
 import { searchTrajectory } from "../../eval/trajectory.js";
 import type { Circuit } from "../../circuit.js";
@@ -27,8 +27,10 @@ import { createEngine, type Engine } from "../../wasm/engine.js";
 import { checkOutputPath, UsageError, writeAtomic } from "../files.js";
 import { progressBar } from "../progress.js";
 import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "../args.js";
-import { checkTaskAblation, isTaskFileArg, printFaithfulness, readTaskFile, taskFileName, taskFileSetup, writeFaithfulnessFiles } from "../task-file.js";
-import { SweepRecorder, sweepManifestPath } from "../manifest-files.js";
+import { checkTaskAblation, faithfulnessJson, isTaskFileArg, printFaithfulness, readTaskFile, taskFileName, taskFileSetup, writeFaithfulnessFiles, type TaskFile } from "../task-file.js";
+import { CompareRecorder, compareManifestPath, SweepRecorder, sweepManifestPath, type SweepInputs } from "../manifest-files.js";
+import type { ModelFiles } from "../files.js";
+import type { RunData } from "../../repro/run.js";
 
 const TASKS = ["tracr-reverse", "tracr-proportion", "induction"] as const;
 type TaskName = (typeof TASKS)[number];
@@ -67,9 +69,11 @@ ROC AUCs and the faithfulness curve (metric vs. edges kept).
   --top-k K        hybrid: EAP-IG candidates per run (required for hybrid)
   --threads N|auto threads for the kernels (default 1)
   --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .;
-                   TASK is a task file's name without .json), and for built-in tasks
-                   TASK-sweep.manifest.json: each run's circuit and run manifest; several
+                   TASK is a task file's name without .json), and TASK-sweep.manifest.json:
+                   each run's circuit and run manifest (acdc verify --run I checks one); several
                    methods: TASK-ABLATION-compare.json, -roc.svg, -node-roc.svg, -faithfulness.svg
+                   and TASK-ABLATION-compare.manifest.json (one circuit and manifest per method,
+                   seed and value)
   --quiet          no progress line
 `;
 
@@ -181,7 +185,7 @@ export async function sweepCommand(args: string[]): Promise<void> {
     if (str("thresholds") !== undefined && !methods.includes("acdc")) throw new UsageError("--thresholds sets ACDC's thresholds; acdc is not among the methods");
     if (taskFile && str("ablation")) checkTaskAblation(taskFile, str("ablation")!);
     const setup = (engine: Engine) => (taskFile ? taskFileSetup(taskFile, str("model"), engine, Boolean(values.quiet)) : taskSetup(name as TaskName, engine));
-    return compareCommand(name, methods, values, { setup, defaultThresholds, tracr: name.startsWith("tracr-") && !taskFile });
+    return compareCommand(name, methods, values, { setup, defaultThresholds, tracr: name.startsWith("tracr-") && !taskFile, taskFile });
   }
   const alg = getAlgorithm(methods[0]);
   const topK = str("top-k") === undefined ? undefined : parseInteger("top-k", str("top-k")!, 1, 1e9);
@@ -190,18 +194,19 @@ export async function sweepCommand(args: string[]): Promise<void> {
   const thresholds = parseThresholds(str("thresholds"), defaultThresholds);
   if (taskFile && str("ablation")) checkTaskAblation(taskFile, str("ablation")!);
   const dir = str("out-dir") ?? ".";
-  prepareOutDir(dir, [...sweepFiles(dir, name), ...(taskFile ? [] : [sweepManifestPath(dir, name)])]);
+  prepareOutDir(dir, [...sweepFiles(dir, name), sweepManifestPath(dir, name)]);
   const quiet = Boolean(values.quiet);
   const engine = await createEngine({ threads: parseThreads(str("threads")) });
-  const { task, model, graph, truth } = taskFile ? await taskFileSetup(taskFile, str("model"), engine, quiet) : await taskSetup(name as TaskName, engine);
+  const setup = taskFile ? await taskFileSetup(taskFile, str("model"), engine, quiet) : await taskSetup(name as TaskName, engine);
+  const { task, model, graph, truth } = setup;
   const ablation = oneOf<Ablation>("ablation", str("ablation"), ABLATIONS, task.defaultAblation);
   process.stderr.write(`${task.name}: ${task.cfg.nLayers} layers, d_model ${task.cfg.dModel}; ${graph.counts.addition + graph.counts.direct} edges; ` +
     `${task.data.clean.length} prompts; ${ablation} ablation; metric ${task.defaultMetric}; ${alg.name}\n`);
   const bar = progressBar(process.stderr, `sweep ${name}`, quiet, "runs");
   const t0 = performance.now();
-  const modelName = name === "induction" ? "induction-2l" : name, metricName = task.metrics[task.defaultMetric]().name;
-  // Sweep manifests describe the built-in tasks so far.
-  const rec = taskFile ? null : new SweepRecorder({ dir, task: name, model, modelName, data: task.data, engine, knob: "threshold", topK,
+  const inputs = sweepInputs(dir, name, setup, engine, taskFile);
+  const modelName = inputs.modelName, metricName = task.metrics[task.defaultMetric]().name;
+  const rec = new SweepRecorder({ ...inputs, knob: "threshold", topK,
     spec: { algorithm: alg.key, metric: task.defaultMetric, ablation, splitInput: Boolean(task.graph?.splitInput) } });
   // The faithfulness plot also draws one search edge by edge: the middle run's.
   let shown: { circuit: Circuit; label: string } | undefined;
@@ -209,7 +214,7 @@ export async function sweepCommand(args: string[]): Promise<void> {
     model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
     options: { topK }, groundTruth: truth ?? [],
     onRun: (i, n, v, c) => {
-      rec?.add(v, c, circuitJson(c, { ablation, metric: metricName, model: { name: modelName, ...model.cfg } }));
+      rec.add(v, c, circuitJson(c, { ablation, metric: metricName, model: { name: modelName, ...model.cfg } }));
       bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 });
       if (i === Math.floor(n / 2)) shown = { circuit: c, label: `${alg.key} at ${alg.knob.option} ${v.toExponential(1)}` };
     },
@@ -218,8 +223,14 @@ export async function sweepCommand(args: string[]): Promise<void> {
   if (truth === null) printFaithfulness(process.stdout, name, s);
   else printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name as TaskName] : undefined);
   for (const f of truth === null ? writeFaithfulnessFiles(dir, name, s) : writeSweepFiles(dir, name, s, shown)) process.stdout.write(`wrote ${f}\n`);
-  if (rec) process.stdout.write(`wrote ${rec.write(s)}\n`);
+  process.stdout.write(`wrote ${rec.write(s, truth === null ? faithfulnessJson(name, s) : undefined)}\n`);
   engine.dispose();
+}
+
+/** What every run's manifest of a sweep shares: the task and model (built in, or a task file's), its data, the engine. */
+function sweepInputs(dir: string, name: string, setup: { task: { data: RunData }; model: Transformer; modelName?: string; files?: ModelFiles }, engine: Engine, taskFile: TaskFile | null): SweepInputs {
+  const modelName = taskFile ? setup.modelName! : name === "induction" ? "induction-2l" : name;
+  return { dir, task: name, model: setup.model, modelName, data: setup.task.data, engine, ...(taskFile ? { taskFile, modelFiles: setup.files } : {}) };
 }
 
 /** "all", one key, or a comma-separated list of keys. */
@@ -236,7 +247,7 @@ function parseAlgorithms(s: string | undefined): string[] {
 
 /** Several methods (or one without a threshold) on one task: each swept over its own knob, one AUC table. */
 async function compareCommand(name: string, methods: string[], values: Record<string, string | boolean | undefined>,
-  how: { setup: (e: Engine) => ReturnType<typeof taskFileSetup> | ReturnType<typeof taskSetup>; defaultThresholds: number[]; tracr: boolean }): Promise<void> {
+  how: { setup: (e: Engine) => ReturnType<typeof taskFileSetup> | ReturnType<typeof taskSetup>; defaultThresholds: number[]; tracr: boolean; taskFile: TaskFile | null }): Promise<void> {
   const str = (k: string) => values[k] as string | undefined;
   const seedsOpt = str("seeds") === undefined ? undefined : parseInteger("seeds", str("seeds")!, 1, 100);
   const steps = str("steps") === undefined ? undefined : parseInteger("steps", str("steps")!, 1, 1e6);
@@ -244,11 +255,12 @@ async function compareCommand(name: string, methods: string[], values: Record<st
   const dir = str("out-dir") ?? ".";
   const quiet = Boolean(values.quiet);
   const engine = await createEngine({ threads: parseThreads(str("threads")) });
-  const { task, model, graph, truth } = await how.setup(engine);
+  const setup = await how.setup(engine);
+  const { task, model, graph, truth } = setup;
   if (truth === null) throw new UsageError(`comparing methods needs a ground truth to score against; the task file ${name} has no "ground_truth" (sweep one method for its faithfulness curve)`);
   const ablation = oneOf<Ablation>("ablation", str("ablation"), ABLATIONS, task.defaultAblation);
   const stem = `${name}-${ablation}`;
-  prepareOutDir(dir, compareFiles(dir, stem));
+  prepareOutDir(dir, [...compareFiles(dir, stem), compareManifestPath(dir, stem)]);
   const plans = methods.map((m) => {
     const seeds = seedsOpt ?? (m === "sp" ? 5 : 1);
     return defaultPlan(m, graph, { thresholds, tracr: how.tracr, seeds, steps: steps ?? (m === "sp" ? SP_SWEEP_STEPS : undefined) });
@@ -258,10 +270,14 @@ async function compareCommand(name: string, methods: string[], values: Record<st
     `${task.data.clean.length} prompts; ${ablation} ablation; metric ${task.defaultMetric}; ` +
     `${plans.map((p) => `${p.algorithm} ×${p.values.length}${p.seeds.length > 1 ? `×${p.seeds.length} seeds` : ""}`).join(", ")} (${total} runs)\n`);
   const bar = progressBar(process.stderr, `compare ${stem}`, quiet, "runs", { showPhase: true });
+  const inputs = sweepInputs(dir, name, setup, engine, how.taskFile);
+  const metricName = task.metrics[task.defaultMetric]().name;
+  const rec = new CompareRecorder({ ...inputs, stem, plans, spec: { metric: task.defaultMetric, ablation, splitInput: Boolean(task.graph?.splitInput) } });
   // Methods differ in cost by orders of magnitude: the bar and its ETA follow the current method's runs.
   const results = compareMethods({
     model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, groundTruth: truth, methods: plans,
-    onRun: (method, seed, i, n) => {
+    onRun: (method, seed, i, n, value, c) => {
+      rec.add(method, seed, value, c, circuitJson(c, { ablation, metric: metricName, model: { name: inputs.modelName, ...model.cfg } }));
       const k = plans.findIndex((p) => p.algorithm === method), seeds = plans[k].seeds.length;
       bar.update({ phase: `${k + 1}/${plans.length} ${method}${seeds > 1 ? ` (${seeds} seeds)` : ""}`, done: seed * n + i + 1, total: seeds * n, ms: 0 });
     },
@@ -272,6 +288,7 @@ async function compareCommand(name: string, methods: string[], values: Record<st
     (ref ? " (reference: the paper's auc_tables.tex)" : ""), results, ref);
   const context = { task: name, ablation, metric: task.defaultMetric, edges: graph.counts.addition + graph.counts.direct, reference: ref ?? null };
   for (const f of writeComparisonFiles(dir, stem, context, results)) process.stdout.write(`wrote ${f}\n`);
+  process.stdout.write(`wrote ${rec.write(comparisonJson(context, results))}\n`);
   engine.dispose();
 }
 
