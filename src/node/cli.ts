@@ -8,6 +8,7 @@ import { infoCommand } from "./commands/info.js";
 import { demoCommand, sweepCommand } from "./commands/sweep.js";
 import { replayCommand, verifyCommand } from "./commands/verify.js";
 import { serveCommand } from "./commands/serve.js";
+import { workerCommand } from "./commands/worker.js";
 import { PACKAGE_VERSION as VERSION } from "../version.js";
 
 const HELP = `acdc — automated circuit discovery (ACDC) for transformer language models
@@ -20,6 +21,7 @@ Usage:
   acdc verify MANIFEST [options]                        re-run a run manifest, check every digest
   acdc replay MANIFEST                                  print a manifest's decisions
   acdc serve [--port P]                                 the fetch handler (POST /v1/run) over HTTP
+  acdc worker --queue redis://HOST:PORT                 run distributed sweeps' jobs (acdc sweep --queue)
   acdc COMMAND --help                                   the options of one command
   acdc --version
 `;
@@ -28,7 +30,7 @@ Usage:
 export type Command = (args: string[]) => Promise<void | number>;
 /** The commands, by name; each parses its own options and prints its own --help. */
 const commands: Record<string, Command> = {
-  run: runCommand, info: infoCommand, demo: demoCommand, sweep: sweepCommand, verify: verifyCommand, replay: replayCommand, serve: serveCommand,
+  run: runCommand, info: infoCommand, demo: demoCommand, sweep: sweepCommand, verify: verifyCommand, replay: replayCommand, serve: serveCommand, worker: workerCommand,
 };
 
 /** Run the CLI with argv (without node and script); resolves to the exit code. */

@@ -16,7 +16,7 @@ import type { Circuit } from "../circuit.js";
 import type { Engine } from "../wasm/engine.js";
 import type { SweepResult } from "../eval/sweep.js";
 import { plotSvg } from "../io/svg.js";
-import { loadModelFromPath, looksLikePath, UsageError, writeAtomic } from "./files.js";
+import { loadModelFromPath, looksLikePath, UsageError, writeAtomic, type ModelFiles } from "./files.js";
 import { bytesBar } from "./progress.js";
 
 /** A task file read from disk: its checked fields and its tokenizer (null for token-id files). */
@@ -88,13 +88,13 @@ export function groundTruthLine(graph: Graph, c: Circuit, task: TextTask): strin
   return `ground truth (task file): ${found} of ${truth.size} edges found, ${c.edges.length - found} extra\n`;
 }
 
-/** A task file's model, graph, task and ground truth (null when the file has none), for a sweep. */
+/** A task file's model (and the files it came from), graph, task and ground truth (null when the file has none), for a sweep. */
 export async function taskFileSetup(file: TaskFile, cliModel: string | undefined, engine: Engine, quiet: boolean):
-  Promise<{ task: TextTask; model: Transformer; graph: Graph; truth: [string, string][] | null }> {
-  const { model, name } = await loadModelFromPath(taskModelArg(file, cliModel), { quiet, engine, onProgress: bytesBar(process.stderr, "loading weights", quiet) });
+  Promise<{ task: TextTask; model: Transformer; graph: Graph; truth: [string, string][] | null; files: ModelFiles; modelName: string }> {
+  const { model, name, files } = await loadModelFromPath(taskModelArg(file, cliModel), { quiet, engine, onProgress: bytesBar(process.stderr, "loading weights", quiet) });
   const task = buildTaskFile(file, model.cfg);
   process.stderr.write(`model ${name}: ${model.cfg.nLayers} layers × ${model.cfg.nHeads} heads, d_model ${model.cfg.dModel}, vocab ${model.cfg.dVocab}\n${describeTask(task)}`);
-  return { task, model, graph: buildGraph(model.cfg), truth: task.groundTruth ? task.groundTruth.map(([a, b]) => [a, b]) : null };
+  return { task, model, graph: buildGraph(model.cfg), truth: task.groundTruth ? task.groundTruth.map(([a, b]) => [a, b]) : null, files, modelName: name };
 }
 
 /** The name a task file's sweep outputs are written under: the file's name without .json. */

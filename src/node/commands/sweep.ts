@@ -12,7 +12,7 @@ import { ALGORITHMS, getAlgorithm } from "../../algorithms/registry.js";
 import { circuitDot, circuitJson } from "../../io/circuit.js";
 import { circuitSvg, plotSvg, rocSvg } from "../../io/svg.js";
 import { sweep, type SweepResult } from "../../eval/sweep.js";
-import { compareMethods, defaultPlan } from "../../eval/compare.js";
+import { compareMethods, defaultPlan, type MethodResult } from "../../eval/compare.js";
 import { compareFiles, printComparison, writeComparisonFiles } from "./compare-report.js";
 import { paretoFrontier } from "../../eval/roc.js";
 import { logspace } from "../../thresholds.js";
@@ -26,7 +26,12 @@ import { checkOutputPath, UsageError, writeAtomic } from "../files.js";
 import { progressBar } from "../progress.js";
 import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "../args.js";
 import { checkTaskAblation, isTaskFileArg, printFaithfulness, readTaskFile, taskFileName, taskFileSetup, writeFaithfulnessFiles } from "../task-file.js";
-import { SweepRecorder, sweepManifestPath } from "../manifest-files.js";
+import { builtinTaskFiles, SweepRecorder, sweepManifestPath } from "../manifest-files.js";
+import { mergeComparison, mergeSweep, sweepJobs, type JobResult, type SweepJob } from "../../eval/jobs.js";
+import type { MethodPlan } from "../../eval/compare.js";
+import type { TextTask } from "../../tasks/text-task.js";
+import type { ModelFiles } from "../files.js";
+import { DISTRIB_HELP, DISTRIB_OPTIONS, distribOptions, jobBase, runDistributed, type Distrib } from "../distrib/coordinator.js";
 
 const TASKS = ["tracr-reverse", "tracr-proportion", "induction"] as const;
 type TaskName = (typeof TASKS)[number];
@@ -64,7 +69,7 @@ ROC AUCs and the faithfulness curve (metric vs. edges kept).
                    tracr sweep 1e-5 … 1e-1, the default)
   --top-k K        hybrid: EAP-IG candidates per run (required for hybrid)
   --threads N|auto threads for the kernels (default 1)
-  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .;
+${DISTRIB_HELP}  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .;
                    TASK is a task file's name without .json), and for built-in tasks
                    TASK-sweep.manifest.json: each run's circuit and run manifest; several
                    methods: TASK-ABLATION-compare.json, -roc.svg, -node-roc.svg, -faithfulness.svg
@@ -152,10 +157,11 @@ export async function sweepCommand(args: string[]): Promise<void> {
   const values = parseOptions(args, {
     task: { type: "string" }, ablation: { type: "string" }, thresholds: { type: "string" }, "out-dir": { type: "string" },
     quiet: { type: "boolean" }, algorithm: { type: "string" }, threads: { type: "string" }, "top-k": { type: "string" },
-    seeds: { type: "string" }, steps: { type: "string" }, model: { type: "string" },
+    seeds: { type: "string" }, steps: { type: "string" }, model: { type: "string" }, ...DISTRIB_OPTIONS,
   });
   if (values.help) { process.stdout.write(SWEEP_HELP); return; }
   const str = (k: string) => values[k] as string | undefined;
+  const dist = distribOptions(values, parseThreads(str("threads")));
   const taskFile = str("task") && !(TASKS as readonly string[]).includes(str("task")!) && isTaskFileArg(str("task")!) ? await readTaskFile(str("task")!) : null;
   if (!taskFile && str("model")) throw new UsageError("--model applies to task files; the built-in tasks bring their own model");
   const name = taskFile ? taskFileName(taskFile.path) : parseTask(str("task"));
@@ -170,7 +176,7 @@ export async function sweepCommand(args: string[]): Promise<void> {
     if (str("thresholds") !== undefined && !methods.includes("acdc")) throw new UsageError("--thresholds sets ACDC's thresholds; acdc is not among the methods");
     if (taskFile && str("ablation")) checkTaskAblation(taskFile, str("ablation")!);
     const setup = (engine: Engine) => (taskFile ? taskFileSetup(taskFile, str("model"), engine, Boolean(values.quiet)) : taskSetup(name as TaskName, engine));
-    return compareCommand(name, methods, values, { setup, defaultThresholds, tracr: name.startsWith("tracr-") && !taskFile });
+    return compareCommand(name, methods, values, { setup, defaultThresholds, tracr: name.startsWith("tracr-") && !taskFile, builtin: !taskFile, dist });
   }
   const alg = getAlgorithm(methods[0]);
   const topK = str("top-k") === undefined ? undefined : parseInteger("top-k", str("top-k")!, 1, 1e9);
@@ -182,7 +188,8 @@ export async function sweepCommand(args: string[]): Promise<void> {
   prepareOutDir(dir, [...sweepFiles(dir, name), ...(taskFile ? [] : [sweepManifestPath(dir, name)])]);
   const quiet = Boolean(values.quiet);
   const engine = await createEngine({ threads: parseThreads(str("threads")) });
-  const { task, model, graph, truth } = taskFile ? await taskFileSetup(taskFile, str("model"), engine, quiet) : await taskSetup(name as TaskName, engine);
+  const setup = taskFile ? await taskFileSetup(taskFile, str("model"), engine, quiet) : await taskSetup(name as TaskName, engine);
+  const { task, model, graph, truth } = setup;
   const ablation = oneOf<Ablation>("ablation", str("ablation"), ABLATIONS, task.defaultAblation);
   process.stderr.write(`${task.name}: ${task.cfg.nLayers} layers, d_model ${task.cfg.dModel}; ${graph.counts.addition + graph.counts.direct} edges; ` +
     `${task.data.clean.length} prompts; ${ablation} ablation; metric ${task.defaultMetric}; ${alg.name}\n`);
@@ -192,20 +199,43 @@ export async function sweepCommand(args: string[]): Promise<void> {
   // Sweep manifests describe the built-in tasks so far.
   const rec = taskFile ? null : new SweepRecorder({ dir, task: name, model, modelName, data: task.data, engine, knob: "threshold", topK,
     spec: { algorithm: alg.key, metric: task.defaultMetric, ablation, splitInput: Boolean(task.graph?.splitInput) } });
-  const s = sweep({
-    model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
-    options: { topK }, groundTruth: truth ?? [],
-    onRun: (i, n, v, c) => {
-      rec?.add(v, c, circuitJson(c, { ablation, metric: metricName, model: { name: modelName, ...model.cfg } }));
-      bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 });
-    },
-  });
+  let s: SweepResult;
+  if (dist) {
+    const plan: MethodPlan = { algorithm: alg.key, knob: alg.knob.option, values: thresholds, seeds: [undefined], options: { topK } };
+    const { jobs, results } = await runJobs(dist, [plan], {
+      name, task, model, ablation, quiet, builtin: !taskFile, manifest: rec !== null,
+      modelName: "modelName" in setup ? setup.modelName : modelName, files: "files" in setup ? setup.files : builtinTaskFiles(name),
+    });
+    s = mergeSweep(graph, jobs, results, truth ?? []);
+    jobs.forEach((j, i) => rec?.addRemote(j.value, results[i].circuit, results[i].manifest));
+  } else {
+    s = sweep({
+      model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
+      options: { topK }, groundTruth: truth ?? [],
+      onRun: (i, n, v, c) => {
+        rec?.add(v, c, circuitJson(c, { ablation, metric: metricName, model: { name: modelName, ...model.cfg } }));
+        bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 });
+      },
+    });
+  }
   bar.finish();
   if (truth === null) printFaithfulness(process.stdout, name, s);
   else printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name as TaskName] : undefined);
   for (const f of truth === null ? writeFaithfulnessFiles(dir, name, s) : writeSweepFiles(dir, name, s)) process.stdout.write(`wrote ${f}\n`);
   if (rec) process.stdout.write(`wrote ${rec.write(s)}\n`);
   engine.dispose();
+}
+
+/** A sweep's runs as jobs on local processes, a queue or endpoints (src/node/distrib/); the results in job order. */
+async function runJobs(dist: Distrib, plans: MethodPlan[], o: {
+  name: string; task: Task | TextTask; model: Transformer; modelName: string; files: ModelFiles | null; ablation: Ablation;
+  builtin: boolean; manifest: boolean; quiet: boolean;
+}): Promise<{ jobs: SweepJob[]; results: JobResult[] }> {
+  const jobs = sweepJobs(jobBase({
+    sweep: o.name, model: o.model, modelName: o.modelName, files: o.files, task: o.builtin ? o.name : null, tokens: o.task.data,
+    splitInput: Boolean(o.task.graph?.splitInput), metric: o.task.defaultMetric, ablation: o.ablation, manifest: o.manifest,
+  }), plans);
+  return { jobs, results: await runDistributed(jobs, dist, { label: `sweep ${o.name}`, quiet: o.quiet }) };
 }
 
 /** "all", one key, or a comma-separated list of keys. */
@@ -222,7 +252,7 @@ function parseAlgorithms(s: string | undefined): string[] {
 
 /** Several methods (or one without a threshold) on one task: each swept over its own knob, one AUC table. */
 async function compareCommand(name: string, methods: string[], values: Record<string, string | boolean | undefined>,
-  how: { setup: (e: Engine) => ReturnType<typeof taskFileSetup> | ReturnType<typeof taskSetup>; defaultThresholds: number[]; tracr: boolean }): Promise<void> {
+  how: { setup: (e: Engine) => ReturnType<typeof taskFileSetup> | ReturnType<typeof taskSetup>; defaultThresholds: number[]; tracr: boolean; builtin: boolean; dist: Distrib | null }): Promise<void> {
   const str = (k: string) => values[k] as string | undefined;
   const seedsOpt = str("seeds") === undefined ? undefined : parseInteger("seeds", str("seeds")!, 1, 100);
   const steps = str("steps") === undefined ? undefined : parseInteger("steps", str("steps")!, 1, 1e6);
@@ -230,7 +260,8 @@ async function compareCommand(name: string, methods: string[], values: Record<st
   const dir = str("out-dir") ?? ".";
   const quiet = Boolean(values.quiet);
   const engine = await createEngine({ threads: parseThreads(str("threads")) });
-  const { task, model, graph, truth } = await how.setup(engine);
+  const setup = await how.setup(engine);
+  const { task, model, graph, truth } = setup;
   if (truth === null) throw new UsageError(`comparing methods needs a ground truth to score against; the task file ${name} has no "ground_truth" (sweep one method for its faithfulness curve)`);
   const ablation = oneOf<Ablation>("ablation", str("ablation"), ABLATIONS, task.defaultAblation);
   const stem = `${name}-${ablation}`;
@@ -245,13 +276,22 @@ async function compareCommand(name: string, methods: string[], values: Record<st
     `${plans.map((p) => `${p.algorithm} ×${p.values.length}${p.seeds.length > 1 ? `×${p.seeds.length} seeds` : ""}`).join(", ")} (${total} runs)\n`);
   const bar = progressBar(process.stderr, `compare ${stem}`, quiet, "runs", { showPhase: true });
   // Methods differ in cost by orders of magnitude: the bar and its ETA follow the current method's runs.
-  const results = compareMethods({
-    model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, groundTruth: truth, methods: plans,
-    onRun: (method, seed, i, n) => {
-      const k = plans.findIndex((p) => p.algorithm === method), seeds = plans[k].seeds.length;
-      bar.update({ phase: `${k + 1}/${plans.length} ${method}${seeds > 1 ? ` (${seeds} seeds)` : ""}`, done: seed * n + i + 1, total: seeds * n, ms: 0 });
-    },
-  });
+  let results: MethodResult[];
+  if (how.dist) {
+    const { jobs, results: rs } = await runJobs(how.dist, plans, {
+      name, task, model, ablation, quiet, builtin: how.builtin, manifest: false,
+      modelName: "modelName" in setup ? setup.modelName : name === "induction" ? "induction-2l" : name, files: "files" in setup ? setup.files : builtinTaskFiles(name),
+    });
+    results = mergeComparison(graph, plans, jobs, rs, truth);
+  } else {
+    results = compareMethods({
+      model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, groundTruth: truth, methods: plans,
+      onRun: (method, seed, i, n) => {
+        const k = plans.findIndex((p) => p.algorithm === method), seeds = plans[k].seeds.length;
+        bar.update({ phase: `${k + 1}/${plans.length} ${method}${seeds > 1 ? ` (${seeds} seeds)` : ""}`, done: seed * n + i + 1, total: seeds * n, ms: 0 });
+      },
+    });
+  }
   bar.finish();
   const ref = how.tracr && ablation !== "mean" ? TRACR_REFERENCE_AUC[name as TracrTaskName][ablation] : undefined;
   printComparison(process.stdout, `${name}, ${ablation} ablation, metric ${task.defaultMetric}: ROC AUC against the ground truth` +
