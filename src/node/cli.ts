@@ -8,7 +8,6 @@ import { infoCommand } from "./commands/info.js";
 import { demoCommand, sweepCommand } from "./commands/sweep.js";
 import { replayCommand, verifyCommand } from "./commands/verify.js";
 import { serveCommand } from "./commands/serve.js";
-import { workerCommand } from "./commands/worker.js";
 import { PACKAGE_VERSION as VERSION } from "../version.js";
 
 const HELP = `acdc — automated circuit discovery (ACDC) for transformer language models
@@ -30,7 +29,9 @@ Usage:
 export type Command = (args: string[]) => Promise<void | number>;
 /** The commands, by name; each parses its own options and prints its own --help. */
 const commands: Record<string, Command> = {
-  run: runCommand, info: infoCommand, demo: demoCommand, sweep: sweepCommand, verify: verifyCommand, replay: replayCommand, serve: serveCommand, worker: workerCommand,
+  run: runCommand, info: infoCommand, demo: demoCommand, sweep: sweepCommand, verify: verifyCommand, replay: replayCommand, serve: serveCommand,
+  // BullMQ and the Redis client load only for the worker.
+  worker: async (args) => (await import("./commands/worker.js")).workerCommand(args),
 };
 
 /** Run the CLI with argv (without node and script); resolves to the exit code. */

@@ -82,7 +82,7 @@ t.test("--workers 2: a worker killed by its PID mid-job has its job retried else
   process.kill(Number(first), "SIGKILL");
   const r = await p.done;
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stderr, new RegExp(`job \\d \\(induction acdc threshold=[^)]+\\) failed on local worker pid ${first}: the process exited \\(SIGKILL\\) during the job; retrying elsewhere \\(attempt 2 of 2\\)`));
+  t.match(r.stderr, new RegExp(`job \\d \\(induction acdc threshold=[^)]+\\) failed on local worker pid ${first}: the process exited \\(SIGKILL\\) during the job; retrying, on another worker if there is one \\(attempt 2 of 2\\)`));
   t.match(r.stderr, new RegExp(`started local worker pid \\d+ in place of pid ${first}`));
   t.equal(table(r.stdout, out("w-kill")), table(ref.stdout, ref.dir), "the same table");
   sameFiles(t, ref.dir, out("w-kill"), "induction after a kill");
@@ -116,7 +116,7 @@ t.test("--endpoints: two acdc serve give the local sweep's files; one killed mid
   const k = await p.done;
   t.equal(k.code, 0, k.stderr);
   t.match(k.stderr, new RegExp(`endpoint ${urls2[0]}/v1/run is down; sending it no more jobs`));
-  t.match(k.stderr, new RegExp(`failed on ${urls2[0]}/v1/run: [^\\n]*; retrying elsewhere \\(attempt 2 of 2\\)`));
+  t.match(k.stderr, new RegExp(`failed on ${urls2[0]}/v1/run: [^\\n]*; retrying, on another worker if there is one \\(attempt 2 of 2\\)`));
   sameFiles(t, ref.dir, out("e-kill"), "induction with an endpoint killed");
 });
 

@@ -2,7 +2,9 @@
 // induction model) end to end, offline. demo runs ACDC once on
 // tracr-reverse (compiled in code, nothing downloaded), scores it against the
 // ground truth over the paper's threshold sweep and writes circuit.json /
-// .dot / .svg; sweep prints the ROC table of any registered algorithm.
+// .dot / .svg; sweep prints the ROC table of any registered algorithm, its
+// runs done here or, as jobs, on other processes, machines or fetch handlers
+// (--workers, --queue, --endpoints: src/node/distrib/), with the same outputs.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildGraph, type Graph } from "../../graph/graph.js";
@@ -12,7 +14,7 @@ import { ALGORITHMS, getAlgorithm } from "../../algorithms/registry.js";
 import { circuitDot, circuitJson } from "../../io/circuit.js";
 import { circuitSvg, plotSvg, rocSvg } from "../../io/svg.js";
 import { sweep, type SweepResult } from "../../eval/sweep.js";
-import { compareMethods, defaultPlan, type MethodResult } from "../../eval/compare.js";
+import { compareMethods, defaultPlan, type MethodPlan, type MethodResult } from "../../eval/compare.js";
 import { compareFiles, printComparison, writeComparisonFiles } from "./compare-report.js";
 import { paretoFrontier } from "../../eval/roc.js";
 import { logspace } from "../../thresholds.js";
@@ -22,15 +24,13 @@ import type { Task } from "../../tasks/task.js";
 import type { Transformer } from "../../model/transformer.js";
 import { loadModel } from "../../model/load.js";
 import { createEngine, type Engine } from "../../wasm/engine.js";
-import { checkOutputPath, UsageError, writeAtomic } from "../files.js";
+import { checkOutputPath, UsageError, writeAtomic, type ModelFiles } from "../files.js";
 import { progressBar } from "../progress.js";
 import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "../args.js";
 import { checkTaskAblation, isTaskFileArg, printFaithfulness, readTaskFile, taskFileName, taskFileSetup, writeFaithfulnessFiles } from "../task-file.js";
 import { builtinTaskFiles, SweepRecorder, sweepManifestPath } from "../manifest-files.js";
 import { mergeComparison, mergeSweep, sweepJobs, type JobResult, type SweepJob } from "../../eval/jobs.js";
-import type { MethodPlan } from "../../eval/compare.js";
 import type { TextTask } from "../../tasks/text-task.js";
-import type { ModelFiles } from "../files.js";
 import { DISTRIB_HELP, DISTRIB_OPTIONS, distribOptions, jobBase, runDistributed, type Distrib } from "../distrib/coordinator.js";
 
 const TASKS = ["tracr-reverse", "tracr-proportion", "induction"] as const;
@@ -161,7 +161,7 @@ export async function sweepCommand(args: string[]): Promise<void> {
   });
   if (values.help) { process.stdout.write(SWEEP_HELP); return; }
   const str = (k: string) => values[k] as string | undefined;
-  const dist = distribOptions(values, parseThreads(str("threads")));
+  const dist = await distribOptions(values, parseThreads(str("threads")));
   const taskFile = str("task") && !(TASKS as readonly string[]).includes(str("task")!) && isTaskFileArg(str("task")!) ? await readTaskFile(str("task")!) : null;
   if (!taskFile && str("model")) throw new UsageError("--model applies to task files; the built-in tasks bring their own model");
   const name = taskFile ? taskFileName(taskFile.path) : parseTask(str("task"));

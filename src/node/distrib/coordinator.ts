@@ -18,7 +18,7 @@ import { fileDigest } from "../manifest-files.js";
 import { progressBar } from "../progress.js";
 import type { Dispatch, Failure } from "./dispatch.js";
 import { runOnPool } from "./pool.js";
-import { parseRedisUrl, runOnQueue, shownUrl } from "./queue.js";
+import { checkRedis, parseRedisUrl, shownUrl } from "./redis.js";
 import { parseEndpoints, runOnEndpoints } from "./endpoints.js";
 
 export const DISTRIB_OPTIONS: OptionSpec = { workers: { type: "string" }, queue: { type: "string" }, endpoints: { type: "string" } };
@@ -43,19 +43,21 @@ export interface Distrib {
   threads: number | "auto";
 }
 
-/** The distribution options given, or null for a sweep on this process alone. */
-export function distribOptions(values: Record<string, string | boolean | undefined>, threads: number | "auto"): Distrib | null {
+/** The distribution options given (a queue's Redis reached once, before any work), or null for a sweep on this process alone. */
+export async function distribOptions(values: Record<string, string | boolean | undefined>, threads: number | "auto"): Promise<Distrib | null> {
   const str = (k: string) => values[k] as string | undefined;
   if (str("workers") === undefined && str("queue") === undefined && str("endpoints") === undefined) return null;
   if (str("endpoints") !== undefined && (str("queue") !== undefined || str("workers") !== undefined)) {
     throw new UsageError("--endpoints sends the jobs to fetch handlers; it does not combine with --queue or --workers");
   }
-  return {
+  const d: Distrib = {
     workers: str("workers") === undefined ? undefined : parseInteger("workers", str("workers")!, 1, 256),
     queue: str("queue") === undefined ? undefined : parseRedisUrl(str("queue")),
     endpoints: str("endpoints") === undefined ? undefined : parseEndpoints(str("endpoints")!),
     threads,
   };
+  if (d.queue) await checkRedis(d.queue);
+  return d;
 }
 
 /** A file as a job names it: absolute path (a hint for workers on this machine or a shared disk), size, sha256. */
@@ -110,6 +112,8 @@ export async function runDistributed(jobs: SweepJob[], d: Distrib, o: { label: s
     line(`${jobs.length} jobs to ${d.endpoints.length} endpoint${d.endpoints.length > 1 ? "s" : ""}: ${d.endpoints.join(", ")}`);
     failures = await runOnEndpoints(dispatch, d.endpoints);
   } else if (d.queue) {
+    // BullMQ and the Redis client load only when a queue is used.
+    const { runOnQueue } = await import("./queue.js");
     failures = await runOnQueue(dispatch, d.queue, {
       localWorkers: d.workers, threads: d.threads,
       onStart: (s) => line(`queue ${shownUrl(d.queue!)}: ${s.added} of ${jobs.length} jobs added` +

@@ -84,7 +84,7 @@ export class Attempts {
       this.d.note(`job ${i + 1} (${describe}) failed on ${by}: ${error}; that was attempt ${this.errors[i].length} of ${ATTEMPTS}, so it is reported`);
     } else {
       this.pending.unshift(i);
-      this.d.note(`job ${i + 1} (${describe}) failed on ${by}: ${error}; retrying elsewhere (attempt ${this.errors[i].length + 1} of ${ATTEMPTS})`);
+      this.d.note(`job ${i + 1} (${describe}) failed on ${by}: ${error}; retrying, on another worker if there is one (attempt ${this.errors[i].length + 1} of ${ATTEMPTS})`);
     }
   }
 }

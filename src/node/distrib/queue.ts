@@ -14,46 +14,12 @@ import { fileURLToPath } from "node:url";
 import { Queue, QueueEvents } from "bullmq";
 import IORedis from "ioredis";
 import { describeJob, sweepKey, type JobResult } from "../../eval/jobs.js";
-import { UsageError } from "../files.js";
+import { checkRedis, QUEUE_NAME, shownUrl } from "./redis.js";
 import { ATTEMPTS, type Dispatch, type Failure } from "./dispatch.js";
-
-/** The one queue every coordinator and worker uses (jobs carry all they need, so any worker can run any sweep's job). */
-export const QUEUE_NAME = "acdc-sweep-jobs";
-
-/** Check a --queue URL: redis:// or rediss:// with a host. */
-export function parseRedisUrl(s: string | undefined, option = "--queue"): string {
-  if (!s) throw new UsageError(`${option} needs a Redis URL (redis://HOST:PORT)`);
-  let u: URL;
-  try { u = new URL(s); } catch { throw new UsageError(`${option} ${s}: not a URL (redis://HOST:PORT)`); }
-  if (u.protocol !== "redis:" && u.protocol !== "rediss:") throw new UsageError(`${option} ${s}: the URL must start with redis:// (or rediss:// for TLS)`);
-  if (!u.hostname) throw new UsageError(`${option} ${s}: no host`);
-  return s;
-}
-
-/** The URL without its password, for printing. */
-export function shownUrl(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = "***";
-  return u.toString().replace(/\/$/, "");
-}
 
 /** A connection as BullMQ wants it (commands wait through reconnects instead of failing). */
 export function redisConnection(url: string): IORedis {
   return new IORedis(url, { maxRetriesPerRequest: null });
-}
-
-/** Fail fast, with one line, when Redis cannot be reached (a BullMQ connection would retry forever). */
-export async function checkRedis(url: string, option = "--queue"): Promise<void> {
-  const r = new IORedis(url, { lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on("error", () => {});
-  try {
-    await r.connect();
-    await r.ping();
-  } catch (e) {
-    throw new UsageError(`${option} ${shownUrl(url)}: cannot reach Redis (${(e as Error).message})`);
-  } finally {
-    r.disconnect();
-  }
 }
 
 const BIN = fileURLToPath(new URL("../../../bin/acdc.js", import.meta.url));
@@ -100,6 +66,8 @@ export async function runOnQueue(d: Dispatch, url: string, o: QueueRunOptions): 
     check();
   };
   const ours = (id: string | undefined) => (id === undefined ? undefined : indexOf.get(id));
+  // Which worker took each job last, read when it became active: by the time a stall or failure is heard of, another worker may hold it.
+  const holder = new Map<number, string>();
   let poll: ReturnType<typeof setInterval> | undefined;
   // Stopped by the user: this sweep's jobs no worker has started leave the queue (finished results stay, for a re-run to take).
   const interrupt = async () => {
@@ -121,27 +89,36 @@ export async function runOnQueue(d: Dispatch, url: string, o: QueueRunOptions): 
       const i = ours(jobId);
       if (i !== undefined) complete(i, returnvalue as unknown as JobResult);
     });
+    events.on("active", async ({ jobId }) => {
+      const i = ours(jobId);
+      if (i === undefined) return;
+      const by = (await queue.getJob(jobId).catch(() => undefined))?.processedBy;
+      if (by) holder.set(i, by);
+    });
     events.on("failed", async ({ jobId, failedReason }) => {
       const i = ours(jobId);
       if (i === undefined) return;
+      const by = holder.get(i);
       const job = await queue.getJob(jobId).catch(() => undefined);
-      fail(i, failedReason, job?.attemptsMade ?? ATTEMPTS, job?.processedBy);
+      fail(i, failedReason, job?.attemptsMade ?? ATTEMPTS, by ?? job?.processedBy);
     });
     events.on("stalled", async ({ jobId }) => {
       const i = ours(jobId);
       if (i === undefined) return;
+      const by = holder.get(i);
       const job = await queue.getJob(jobId).catch(() => undefined);
-      d.note(`job ${i + 1} (${describeJob(d.jobs[i])}) stalled${job?.processedBy ? ` on ${job.processedBy}` : ""}: its worker stopped renewing the lock (killed, or its machine gone); ` +
+      d.note(`job ${i + 1} (${describeJob(d.jobs[i])}) stalled${by ? ` on ${by}` : ""}: its worker stopped renewing the lock (killed, or its machine gone); ` +
         (job && job.stalledCounter > 1 ? "it stalled before, so it fails" : "back on the queue for another worker"));
     });
     // A failed attempt with one left: the job goes back to waiting, its error on it.
     events.on("waiting", async ({ jobId, prev }) => {
       const i = ours(jobId);
       if (i === undefined || prev !== "active") return;
+      const by = holder.get(i);
       const job = await queue.getJob(jobId).catch(() => undefined);
       if (!job?.failedReason || noted.has(`${jobId}/${job.attemptsMade}`)) return;
       noted.add(`${jobId}/${job.attemptsMade}`);
-      d.note(`job ${i + 1} (${describeJob(d.jobs[i])}) failed${job.processedBy ? ` on ${job.processedBy}` : ""}: ${job.failedReason}; retrying (attempt ${job.attemptsMade + 1} of ${ATTEMPTS})`);
+      d.note(`job ${i + 1} (${describeJob(d.jobs[i])}) failed${by ? ` on ${by}` : ""}: ${job.failedReason}; retrying (attempt ${job.attemptsMade + 1} of ${ATTEMPTS})`);
     });
 
     // The same sweep queued before: finished results count, failed jobs start over, queued ones are waited for.
