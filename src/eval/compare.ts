@@ -92,11 +92,16 @@ export function compareMethods(o: CompareOptions): MethodResult[] {
       options: { ...m.options, ...(seed === undefined ? {} : { seed }) },
       onRun: (i, n, value, c) => o.onRun?.(m.algorithm, si, i, n, value, c),
     }));
-    return {
-      algorithm: m.algorithm, knob: m.knob, seeds: m.seeds, sweeps,
-      edgeAuc: summarise(sweeps.map((s) => s.edgeAuc)), nodeAuc: summarise(sweeps.map((s) => s.nodeAuc)),
-      graphNodeAuc: summarise(sweeps.map((s) => s.graphNodeAuc)),
-      ms: performance.now() - t0, runs: sweeps.reduce((a, s) => a + s.runs.length, 0),
-    };
+    return methodResult(m, sweeps, performance.now() - t0);
   });
+}
+
+/** A method's result from its sweeps (one per seed, in seed order) and the time they took. */
+export function methodResult(m: MethodPlan, sweeps: SweepResult[], ms: number): MethodResult {
+  return {
+    algorithm: m.algorithm, knob: m.knob, seeds: m.seeds, sweeps,
+    edgeAuc: summarise(sweeps.map((s) => s.edgeAuc)), nodeAuc: summarise(sweeps.map((s) => s.nodeAuc)),
+    graphNodeAuc: summarise(sweeps.map((s) => s.graphNodeAuc)),
+    ms, runs: sweeps.reduce((a, s) => a + s.runs.length, 0),
+  };
 }

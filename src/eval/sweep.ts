@@ -71,12 +71,35 @@ export function checkGroundTruth(g: Graph, truth: [string, string][]): void {
 }
 
 /** Score one circuit against a ground truth: edges, heads/MLPs, and graph nodes as the reference counts them. */
-export function scoreCircuit(g: Graph, c: Circuit, truth: [string, string][]): { edges: Confusion; nodes: Confusion; graphNodes: Confusion } {
-  const pairs: [string, string][] = c.edges.map((x) => [g.nodes[x.parent].label, g.nodes[x.child].label]);
+export function scoreCircuit(g: Graph, c: Circuit, truth: [string, string][]): CircuitScores {
+  return scoreEdges(g, c.edges.map((x) => [g.nodes[x.parent].label, g.nodes[x.child].label]), truth);
+}
+
+/** Score kept edges given as [parent label, child label] (a circuit JSON's edges) against a ground truth. */
+export function scoreEdges(g: Graph, pairs: [string, string][], truth: [string, string][]): CircuitScores {
   return {
     edges: confusion(new Set(pairs.map(([a, b]) => edgeKey(a, b))), new Set(truth.map(([p, q]) => edgeKey(p, q))), g.counts.addition + g.counts.direct),
     nodes: confusion(componentsOf(g, pairs), componentsOf(g, truth), allComponents(g).size),
     graphNodes: confusion(graphNodesOf(g, pairs), graphNodesOf(g, truth), allGraphNodes(g).size),
+  };
+}
+
+/** A circuit's confusion counts: edges, heads/MLPs, graph nodes as the reference counts them. */
+export interface CircuitScores { edges: Confusion; nodes: Confusion; graphNodes: Confusion }
+
+/** One run's row: the knob value, what the circuit kept and tested, its metric and time, and its scores. */
+export function sweepRow(value: number, c: { numKept: number; numTested: number; metric: number; searchMs: number }, scores: CircuitScores): SweepRun {
+  return { value, numKept: c.numKept, numTested: c.numTested, metric: c.metric, searchMs: c.searchMs, ...scores };
+}
+
+/** The ROC curves, AUCs and faithfulness curve of a sweep's rows (in knob order). */
+export function sweepResult(algorithm: string, knob: string, runs: SweepRun[]): SweepResult {
+  const edgeRoc = runs.map((r) => ({ fpr: r.edges.fpr, tpr: r.edges.tpr, threshold: r.value }));
+  const nodeRoc = runs.map((r) => ({ fpr: r.nodes.fpr, tpr: r.nodes.tpr, threshold: r.value }));
+  const graphNodeRoc = runs.map((r) => ({ fpr: r.graphNodes.fpr, tpr: r.graphNodes.tpr, threshold: r.value }));
+  return {
+    algorithm, knob, runs, edgeRoc, nodeRoc, graphNodeRoc, edgeAuc: rocAuc(edgeRoc), nodeAuc: rocAuc(nodeRoc), graphNodeAuc: rocAuc(graphNodeRoc),
+    faithfulness: runs.map((r) => [r.numKept, r.metric] as [number, number]).sort((a, b) => a[0] - b[0]),
   };
 }
 
@@ -93,17 +116,11 @@ export function sweep(o: SweepOptions): SweepResult {
     try {
       const p = new Patcher(o.model, g, o.data, { ablation: o.ablation, metric: o.metric() });
       const c = alg.run(p, { ...o.options, [knob]: value });
-      runs.push({ value, numKept: c.edges.length, numTested: c.stats.tested, metric: c.metric, searchMs: c.stats.ms, ...scoreCircuit(g, c, o.groundTruth) });
+      runs.push(sweepRow(value, { numKept: c.edges.length, numTested: c.stats.tested, metric: c.metric, searchMs: c.stats.ms }, scoreCircuit(g, c, o.groundTruth)));
       o.onRun?.(i, o.values.length, value, c);
     } finally {
       e.reset(mark);
     }
   });
-  const edgeRoc = runs.map((r) => ({ fpr: r.edges.fpr, tpr: r.edges.tpr, threshold: r.value }));
-  const nodeRoc = runs.map((r) => ({ fpr: r.nodes.fpr, tpr: r.nodes.tpr, threshold: r.value }));
-  const graphNodeRoc = runs.map((r) => ({ fpr: r.graphNodes.fpr, tpr: r.graphNodes.tpr, threshold: r.value }));
-  return {
-    algorithm: alg.key, knob, runs, edgeRoc, nodeRoc, graphNodeRoc, edgeAuc: rocAuc(edgeRoc), nodeAuc: rocAuc(nodeRoc), graphNodeAuc: rocAuc(graphNodeRoc),
-    faithfulness: runs.map((r) => [r.numKept, r.metric] as [number, number]).sort((a, b) => a[0] - b[0]),
-  };
+  return sweepResult(alg.key, knob, runs);
 }

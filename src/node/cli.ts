@@ -16,6 +16,7 @@ Usage:
   acdc replay MANIFEST                                  print a manifest's decisions
   acdc serve [--port P]                                 the fetch handler (POST /v1/run) over HTTP
   acdc explore [--port P]                               the circuit explorer in a browser tab
+  acdc worker --queue redis://HOST:PORT                 run distributed sweeps' jobs (acdc sweep --queue)
   acdc COMMAND --help                                   the options of one command
   acdc --version
 `;
@@ -32,6 +33,8 @@ const commands: Record<string, () => Promise<Command>> = {
   replay: async () => (await import("./commands/verify.js")).replayCommand,
   serve: async () => (await import("./commands/serve.js")).serveCommand,
   explore: async () => (await import("./commands/explore.js")).exploreCommand,
+  // BullMQ and the Redis client load only for the worker.
+  worker: async () => (await import("./commands/worker.js")).workerCommand,
 };
 
 /** Run the CLI with argv (without node and script); resolves to the exit code. */

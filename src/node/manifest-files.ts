@@ -16,7 +16,7 @@ import type { Circuit } from "../circuit.js";
 import type { CircuitJson } from "../io/circuit.js";
 import type { Engine } from "../wasm/engine.js";
 import type { Transformer } from "../model/transformer.js";
-import { buildManifest, canonicalJson, compareDigest, dataDigest, manifestText, paramsDigest, sweepDigest, COMPARE_MANIFEST_KIND, MANIFEST_VERSION, SWEEP_MANIFEST_KIND,
+import { buildManifest, canonicalJson, checkRunManifest, circuitDigest, compareDigest, dataDigest, manifestText, paramsDigest, sealOf, sweepDigest, COMPARE_MANIFEST_KIND, MANIFEST_VERSION, SWEEP_MANIFEST_KIND,
   type CompareManifest, type CompareRunRecord, type DataSection, type FileRef, type ModelSection, type RunManifest, type SweepManifest, type SweepRunRecord,
   type TokenizerRef } from "../repro/manifest.js";
 import { optionsSection, type RunData, type RunSpec } from "../repro/run.js";
@@ -155,6 +155,25 @@ export class SweepRecorder {
     this.runs.push({ circuit: json, manifest });
   }
 
+  /**
+   * Record a run computed elsewhere (a distributed sweep's job): its manifest
+   * must seal the inputs this sweep would have recorded; its model and data
+   * sections are then replaced by this sweep's own (which differ only in
+   * paths, relative to this folder), so the file reads as a local sweep's.
+   */
+  addRemote(value: number, json: CircuitJson, manifest: RunManifest | null): void {
+    const spec: RunSpec = { ...this.o.spec, topK: this.o.topK, [this.o.knob]: value };
+    if (!manifest) throw new UsageError(`the run at ${this.o.knob} ${value} came back without its run manifest`);
+    const want = sealOf({ model: this.sections.model, data: this.sections.data, options: optionsSection(spec, 1, this.o.engine.deterministic) });
+    checkRunManifest(manifest, `the manifest of the run at ${this.o.knob} ${value}`);
+    if (circuitDigest(json) !== manifest.results.circuit_sha256) throw new UsageError(`the run at ${this.o.knob} ${value} came back with a circuit its manifest does not describe`);
+    const got = sealOf(manifest);
+    for (const k of ["model", "data", "options"] as const) {
+      if (want[k] !== got[k]) throw new UsageError(`the run at ${this.o.knob} ${value} came back with a manifest of other inputs (its ${k} section differs from this sweep's)`);
+    }
+    this.runs.push({ circuit: json, manifest: { ...manifest, model: this.sections.model, data: this.sections.data } });
+  }
+
   /** Write the sweep manifest; `written` is the sweep JSON as written when it is not the sweep result itself (a task file without ground truth). Returns its path. */
   write(s: SweepResult, written?: { runs: { searchMs?: number }[] } & Record<string, unknown>): string {
     const m: SweepManifest = {
@@ -219,7 +238,7 @@ export function builtinTaskFiles(task: string): ModelFiles | null {
 // ---- finding inputs for verify ----
 
 /** Files directly in `dirs` (and one level down) of exactly `bytes` bytes whose digest is `sha256`. */
-function findByHash(dirs: string[], bytes: number, sha256: string): string | null {
+export function findByHash(dirs: string[], bytes: number, sha256: string): string | null {
   const seen = new Set<string>();
   const candidates = (d: string, depth: number): string[] => {
     if (!existsSync(d) || seen.has(d)) return [];

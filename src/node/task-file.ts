@@ -95,7 +95,7 @@ export function groundTruthLine(graph: Graph, c: Circuit, task: TextTask): strin
   return `ground truth (task file): ${found} of ${truth.size} edges found, ${c.edges.length - found} extra\n`;
 }
 
-/** A task file's model, graph, task and ground truth (null when the file has none), for a sweep. */
+/** A task file's model (and the files it came from), graph, task and ground truth (null when the file has none), for a sweep. */
 export async function taskFileSetup(file: TaskFile, cliModel: string | undefined, engine: Engine, quiet: boolean):
   Promise<{ task: TextTask; model: Transformer; graph: Graph; truth: [string, string][] | null; modelName: string; files: ModelFiles }> {
   const { model, name, files } = await loadModelFromPath(taskModelArg(file, cliModel), { quiet, engine, onProgress: bytesBar(process.stderr, "loading weights", quiet) });

@@ -87,7 +87,7 @@ t.test("the task table's AUCs are what acdc sweep prints", async (t) => {
 
 t.test("every --help text is in the README, verbatim", async (t) => {
   const text = section("Command line");
-  for (const cmd of ["run", "info", "demo", "sweep", "verify", "replay", "serve", "explore"]) {
+  for (const cmd of ["run", "info", "demo", "sweep", "verify", "replay", "serve", "explore", "worker"]) {
     const r = await acdc([cmd, "--help"]);
     t.equal(r.code, 0);
     t.ok(text.includes(`\`\`\`\n${r.stdout}\`\`\``), `acdc ${cmd} --help`);

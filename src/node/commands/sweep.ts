@@ -2,7 +2,9 @@
 // induction model) end to end, offline. demo runs ACDC once on
 // tracr-reverse (compiled in code, nothing downloaded), scores it against the
 // ground truth over the paper's threshold sweep and writes circuit.json /
-// .dot / .svg; sweep prints the ROC table of any registered algorithm.
+// .dot / .svg; sweep prints the ROC table of any registered algorithm, its
+// runs done here or, as jobs, on other processes, machines or fetch handlers
+// (--workers, --queue, --endpoints: src/node/distrib/), with the same outputs.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildGraph, type Graph } from "../../graph/graph.js";
@@ -12,7 +14,7 @@ import { ALGORITHMS, getAlgorithm } from "../../algorithms/registry.js";
 import { circuitDot, circuitJson } from "../../io/circuit.js";
 import { circuitSvg, plotSvg, rocSvg } from "../../io/svg.js";
 import { sweep, type SweepResult } from "../../eval/sweep.js";
-import { compareMethods, defaultPlan } from "../../eval/compare.js";
+import { compareMethods, defaultPlan, type MethodPlan, type MethodResult } from "../../eval/compare.js";
 import { comparisonJson, compareFiles, printComparison, writeComparisonFiles } from "./compare-report.js";
 import { paretoFrontier } from "../../eval/roc.js";
 import { searchTrajectory } from "../../eval/trajectory.js";
@@ -24,13 +26,16 @@ import type { Task } from "../../tasks/task.js";
 import type { Transformer } from "../../model/transformer.js";
 import { loadModel } from "../../model/load.js";
 import { createEngine, type Engine } from "../../wasm/engine.js";
-import { checkOutputPath, UsageError, writeAtomic } from "../files.js";
+import { checkOutputPath, UsageError, writeAtomic, type ModelFiles } from "../files.js";
 import { progressBar } from "../progress.js";
 import { oneOf, parseInteger, parseNumber, parseOptions, parseThreads, parseThreshold } from "../args.js";
 import { checkTaskAblation, faithfulnessJson, isTaskFileArg, printFaithfulness, readTaskFile, taskFileName, taskFileSetup, writeFaithfulnessFiles, type TaskFile } from "../task-file.js";
 import { CompareRecorder, compareManifestPath, SweepRecorder, sweepManifestPath, type SweepInputs } from "../manifest-files.js";
-import type { ModelFiles } from "../files.js";
 import type { RunData } from "../../repro/run.js";
+import { builtinTaskFiles } from "../manifest-files.js";
+import { mergeComparison, mergeSweep, sweepJobs, type JobResult, type SweepJob } from "../../eval/jobs.js";
+import type { TextTask } from "../../tasks/text-task.js";
+import { DISTRIB_HELP, DISTRIB_OPTIONS, distribOptions, jobBase, runDistributed, type Distrib } from "../distrib/coordinator.js";
 
 const TASKS = ["tracr-reverse", "tracr-proportion", "induction"] as const;
 type TaskName = (typeof TASKS)[number];
@@ -68,7 +73,7 @@ ROC AUCs and the faithfulness curve (metric vs. edges kept).
                    tracr sweep 1e-5 … 1e-1, the default)
   --top-k K        hybrid: EAP-IG candidates per run (required for hybrid)
   --threads N|auto threads for the kernels (default 1)
-  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .;
+${DISTRIB_HELP}  --out-dir DIR    where TASK-sweep.json, TASK-roc.svg, TASK-faithfulness.svg go (default .;
                    TASK is a task file's name without .json), and TASK-sweep.manifest.json:
                    each run's circuit and run manifest (acdc verify --run I checks one); several
                    methods: TASK-ABLATION-compare.json, -roc.svg, -node-roc.svg, -faithfulness.svg
@@ -167,10 +172,11 @@ export async function sweepCommand(args: string[]): Promise<void> {
   const values = parseOptions(args, {
     task: { type: "string" }, ablation: { type: "string" }, thresholds: { type: "string" }, "out-dir": { type: "string" },
     quiet: { type: "boolean" }, algorithm: { type: "string" }, threads: { type: "string" }, "top-k": { type: "string" },
-    seeds: { type: "string" }, steps: { type: "string" }, model: { type: "string" },
+    seeds: { type: "string" }, steps: { type: "string" }, model: { type: "string" }, ...DISTRIB_OPTIONS,
   });
   if (values.help) { process.stdout.write(SWEEP_HELP); return; }
   const str = (k: string) => values[k] as string | undefined;
+  const dist = await distribOptions(values, parseThreads(str("threads")));
   const taskFile = str("task") && !(TASKS as readonly string[]).includes(str("task")!) && isTaskFileArg(str("task")!) ? await readTaskFile(str("task")!) : null;
   if (!taskFile && str("model")) throw new UsageError("--model applies to task files; the built-in tasks bring their own model");
   const name = taskFile ? taskFileName(taskFile.path) : parseTask(str("task"));
@@ -185,7 +191,7 @@ export async function sweepCommand(args: string[]): Promise<void> {
     if (str("thresholds") !== undefined && !methods.includes("acdc")) throw new UsageError("--thresholds sets ACDC's thresholds; acdc is not among the methods");
     if (taskFile && str("ablation")) checkTaskAblation(taskFile, str("ablation")!);
     const setup = (engine: Engine) => (taskFile ? taskFileSetup(taskFile, str("model"), engine, Boolean(values.quiet)) : taskSetup(name as TaskName, engine));
-    return compareCommand(name, methods, values, { setup, defaultThresholds, tracr: name.startsWith("tracr-") && !taskFile, taskFile });
+    return compareCommand(name, methods, values, { setup, defaultThresholds, tracr: name.startsWith("tracr-") && !taskFile, taskFile, builtin: !taskFile, dist });
   }
   const alg = getAlgorithm(methods[0]);
   const topK = str("top-k") === undefined ? undefined : parseInteger("top-k", str("top-k")!, 1, 1e9);
@@ -208,17 +214,28 @@ export async function sweepCommand(args: string[]): Promise<void> {
   const modelName = inputs.modelName, metricName = task.metrics[task.defaultMetric]().name;
   const rec = new SweepRecorder({ ...inputs, knob: "threshold", topK,
     spec: { algorithm: alg.key, metric: task.defaultMetric, ablation, splitInput: Boolean(task.graph?.splitInput) } });
-  // The faithfulness plot also draws one search edge by edge: the middle run's.
+  // The faithfulness plot also draws one search edge by edge: the middle run's (local sweeps).
   let shown: { circuit: Circuit; label: string } | undefined;
-  const s = sweep({
-    model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
-    options: { topK }, groundTruth: truth ?? [],
-    onRun: (i, n, v, c) => {
-      rec.add(v, c, circuitJson(c, { ablation, metric: metricName, model: { name: modelName, ...model.cfg } }));
-      bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 });
-      if (i === Math.floor(n / 2)) shown = { circuit: c, label: `${alg.key} at ${alg.knob.option} ${v.toExponential(1)}` };
-    },
-  });
+  let s: SweepResult;
+  if (dist) {
+    const plan: MethodPlan = { algorithm: alg.key, knob: alg.knob.option, values: thresholds, seeds: [undefined], options: { topK } };
+    const { jobs, results } = await runJobs(dist, [plan], {
+      name, task, model, ablation, quiet, builtin: !taskFile, manifest: true,
+      modelName: "modelName" in setup ? setup.modelName : modelName, files: "files" in setup ? setup.files : builtinTaskFiles(name),
+    });
+    s = mergeSweep(graph, jobs, results, truth ?? []);
+    jobs.forEach((j, i) => rec.addRemote(j.value, results[i].circuit, results[i].manifest));
+  } else {
+    s = sweep({
+      model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
+      options: { topK }, groundTruth: truth ?? [],
+      onRun: (i, n, v, c) => {
+        rec.add(v, c, circuitJson(c, { ablation, metric: metricName, model: { name: modelName, ...model.cfg } }));
+        bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 });
+        if (i === Math.floor(n / 2)) shown = { circuit: c, label: `${alg.key} at ${alg.knob.option} ${v.toExponential(1)}` };
+      },
+    });
+  }
   bar.finish();
   if (truth === null) printFaithfulness(process.stdout, name, s);
   else printSweep(process.stdout, name, s, ablation === "zero" && alg.key === "acdc" ? PAPER_AUC[name as TaskName] : undefined);
@@ -231,6 +248,18 @@ export async function sweepCommand(args: string[]): Promise<void> {
 function sweepInputs(dir: string, name: string, setup: { task: { data: RunData }; model: Transformer; modelName?: string; files?: ModelFiles }, engine: Engine, taskFile: TaskFile | null): SweepInputs {
   const modelName = taskFile ? setup.modelName! : name === "induction" ? "induction-2l" : name;
   return { dir, task: name, model: setup.model, modelName, data: setup.task.data, engine, ...(taskFile ? { taskFile, modelFiles: setup.files } : {}) };
+}
+
+/** A sweep's runs as jobs on local processes, a queue or endpoints (src/node/distrib/); the results in job order. */
+async function runJobs(dist: Distrib, plans: MethodPlan[], o: {
+  name: string; task: Task | TextTask; model: Transformer; modelName: string; files: ModelFiles | null; ablation: Ablation;
+  builtin: boolean; manifest: boolean; quiet: boolean;
+}): Promise<{ jobs: SweepJob[]; results: JobResult[] }> {
+  const jobs = sweepJobs(jobBase({
+    sweep: o.name, model: o.model, modelName: o.modelName, files: o.files, task: o.builtin ? o.name : null, tokens: o.task.data,
+    splitInput: Boolean(o.task.graph?.splitInput), metric: o.task.defaultMetric, ablation: o.ablation, manifest: o.manifest,
+  }), plans);
+  return { jobs, results: await runDistributed(jobs, dist, { label: `sweep ${o.name}`, quiet: o.quiet }) };
 }
 
 /** "all", one key, or a comma-separated list of keys. */
@@ -247,7 +276,7 @@ function parseAlgorithms(s: string | undefined): string[] {
 
 /** Several methods (or one without a threshold) on one task: each swept over its own knob, one AUC table. */
 async function compareCommand(name: string, methods: string[], values: Record<string, string | boolean | undefined>,
-  how: { setup: (e: Engine) => ReturnType<typeof taskFileSetup> | ReturnType<typeof taskSetup>; defaultThresholds: number[]; tracr: boolean; taskFile: TaskFile | null }): Promise<void> {
+  how: { setup: (e: Engine) => ReturnType<typeof taskFileSetup> | ReturnType<typeof taskSetup>; defaultThresholds: number[]; tracr: boolean; taskFile: TaskFile | null; builtin: boolean; dist: Distrib | null }): Promise<void> {
   const str = (k: string) => values[k] as string | undefined;
   const seedsOpt = str("seeds") === undefined ? undefined : parseInteger("seeds", str("seeds")!, 1, 100);
   const steps = str("steps") === undefined ? undefined : parseInteger("steps", str("steps")!, 1, 1e6);
@@ -274,14 +303,23 @@ async function compareCommand(name: string, methods: string[], values: Record<st
   const metricName = task.metrics[task.defaultMetric]().name;
   const rec = new CompareRecorder({ ...inputs, stem, plans, spec: { metric: task.defaultMetric, ablation, splitInput: Boolean(task.graph?.splitInput) } });
   // Methods differ in cost by orders of magnitude: the bar and its ETA follow the current method's runs.
-  const results = compareMethods({
-    model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, groundTruth: truth, methods: plans,
-    onRun: (method, seed, i, n, value, c) => {
-      rec.add(method, seed, value, c, circuitJson(c, { ablation, metric: metricName, model: { name: inputs.modelName, ...model.cfg } }));
-      const k = plans.findIndex((p) => p.algorithm === method), seeds = plans[k].seeds.length;
-      bar.update({ phase: `${k + 1}/${plans.length} ${method}${seeds > 1 ? ` (${seeds} seeds)` : ""}`, done: seed * n + i + 1, total: seeds * n, ms: 0 });
-    },
-  });
+  let results: MethodResult[];
+  if (how.dist) {
+    const { jobs, results: rs } = await runJobs(how.dist, plans, {
+      name, task, model, ablation, quiet, builtin: how.builtin, manifest: false,
+      modelName: "modelName" in setup ? setup.modelName : name === "induction" ? "induction-2l" : name, files: "files" in setup ? setup.files : builtinTaskFiles(name),
+    });
+    results = mergeComparison(graph, plans, jobs, rs, truth);
+  } else {
+    results = compareMethods({
+      model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, groundTruth: truth, methods: plans,
+      onRun: (method, seed, i, n, value, c) => {
+        rec.add(method, seed, value, c, circuitJson(c, { ablation, metric: metricName, model: { name: inputs.modelName, ...model.cfg } }));
+        const k = plans.findIndex((p) => p.algorithm === method), seeds = plans[k].seeds.length;
+        bar.update({ phase: `${k + 1}/${plans.length} ${method}${seeds > 1 ? ` (${seeds} seeds)` : ""}`, done: seed * n + i + 1, total: seeds * n, ms: 0 });
+      },
+    });
+  }
   bar.finish();
   const ref = how.tracr && ablation !== "mean" ? TRACR_REFERENCE_AUC[name as TracrTaskName][ablation] : undefined;
   printComparison(process.stdout, `${name}, ${ablation} ablation, metric ${task.defaultMetric}: ROC AUC against the ground truth` +
