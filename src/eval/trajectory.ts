@@ -16,14 +16,23 @@ export interface Trajectory {
 
 /** The metric-vs-edges path of a circuit's trace (empty for one-shot methods such as EAP). */
 export function searchTrajectory(c: Circuit): Trajectory {
-  let edges = countedEdges(c.graph), current = c.baseline;
+  return trajectoryOf(countedEdges(c.graph), c.baseline, c.trace, c.edges.length, c.metric);
+}
+
+/**
+ * The same path from its parts, as a run manifest records them (a distributed
+ * sweep's runs come back as manifests): the graph's counted edges, the full
+ * model's metric, the decisions in order, and the circuit's size and metric.
+ */
+export function trajectoryOf(total: number, baseline: number, decisions: { removed: boolean; metric: number }[], kept: number, metric: number): Trajectory {
+  let edges = total, current = baseline;
   const path: [number, number][] = [[edges, current]], refused: [number, number][] = [];
-  if (!c.trace.length) return { path: [], refused };
-  for (const d of c.trace) {
+  if (!decisions.length) return { path: [], refused };
+  for (const d of decisions) {
     if (d.removed) { edges--; current = d.metric; path.push([edges, current]); }
     else refused.push([edges, d.metric]);
   }
   // Edges into nodes cut off from the output were dropped untested: the circuit's own count and measured metric.
-  path.push([c.edges.length, c.metric]);
+  path.push([kept, metric]);
   return { path, refused };
 }

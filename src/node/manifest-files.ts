@@ -138,6 +138,27 @@ function sweepSections(o: SweepInputs): { model: ModelSection; data: DataSection
 }
 
 /** Collects a sweep's runs (circuit + manifest each) and writes TASK-sweep.manifest.json. */
+/**
+ * A run computed elsewhere, checked against what this sweep would have
+ * recorded: its circuit is the one its manifest describes, its model and
+ * options seal as this sweep's, and it ran on the same tokens (the data
+ * section's token digest: a worker records a task file's tokens inline).
+ * Its model and data sections are then replaced by this sweep's own (which
+ * differ only in paths), so the file reads as a local sweep's.
+ */
+function checkedRemote(sections: { model: ModelSection; data: DataSection }, spec: RunSpec, engine: Engine, what: string, json: CircuitJson, manifest: RunManifest | null): RunManifest {
+  if (!manifest) throw new UsageError(`${what} came back without its run manifest`);
+  checkRunManifest(manifest, `the manifest of ${what}`);
+  if (circuitDigest(json) !== manifest.results.circuit_sha256) throw new UsageError(`${what} came back with a circuit its manifest does not describe`);
+  const want = sealOf({ ...sections, options: optionsSection(spec, 1, engine.deterministic) }), got = sealOf(manifest);
+  for (const k of ["model", "options"] as const) {
+    if (want[k] !== got[k]) throw new UsageError(`${what} came back with a manifest of other inputs (its ${k} section differs from this sweep's)`);
+  }
+  if (manifest.data.sha256 !== sections.data.sha256) throw new UsageError(`${what} came back with a manifest of other token data`);
+  const local = { ...manifest, model: sections.model, data: sections.data };
+  return { ...local, seal: sealOf(local) };
+}
+
 export class SweepRecorder {
   private readonly runs: SweepRunRecord[] = [];
   private readonly sections: { model: ModelSection; data: DataSection };
@@ -164,14 +185,7 @@ export class SweepRecorder {
   addRemote(value: number, json: CircuitJson, manifest: RunManifest | null): void {
     const spec: RunSpec = { ...this.o.spec, topK: this.o.topK, [this.o.knob]: value };
     if (!manifest) throw new UsageError(`the run at ${this.o.knob} ${value} came back without its run manifest`);
-    const want = sealOf({ model: this.sections.model, data: this.sections.data, options: optionsSection(spec, 1, this.o.engine.deterministic) });
-    checkRunManifest(manifest, `the manifest of the run at ${this.o.knob} ${value}`);
-    if (circuitDigest(json) !== manifest.results.circuit_sha256) throw new UsageError(`the run at ${this.o.knob} ${value} came back with a circuit its manifest does not describe`);
-    const got = sealOf(manifest);
-    for (const k of ["model", "data", "options"] as const) {
-      if (want[k] !== got[k]) throw new UsageError(`the run at ${this.o.knob} ${value} came back with a manifest of other inputs (its ${k} section differs from this sweep's)`);
-    }
-    this.runs.push({ circuit: json, manifest: { ...manifest, model: this.sections.model, data: this.sections.data } });
+    this.runs.push({ circuit: json, manifest: checkedRemote(this.sections, spec, this.o.engine, `the run at ${this.o.knob} ${value}`, json, manifest) });
   }
 
   /** Write the sweep manifest; `written` is the sweep JSON as written when it is not the sweep result itself (a task file without ground truth). Returns its path. */
@@ -206,6 +220,15 @@ export class CompareRecorder {
       ...this.sections, options: optionsSection(spec, this.o.engine.threads, this.o.engine.deterministic), kernels: { build: this.o.engine.build },
     }, c, json);
     this.runs.push({ algorithm: method, seed: seed ?? null, value, circuit: json, manifest });
+  }
+
+  /** Record a run computed elsewhere (a distributed comparison's job), checked as SweepRecorder.addRemote checks one. */
+  addRemote(method: string, seedIndex: number, value: number, json: CircuitJson, manifest: RunManifest | null): void {
+    const plan = this.o.plans.find((p) => p.algorithm === method)!;
+    const seed = plan.seeds[seedIndex];
+    const spec: RunSpec = { algorithm: method, ...this.o.spec, ...plan.options, ...(seed === undefined ? {} : { seed }), [plan.knob]: value } as RunSpec;
+    const what = `the ${method} run at ${plan.knob} ${value}${seed === undefined ? "" : ` (seed ${seed})`}`;
+    this.runs.push({ algorithm: method, seed: seed ?? null, value, circuit: json, manifest: checkedRemote(this.sections, spec, this.o.engine, what, json, manifest) });
   }
 
   /** Write the comparison manifest for the comparison JSON as written; returns its path. */

@@ -17,8 +17,8 @@ import { sweep, type SweepResult } from "../../eval/sweep.js";
 import { compareMethods, defaultPlan, type MethodPlan, type MethodResult } from "../../eval/compare.js";
 import { comparisonJson, compareFiles, printComparison, writeComparisonFiles } from "./compare-report.js";
 import { paretoFrontier } from "../../eval/roc.js";
-import { searchTrajectory } from "../../eval/trajectory.js";
-import type { Circuit } from "../../circuit.js";
+import { searchTrajectory, trajectoryOf, type Trajectory } from "../../eval/trajectory.js";
+import { hexF64, type RunManifest } from "../../repro/manifest.js";
 import { logspace } from "../../thresholds.js";
 import { createTracrModel, tracrTask, TRACR_REFERENCE_AUC, TRACR_THRESHOLDS, type TracrTaskName } from "../../tasks/tracr.js";
 import { inductionGroundTruth, inductionOfflineTask } from "../../tasks/induction-offline.js";
@@ -132,14 +132,14 @@ function sweepFiles(dir: string, name: string): string[] {
 }
 
 /** The sweep's JSON, ROC and faithfulness plot; `shown`, one run whose search path the plot draws (a sweep of equal circuits is one point otherwise). */
-function writeSweepFiles(dir: string, name: string, s: SweepResult, shown?: { circuit: Circuit; label: string }): string[] {
+function writeSweepFiles(dir: string, name: string, s: SweepResult, shown?: { path: Trajectory; label: string }): string[] {
   const files = sweepFiles(dir, name);
   writeAtomic(files[0], JSON.stringify({ task: name, ...s, edgeFrontier: paretoFrontier(s.edgeRoc), nodeFrontier: paretoFrontier(s.nodeRoc) }, null, 1) + "\n");
   writeAtomic(files[1], rocSvg(`${name}: ROC against the ground truth`, [
     { name: `edges (AUC ${s.edgeAuc.toFixed(3)})`, frontier: paretoFrontier(s.edgeRoc) },
     { name: `heads/MLPs (AUC ${s.nodeAuc.toFixed(3)})`, frontier: paretoFrontier(s.nodeRoc) },
   ]));
-  const path = shown ? searchTrajectory(shown.circuit) : { path: [], refused: [] };
+  const path = shown ? shown.path : { path: [], refused: [] };
   writeAtomic(files[2], plotSvg([
     { name: `sweep: ${s.runs.length} circuits`, points: s.faithfulness },
     ...(path.path.length ? [{ name: `${shown!.label}, edge by edge`, points: path.path, step: true }] : []),
@@ -215,7 +215,7 @@ export async function sweepCommand(args: string[]): Promise<void> {
   const rec = new SweepRecorder({ ...inputs, knob: "threshold", topK,
     spec: { algorithm: alg.key, metric: task.defaultMetric, ablation, splitInput: Boolean(task.graph?.splitInput) } });
   // The faithfulness plot also draws one search edge by edge: the middle run's (local sweeps).
-  let shown: { circuit: Circuit; label: string } | undefined;
+  let shown: { path: Trajectory; label: string } | undefined;
   let s: SweepResult;
   if (dist) {
     const plan: MethodPlan = { algorithm: alg.key, knob: alg.knob.option, values: thresholds, seeds: [undefined], options: { topK } };
@@ -225,6 +225,8 @@ export async function sweepCommand(args: string[]): Promise<void> {
     });
     s = mergeSweep(graph, jobs, results, truth ?? []);
     jobs.forEach((j, i) => rec.addRemote(j.value, results[i].circuit, results[i].manifest));
+    const mid = Math.floor(jobs.length / 2), m = results[mid].manifest;
+    if (m) shown = { path: manifestTrajectory(m, graph), label: `${alg.key} at ${alg.knob.option} ${jobs[mid].value.toExponential(1)}` };
   } else {
     s = sweep({
       model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, algorithm: alg.key, values: thresholds,
@@ -232,7 +234,7 @@ export async function sweepCommand(args: string[]): Promise<void> {
       onRun: (i, n, v, c) => {
         rec.add(v, c, circuitJson(c, { ablation, metric: metricName, model: { name: modelName, ...model.cfg } }));
         bar.update({ phase: "sweep", done: i + 1, total: n, ms: performance.now() - t0 });
-        if (i === Math.floor(n / 2)) shown = { circuit: c, label: `${alg.key} at ${alg.knob.option} ${v.toExponential(1)}` };
+        if (i === Math.floor(n / 2)) shown = { path: searchTrajectory(c), label: `${alg.key} at ${alg.knob.option} ${v.toExponential(1)}` };
       },
     });
   }
@@ -248,6 +250,12 @@ export async function sweepCommand(args: string[]): Promise<void> {
 function sweepInputs(dir: string, name: string, setup: { task: { data: RunData }; model: Transformer; modelName?: string; files?: ModelFiles }, engine: Engine, taskFile: TaskFile | null): SweepInputs {
   const modelName = taskFile ? setup.modelName! : name === "induction" ? "induction-2l" : name;
   return { dir, task: name, model: setup.model, modelName, data: setup.task.data, engine, ...(taskFile ? { taskFile, modelFiles: setup.files } : {}) };
+}
+
+/** The search path a run manifest records (its decisions, in order). */
+function manifestTrajectory(m: RunManifest, g: Graph): Trajectory {
+  const decisions = m.results.decisions === "metric-when-removed" ? m.trace.map((e) => ({ removed: e[2] === "removed", metric: hexF64(e[4]) })) : [];
+  return trajectoryOf(g.counts.addition + g.counts.direct, hexF64(m.results.baseline), decisions, m.results.num_kept, hexF64(m.results.metric));
 }
 
 /** A sweep's runs as jobs on local processes, a queue or endpoints (src/node/distrib/); the results in job order. */
@@ -306,10 +314,11 @@ async function compareCommand(name: string, methods: string[], values: Record<st
   let results: MethodResult[];
   if (how.dist) {
     const { jobs, results: rs } = await runJobs(how.dist, plans, {
-      name, task, model, ablation, quiet, builtin: how.builtin, manifest: false,
+      name, task, model, ablation, quiet, builtin: how.builtin, manifest: true,
       modelName: "modelName" in setup ? setup.modelName : name === "induction" ? "induction-2l" : name, files: "files" in setup ? setup.files : builtinTaskFiles(name),
     });
     results = mergeComparison(graph, plans, jobs, rs, truth);
+    jobs.forEach((j, i) => rec.addRemote(plans[j.method].algorithm, j.seed, j.value, rs[i].circuit, rs[i].manifest));
   } else {
     results = compareMethods({
       model, graph, data: task.data, metric: task.metrics[task.defaultMetric], ablation, groundTruth: truth, methods: plans,
@@ -379,7 +388,7 @@ export async function demoCommand(args: string[]): Promise<void> {
     ["circuit.svg", circuitSvg(graph, r.edges, `tracr-reverse: ACDC circuit at τ=${threshold} (${r.edges.length} edges)`)],
   ];
   for (const [f, text] of files) { writeAtomic(join(dir, f), text); out.write(`wrote ${join(dir, f)}\n`); }
-  for (const f of writeSweepFiles(dir, name, s, { circuit: r, label: `ACDC at τ=${threshold}` })) out.write(`wrote ${f}\n`);
+  for (const f of writeSweepFiles(dir, name, s, { path: searchTrajectory(r), label: `ACDC at τ=${threshold}` })) out.write(`wrote ${f}\n`);
   engine.dispose();
 }
 
