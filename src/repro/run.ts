@@ -11,7 +11,7 @@
 import { buildGraph, type Graph } from "../graph/graph.js";
 import { Patcher, ABLATIONS, type Ablation, type PatchData } from "../patch/patcher.js";
 import { klMetric, logitDiffMetric, nllMetric, type Metric } from "../metrics.js";
-import { ALGORITHMS, getAlgorithm, type Progress } from "../algorithms/registry.js";
+import { ALGORITHMS, getAlgorithm, type Progress, type RunOptions } from "../algorithms/registry.js";
 import { MAX_IG_STEPS } from "../algorithms/eap.js";
 import { SP_DEFAULTS } from "../algorithms/sp.js";
 import { EDGE_PRUNING_DEFAULTS } from "../algorithms/edge-pruning.js";
@@ -28,25 +28,14 @@ import type { OptionsSection } from "./manifest.js";
 /** Token data of a run: what --data holds (correct/incorrect for logit-diff); task data may carry more (labels, nll's targets). */
 export type RunData = PatchData & { correct?: number[]; incorrect?: number[]; labels?: number[] | number[][] };
 
-/** What a search does, independent of where its model and data came from. */
-export interface RunSpec {
+/** What a search does, independent of where its model and data came from: the algorithm's options, the metric and ablation. */
+export interface RunSpec extends Omit<RunOptions, "onProgress"> {
   algorithm: string;
-  threshold?: number;
-  topK?: number;
-  igSteps?: number;
   /** kl | logit-diff, or a key of the task's metrics. */
   metric: string;
   ablation: Ablation;
   /** Token and position embeddings as two input nodes (tracr). */
   splitInput?: boolean;
-  /** sp: regularization strength; hisp: components masked; edge-pruning: target sparsity. */
-  lambda?: number;
-  masked?: number;
-  sparsity?: number;
-  /** sp, edge-pruning: optimisation steps, learning rate, seed of the gate noise. */
-  steps?: number;
-  lr?: number;
-  seed?: number;
 }
 
 /**
