@@ -4,7 +4,10 @@
 // micro-kernel (4, 3, 2 or 1 rows × 8 columns) walks the panels. B may be
 // stored as f32, bf16 or f16 (half.ts: widened exactly while packing), or be
 // packed once for the whole matrix (packB + sgemmPacked: weights packed at
-// load time, so a call streams B once and packs nothing). Not here: threading
+// load time, so a call streams B once and packs nothing). A matrix packed
+// that way also serves products with its transpose (sgemm's PACKED_T B: the
+// backward passes' dx = dy·Wᵀ), its 8×8 blocks transposed while packing, so
+// no second copy of a weight is kept. Not here: threading
 // (the caller splits C's rows or columns, src/wasm/parallel.ts) and any
 // reordering that depends on M or N, so each C element's sum runs over k in
 // the same order whatever rows and columns a call covers (bit-identical
@@ -35,6 +38,13 @@ const NC: i32 = 1024;
 // streaming B from memory, and a hardware prefetcher restarts at every jump);
 // a KCP×8 panel (32 KiB) still fits L1 beside a row tile of A.
 const KCP: i32 = 1024;
+/**
+ * sgemm's bFormat for a B that is a matrix X packed by packB, read
+ * transposed: op(B)[k, n] = X[n, k]. B points at X's panel holding column k
+ * = 0 (a multiple of 8 into X), row n = 0; ldb is X's row count (its panels'
+ * height). transB must be 1.
+ */
+export const PACKED_T: i32 = 3;
 
 /** Bytes of scratch memory one sgemm call needs (packed A, packed B). */
 export function sgemmWorkspaceBytes(): i32 {
@@ -134,12 +144,56 @@ function packA(Ap: usize, A: usize, lda: i32, trans: i32, i0: i32, mc: i32, p0: 
   }
 }
 
+// packBlockB for a PACKED_T B: op(B)[k, n] = X[n, k] with X packed by packB
+// (Xp[k/8][n][8], panel height h = ldb rows). Rows [p0, p0+kc) × cols
+// [j0, j0+nc) of op(B) are, for each 8 k's and 8 n's, one contiguous 8×8
+// block of Xp (8 rows n, 8 lanes k) transposed: the floats packPanelT would
+// copy from X itself, so the same panels and the same bits. p0 is a multiple
+// of 8 (sgemm's k blocks are); lanes past kc and rows past nc are not copied
+// (a partial panel is zero past nc, as packBlockB makes it).
+function packBlockPackedT(Bp: usize, Xp: usize, h: i32, p0: i32, kc: i32, j0: i32, nc: i32): void {
+  const full = nc / NR, nr = nc - full * NR;
+  const kfull = kc & ~7;
+  const pstride = <usize>kc * NR << 2;
+  for (let kk = 0; kk < kc; kk += 8) {
+    // X's panel with lanes k = p0+kk … p0+kk+7, from row j0.
+    const src = Xp + ((<usize>((p0 + kk) >> 3) * h + j0) << 5);
+    const dst = Bp + (<usize>(kk * NR) << 2);
+    if (kk < kfull) {
+      for (let p = 0; p < full; p++) {
+        const s = src + (<usize>p << 8), d = dst + <usize>p * pstride;
+        // Rows n (8 floats of 8 lanes each): low halves are lanes 0–3, high 4–7.
+        const r0 = v128.load(s), r1 = v128.load(s, 32), r2 = v128.load(s, 64), r3 = v128.load(s, 96);
+        const r4 = v128.load(s, 128), r5 = v128.load(s, 160), r6 = v128.load(s, 192), r7 = v128.load(s, 224);
+        transpose4(d, r0, r1, r2, r3);
+        transpose4(d + 16, r4, r5, r6, r7);
+        const q0 = v128.load(s, 16), q1 = v128.load(s, 48), q2 = v128.load(s, 80), q3 = v128.load(s, 112);
+        const q4 = v128.load(s, 144), q5 = v128.load(s, 176), q6 = v128.load(s, 208), q7 = v128.load(s, 240);
+        transpose4(d + (NR << 4), q0, q1, q2, q3);
+        transpose4(d + (NR << 4) + 16, q4, q5, q6, q7);
+      }
+    } else {
+      // The last k's (kc not a multiple of 8): kc − kk rows of each panel.
+      for (let p = 0; p < full; p++) for (let k = kk; k < kc; k++) for (let j = 0; j < NR; j++) {
+        store<f32>(Bp + <usize>p * pstride + (<usize>(k * NR + j) << 2), load<f32>(src + (<usize>(p * NR + j) << 5) + (<usize>(k - kk) << 2)));
+      }
+    }
+    if (nr == 0) continue;
+    const last = Bp + <usize>full * pstride;
+    for (let k = kk; k < min(kc, kk + 8); k++) for (let j = 0; j < NR; j++) {
+      const v: f32 = j < nr ? load<f32>(src + (<usize>(full * NR + j) << 5) + (<usize>(k - kk) << 2)) : 0;
+      store<f32>(last + (<usize>(k * NR + j) << 2), v);
+    }
+  }
+}
+
 // Pack rows [p0, p0+kc) × cols [j0, j0+nc) of op(B) into NR-wide panels:
 // Bp[panel][k][NR] (panel stride kc·NR floats), zero-padded past nc. B's
 // elements are `format` (F32, BF16, F16), ldb counts elements. Each branch
 // below calls the inlined loop with a literal format, so the f32 path has no
 // per-element test.
 function packBlockB(Bp: usize, B: usize, ldb: i32, trans: i32, p0: i32, kc: i32, j0: i32, nc: i32, format: i32): void {
+  if (format == PACKED_T) { packBlockPackedT(Bp, B, ldb, p0, kc, j0, nc); return; }
   const full = nc / NR, nr = nc - full * NR;
   if (trans == 0) {
     if (format == F32) packRowsN(Bp, B, ldb, p0, kc, j0, full, F32);
@@ -281,7 +335,8 @@ function startC(M: i32, N: i32, K: i32, C: usize, ldc: i32, bias: usize, accumul
  * A: f32 [M,K] row stride lda (transA=0) or [K,M] (transA=1); B: [K,N]
  * stride ldb (transB=0) or [N,K] (transB=1), elements of bFormat (0 f32,
  * 1 bf16, 2 f16: little-endian u16, widened exactly while packing; ldb
- * counts elements, B is a byte offset as always); C: f32 [M,N] stride ldc;
+ * counts elements, B is a byte offset as always), or 3 (PACKED_T: B is a
+ * matrix X [N, ≥K] packed by packB, transB = 1, ldb = X's rows); C: f32 [M,N] stride ldc;
  * bias: f32 [N] or 0;
  * work: sgemmWorkspaceBytes() of scratch.
  */
@@ -351,14 +406,16 @@ export function packB(Bp: usize, B: usize, ldb: i32, transB: i32, K: i32, N: i32
  * (+ C if accumulate), the same bits as sgemm on the unpacked B. A: f32
  * [M,K] stride lda (transA=0) or [K,M] (transA=1); Bp: packB's output for
  * K rows, from packedBOffset(j0, K) for columns from j0 (a multiple of 8);
- * C: [M,N] stride ldc; bias: [N] or 0. No workspace: op(A) is read in
+ * C: [M,N] stride ldc; bias: [N] or 0; ldp: the packed matrix's row count
+ * (its panels' height) when the call reads rows k0 … k0+K of it (Bp moved
+ * by 8·k0 floats: one head's rows of W_O), 0 when it reads all K. No workspace: op(A) is read in
  * place by the micro-kernel (measured as fast as packing it for transA=0,
  * about 3/4 of that for transA=1) and B is not copied at all, so a thread's
  * share of rows or column panels needs no scratch of its own.
  */
 export function sgemmPacked(
   transA: i32, M: i32, N: i32, K: i32, A: usize, lda: i32, Bp: usize,
-  C: usize, ldc: i32, bias: usize, accumulate: i32,
+  C: usize, ldc: i32, bias: usize, accumulate: i32, ldp: i32,
 ): void {
   if (M <= 0 || N <= 0) return;
   accumulate = startC(M, N, K, C, ldc, bias, accumulate);
@@ -366,7 +423,7 @@ export function sgemmPacked(
   // Element (i,k) of op(A) at A + i·ar + k·ak bytes.
   const ar: usize = transA ? 4 : <usize>lda << 2;
   const ak: usize = transA ? <usize>lda << 2 : 4;
-  const bs = <usize>K * NR << 2; // bytes per packed panel
+  const bs = <usize>(ldp > 0 ? ldp : K) * NR << 2; // bytes per packed panel
   // Transposed A gives each k of a row tile its own cache line (16 of its 64
   // bytes used, the rest by the next 3 row tiles): KC such lines fit L1.
   const kb = transA ? KC : KCP;

@@ -2,6 +2,7 @@
 // The patching formula (receiver input = Σ of each sender's current or
 // ablated value) is built from these; all may alias their inputs.
 import { F32, widen16 } from "./half";
+import { PACKED_T } from "./matmul";
 
 /** out[n] = a[n] + b[n] */
 export function add(out: usize, a: usize, b: usize, n: i32): void {
@@ -64,14 +65,20 @@ export function sumSlices(out: usize, src: usize, N: i32, S: i32, D: i32, accumu
  * Embedding lookup: out[B·T,D] = W_E[tok] (+ W_pos[t] unless posW = 0).
  * tokens: i32 [B·T]; WE: [V,D] of weFormat (0 f32, 1 bf16, 2 f16: a 16-bit
  * table is widened row by row, exactly, so the result is that of the f32
- * table it widens to); posW: f32 [T,D] or 0.
+ * table it widens to; 3: a tied unembedding W_U = W_Eᵀ [D,V] packed by
+ * matmul.ts packB, so row v of W_E is W_U's column v: lane v&7 of panel v/8,
+ * one float every 8); posW: f32 [T,D] or 0.
  */
 export function embed(out: usize, tokens: usize, WE: usize, posW: usize, B: i32, T: i32, D: i32, weFormat: i32): void {
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
     const r = b * T + t;
     const tok = load<i32>(tokens + (<usize>r << 2));
     const o = out + (<usize>r * D << 2);
-    if (weFormat != F32) {
+    if (weFormat == PACKED_T) {
+      const col = WE + ((<usize>(tok >> 3) * D * 8 + (tok & 7)) << 2);
+      for (let d = 0; d < D; d++) store<f32>(o + (<usize>d << 2), load<f32>(col + (<usize>d << 5)));
+      if (posW != 0) add(o, o, posW + (<usize>t * D << 2), D);
+    } else if (weFormat != F32) {
       widen16(o, WE + (<usize>tok * D << 1), D, weFormat);
       if (posW != 0) add(o, o, posW + (<usize>t * D << 2), D);
     } else if (posW != 0) add(o, WE + (<usize>tok * D << 2), posW + (<usize>t * D << 2), D);

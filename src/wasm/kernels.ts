@@ -4,7 +4,7 @@ export interface KernelExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   sgemmWorkspaceBytes(): number;
-  /** bFormat: B's elements, 0 f32 (the default), 1 bf16, 2 f16 (ldb counts elements). */
+  /** bFormat: B's elements, 0 f32 (the default), 1 bf16, 2 f16 (ldb counts elements); 3 a matrix packed by packB read transposed (transB 1, ldb its rows). */
   sgemm(transA: number, transB: number, M: number, N: number, K: number,
     A: number, lda: number, B: number, ldb: number, C: number, ldc: number,
     bias: number, accumulate: number, work: number, bFormat?: number): void;
@@ -13,8 +13,9 @@ export interface KernelExports {
   packedBFloats(K: number, N: number): number;
   /** Float offset of column j0 (a multiple of 8) in a packed B of K rows. */
   packedBOffset(j0: number, K: number): number;
+  /** ldp: the packed matrix's rows when the call reads K of them from Bp (moved 8 floats a row); 0 or omitted: K. */
   sgemmPacked(transA: number, M: number, N: number, K: number, A: number, lda: number, Bp: number,
-    C: number, ldc: number, bias: number, accumulate: number): void;
+    C: number, ldc: number, bias: number, accumulate: number, ldp?: number): void;
   /** out[n] (f32) = src[n] (u16) widened; format 1 bf16, 2 f16. */
   widen16(out: number, src: number, n: number, format: number): void;
   layernorm(out: number, mean: number, rstd: number, x: number, w: number, b: number, N: number, D: number, eps: number): void;
@@ -41,7 +42,7 @@ export interface KernelExports {
   fill(out: number, value: number, n: number): void;
   addBias(out: number, bias: number, N: number, D: number): void;
   sumSlices(out: number, src: number, N: number, S: number, D: number, accumulate: number): void;
-  /** weFormat: WE's elements, 0 f32 (the default), 1 bf16, 2 f16. */
+  /** weFormat: WE's elements, 0 f32 (the default), 1 bf16, 2 f16; 3 the tied W_U [D,V] packed by packB. */
   embed(out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number, weFormat?: number): void;
   addDiff(out: number, base: number, a: number, b: number, n: number): void;
   gatherRows(out: number, x: number, rows: number, R: number, D: number): void;

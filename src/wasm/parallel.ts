@@ -14,6 +14,9 @@ import type { KernelExports } from "./kernels.js";
 import type { Pool } from "./pool.js";
 import { CHUNK, MAX_ARGS, MAX_CHUNKS } from "./pool.js";
 
+/** sgemm's bFormat for a packed matrix read transposed (engine.ts PACKED_T; not imported from there, which imports this module). */
+const PACKED_T = 3;
+
 // Row-wise and elementwise kernels as data: which argument counts the rows
 // (or elements), which gives the row width, and how far each pointer argument
 // moves per row: [argument index, argument giving its floats per row (-1: one
@@ -113,7 +116,7 @@ export class ParallelKernels {
       C: number, ldc: number, bias: number, acc: number, work: number, bFormat?: number) =>
       this.sgemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, bias, acc, work, bFormat ?? 0);
     k.sgemmPacked = (tA: number, M: number, N: number, K: number, A: number, lda: number, Bp: number, C: number, ldc: number,
-      bias: number, acc: number) => this.sgemmPacked(tA, M, N, K, A, lda, Bp, C, ldc, bias, acc);
+      bias: number, acc: number, ldp?: number) => this.sgemmPacked(tA, M, N, K, A, lda, Bp, C, ldc, bias, acc, ldp ?? 0);
     k.packB = (Bp: number, B: number, ldb: number, tB: number, K: number, N: number, bFormat: number) => this.packB(Bp, B, ldb, tB, K, N, bFormat);
     k.attention = (z: number, pattern: number, q: number, kk: number, v: number, B: number, T: number, H: number, Hkv: number,
       Dh: number, scale: number, h0: number, h1: number, causal: number, window?: number) =>
@@ -225,6 +228,8 @@ export class ParallelKernels {
     if (chunks <= 1) return this.raw.sgemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, bias, acc, work, bFormat);
     const t = this.t, s = this.table;
     const es = bFormat ? 2 : 4; // bytes per element of B
+    // Column n of a PACKED_T B is row n of the packed matrix: 8 floats on, whatever ldb.
+    const colBytes = bFormat === PACKED_T ? 32 : tB ? ldb * es : es;
     t[0] = tA; t[1] = tB; t[2] = M; t[3] = N; t[4] = K; t[5] = A; t[6] = lda; t[7] = B; t[8] = ldb;
     t[9] = C; t[10] = ldc; t[11] = bias; t[12] = acc; t[13] = work; t[14] = bFormat;
     for (let i = 0; i < chunks; i++) {
@@ -237,7 +242,7 @@ export class ParallelKernels {
       } else {
         const j0 = ParallelKernels.cut(N, chunks, i, COLS), j1 = ParallelKernels.cut(N, chunks, i + 1, COLS);
         s[a + 3] = j1 - j0;
-        s[a + 7] = B + (tB ? j0 * ldb : j0) * es;
+        s[a + 7] = B + j0 * colBytes;
         s[a + 9] = C + j0 * 4;
         if (bias !== 0) s[a + 11] = bias + j0 * 4;
       }
@@ -252,14 +257,14 @@ export class ParallelKernels {
   // part of B once; row chunks would each stream all of it. Rows only when
   // C is too narrow to give every thread columns.
   private sgemmPacked(tA: number, M: number, N: number, K: number, A: number, lda: number, Bp: number, C: number, ldc: number,
-    bias: number, acc: number): void {
+    bias: number, acc: number, ldp: number): void {
     const rowTiles = Math.ceil(M / MR), colTiles = Math.ceil(N / COLS);
     const threads = this.pool.size;
     const byRows = colTiles < threads && rowTiles > colTiles;
     const chunks = this.chunks(M * N * Math.max(K, 1), GEMM_MIN, byRows ? rowTiles : colTiles);
-    if (chunks <= 1) return this.raw.sgemmPacked(tA, M, N, K, A, lda, Bp, C, ldc, bias, acc);
+    if (chunks <= 1) return this.raw.sgemmPacked(tA, M, N, K, A, lda, Bp, C, ldc, bias, acc, ldp);
     const t = this.t, s = this.table;
-    t[0] = tA; t[1] = M; t[2] = N; t[3] = K; t[4] = A; t[5] = lda; t[6] = Bp; t[7] = C; t[8] = ldc; t[9] = bias; t[10] = acc;
+    t[0] = tA; t[1] = M; t[2] = N; t[3] = K; t[4] = A; t[5] = lda; t[6] = Bp; t[7] = C; t[8] = ldc; t[9] = bias; t[10] = acc; t[11] = ldp;
     for (let i = 0; i < chunks; i++) {
       const a = this.push(this.chunk(i), OP.sgemmPacked);
       if (byRows) {
@@ -270,7 +275,7 @@ export class ParallelKernels {
       } else {
         const j0 = ParallelKernels.cut(N, chunks, i, COLS), j1 = ParallelKernels.cut(N, chunks, i + 1, COLS);
         s[a + 2] = j1 - j0;
-        s[a + 6] = Bp + this.raw.packedBOffset(j0, K) * 4;
+        s[a + 6] = Bp + this.raw.packedBOffset(j0, ldp > 0 ? ldp : K) * 4;
         s[a + 7] = C + j0 * 4;
         if (bias !== 0) s[a + 9] = bias + j0 * 4;
       }

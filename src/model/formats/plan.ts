@@ -8,7 +8,7 @@
 import { WeightError } from "../../errors.js";
 import type { Engine } from "../../wasm/engine.js";
 import type { Params, ParamSpec } from "../params.js";
-import { checkShape, storageStrides } from "../params.js";
+import { checkShape, packedIndex, storageFloats, storageStrides } from "../params.js";
 import { DTYPE_BYTES, type ByteSource, type StoredTensor } from "./tensor.js";
 
 /** Where a box of values comes from: a stored tensor's bytes in a file, or an array already in memory. */
@@ -122,6 +122,8 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
     if (!s.optional) throw new WeightError(`missing tensor "${s.name}" (shape [${s.shape}])`);
     engine.k.fill(params.ptr(s.name), 0, s.size);
   }
+  // A packed matrix's panels are zero past its columns (arena memory may hold anything).
+  for (const s of params.specs) if (s.pack && !s.tiedTo) engine.k.fill(params.ptr(s.name), 0, storageFloats(s));
   const total = plans.reduce((a, p) => a + (p.src.stored ? p.dims.reduce((x, y) => x * y, 1) * DTYPE_BYTES[p.src.stored.dtype] : 0), 0);
   let done = 0;
   for (const plan of plans) {
@@ -157,7 +159,22 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
         continue;
       }
       // Views die when memory grows (an await may let other code allocate): take one per chunk.
-      const dst = engine.f32(params.ptr(plan.param), spec.size);
+      const dst = engine.f32(params.ptr(plan.param), storageFloats(spec));
+      if (spec.pack) {
+        // Straight into the packed panels: storage index d → its panel slot.
+        const pk = packedIndex(spec.pack);
+        for (let r = r0; r < r1; r++) {
+          const [s0, d0] = rowOffsets(r);
+          let s = s0 - first, d = d0;
+          for (let i = 0; i < inner; i++, s += sIn, d += dIn) {
+            const v = vals[s];
+            if (v - v !== 0) throw new WeightError(`tensor "${plan.from}" holds ${v} (not finite) at element ${s + first}; refusing weights that are NaN or infinite`);
+            dst[pk(d)] = v;
+          }
+        }
+        if (plan.src.stored) opts.onProgress?.(done, total);
+        continue;
+      }
       for (let r = r0; r < r1; r++) {
         const [s0, d0] = rowOffsets(r);
         let s = s0 - first, d = d0;
