@@ -57,6 +57,44 @@ export function packedFloats(p: Packing): number {
   return (p.N / p.G) * Math.ceil(p.G / 8) * 8 * p.K;
 }
 
+/**
+ * dst[packed slot of storage index d0 + i·dIn] = vals[s0 + i·sIn] for i < n
+ * (one row of a copy plan into a packed matrix). Steps of dIn along the
+ * matrix's rows (the usual case) or down its columns move the slot without a
+ * division. Returns the index of the first value that is not finite, or −1.
+ */
+export function scatterPacked(p: Packing, dst: Float32Array, vals: ArrayLike<number>, s0: number, sIn: number, d0: number, dIn: number, n: number): number {
+  const { K, N, G } = p, group = Math.ceil(G / 8) * 8 * K;
+  // (row, col) of the [K, N] matrix the storage index names, and how one step of dIn moves them.
+  const cols = p.transposed ? K : N;
+  let r = Math.floor(d0 / cols), c = d0 - r * cols;
+  const alongRow = dIn === 1, downCol = dIn === cols;
+  if (!alongRow && !downCol) {
+    const pk = packedIndex(p);
+    for (let i = 0, s = s0, d = d0; i < n; i++, s += sIn, d += dIn) { const v = vals[s]; if (v - v !== 0) return s; dst[pk(d)] = v; }
+    return -1;
+  }
+  const slot = (): number => {
+    const k = p.transposed ? c : r, col = p.transposed ? r : c;
+    const g = Math.floor(col / G), j = col - g * G;
+    return g * group + (j >> 3) * 8 * K + k * 8 + (j & 7);
+  };
+  // Moving k by one moves the slot by 8; moving the column within a run of 8 (and a group) by 1.
+  const kStep = p.transposed ? alongRow : downCol;
+  let at = slot();
+  for (let i = 0, s = s0; i < n; i++, s += sIn) {
+    const v = vals[s];
+    if (v - v !== 0) return s;
+    dst[at] = v;
+    if (alongRow) { if (++c === cols) { c = 0; r++; at = slot(); continue; } } else r++;
+    if (kStep) at += 8;
+    else if (!alongRow) at = slot();
+    else if ((c % G) & 7) at++;
+    else at = slot();
+  }
+  return -1;
+}
+
 /** Float offset in the packed storage of the element at row-major storage index s (of [K, N], or [N, K] when transposed). */
 export function packedIndex(p: Packing): (s: number) => number {
   const { K, N, G } = p, group = Math.ceil(G / 8) * 8 * K;

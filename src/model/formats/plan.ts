@@ -8,7 +8,7 @@
 import { WeightError } from "../../errors.js";
 import type { Engine } from "../../wasm/engine.js";
 import type { Params, ParamSpec } from "../params.js";
-import { checkShape, packedIndex, storageFloats, storageStrides } from "../params.js";
+import { checkShape, scatterPacked, storageFloats, storageStrides } from "../params.js";
 import { DTYPE_BYTES, type ByteSource, type StoredTensor } from "./tensor.js";
 
 /** Where a box of values comes from: a stored tensor's bytes in a file, or an array already in memory. */
@@ -162,15 +162,10 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
       const dst = engine.f32(params.ptr(plan.param), storageFloats(spec));
       if (spec.pack) {
         // Straight into the packed panels: storage index d → its panel slot.
-        const pk = packedIndex(spec.pack);
         for (let r = r0; r < r1; r++) {
           const [s0, d0] = rowOffsets(r);
-          let s = s0 - first, d = d0;
-          for (let i = 0; i < inner; i++, s += sIn, d += dIn) {
-            const v = vals[s];
-            if (v - v !== 0) throw new WeightError(`tensor "${plan.from}" holds ${v} (not finite) at element ${s + first}; refusing weights that are NaN or infinite`);
-            dst[pk(d)] = v;
-          }
+          const bad = scatterPacked(spec.pack, dst, vals, s0 - first, sIn, d0, dIn, inner);
+          if (bad >= 0) throw new WeightError(`tensor "${plan.from}" holds ${vals[bad]} (not finite) at element ${bad + first}; refusing weights that are NaN or infinite`);
         }
         if (plan.src.stored) opts.onProgress?.(done, total);
         continue;
