@@ -71,7 +71,16 @@ export class GraphPass {
   readonly qkvIds: Int32Array;
   /** Σ_{j<l} b_O[j] as [D] offsets, l = 0..L: the constant part of a reader's input before layer l. */
   readonly bcum: number[];
-  private readonly s: { ln: number; z: number; pattern: number; rot: number; mlp: MlpBuffers | null; rowsIdx: number; gathered: number; lnf: number; tmp: number };
+  private readonly s: { ln: number; lnPos: number; z: number; pattern: number; rot: number; mlp: MlpBuffers | null; rowsIdx: number; gathered: number; lnf: number; tmp: number };
+  /**
+   * What s.ln holds: the normalized value at offset lnOf for layer lnLayer
+   * (−1: nothing). Within run(), the q/k/v nodes reading one input share one
+   * norm (every head of a layer, when every edge is present); its stats, when
+   * saved, are those of reader lnReader.
+   */
+  private lnOf = -1;
+  private lnLayer = -1;
+  private lnReader = -1;
 
   constructor(model: Transformer, graph: Graph, B: number, T: number, rows: Int32Array) {
     const e = model.engine, cfg = model.cfg;
@@ -94,7 +103,7 @@ export class GraphPass {
     }
     const R = this.R;
     this.s = {
-      ln: e.allocF32(N * D), z: e.allocF32(N * Dh), pattern: e.allocF32(B * T * T), rot: e.allocF32(2 * N * Dh),
+      ln: e.allocF32(N * D), lnPos: cfg.positional === "shortformer" ? e.allocF32(N * D) : 0, z: e.allocF32(N * Dh), pattern: e.allocF32(B * T * T), rot: e.allocF32(2 * N * Dh),
       mlp: cfg.attnOnly ? null : model.mlpScratch(e.allocF32(model.mlpScratchFloats(N)), N),
       rowsIdx: e.alloc(R * 4), gathered: e.allocF32(R * D), lnf: e.allocF32(R * D), tmp: e.allocF32(N * D),
     };
@@ -138,21 +147,17 @@ export class GraphPass {
   /**
    * A head's q/k/v, a head's result or an MLP's output from its parents'
    * values as `val` gives them; `save` keeps the norm statistics and
-   * attention pattern for backward.
+   * attention pattern for backward. `shared`: a q/k/v node may take s.ln as
+   * it is when it holds the same input's norm (run() only, which resets it
+   * whenever a reader's value is written).
    */
-  computeNode(x: number, out: number, val: (n: number) => number, save?: PassSave): void {
+  computeNode(x: number, out: number, val: (n: number) => number, save?: PassSave, shared = false): void {
     const g = this.graph, m = this.model, n = g.nodes[x], N = this.N;
     switch (n.kind) {
       case "qkv": {
         const input = g.edges[g.parents[x][0]].parent;
-        const Lp = m.layers[n.layer];
-        m.normalize(this.s.ln, val(input), N, Lp.ln1w, Lp.ln1b, save ? save.mean[input] : 0, save ? save.rstd[input] : 0);
-        // Shortformer: a constant W_pos joins the queries' and keys' input after ln1 (so backward is unchanged).
-        if (m.cfg.positional === "shortformer" && n.letter !== "v") m.addPositions(this.s.ln, this.B, this.T);
-        // Grouped-query attention: query head h reads key/value head h·Hk/H
-        // (each query head still has its own k/v nodes, as if ungrouped).
-        const h = n.letter === "q" ? n.head! : m.kvHead(n.head!);
-        m.project(n.layer, n.letter!, this.s.ln, N, h, h + 1, out, m.cfg.dHead);
+        this.normalizeInput(n.layer, val(input), input, save, shared);
+        this.projectNode(x, this.lnFor(n.letter!), out);
         return;
       }
       case "result": {
@@ -173,6 +178,51 @@ export class GraphPass {
     }
   }
 
+  /**
+   * s.ln = ln1 of layer l applied to the reader value at `src` (reader id
+   * `input`, whose stats `save` keeps); with `shared`, skipped when s.ln
+   * already holds it (the stats copied from the reader normalized then).
+   */
+  private normalizeInput(l: number, src: number, input: number, save: PassSave | undefined, shared: boolean): void {
+    const m = this.model, Lp = m.layers[l], e = m.engine, N = this.N;
+    if (shared && this.lnOf === src && this.lnLayer === l) {
+      if (save && save.mean[input] && save.mean[input] !== save.mean[this.lnReader]) e.f32(save.mean[input], N).set(e.f32(save.mean[this.lnReader], N));
+      if (save && save.rstd[input] && save.rstd[input] !== save.rstd[this.lnReader]) e.f32(save.rstd[input], N).set(e.f32(save.rstd[this.lnReader], N));
+      return;
+    }
+    m.normalize(this.s.ln, src, N, Lp.ln1w, Lp.ln1b, save ? save.mean[input] : 0, save ? save.rstd[input] : 0);
+    this.lnOf = src; this.lnLayer = l; this.lnReader = input;
+    // Shortformer: a constant W_pos joins the queries' and keys' input after ln1 (so backward is unchanged).
+    if (this.s.lnPos) {
+      e.f32(this.s.lnPos, N * m.cfg.dModel).set(e.f32(this.s.ln, N * m.cfg.dModel));
+      m.addPositions(this.s.lnPos, this.B, this.T);
+    }
+  }
+
+  /** The normalized input a q/k/v node of `letter` projects: s.ln, or with shortformer positions s.lnPos (q and k). */
+  private lnFor(letter: string): number { return this.s.lnPos && letter !== "v" ? this.s.lnPos : this.s.ln; }
+
+  /** q/k/v node x's head projected from the normalized input `ln` into out [N, Dh]. */
+  private projectNode(x: number, ln: number, out: number): void {
+    const m = this.model, n = this.graph.nodes[x];
+    // Grouped-query attention: query head h reads key/value head h·Hk/H
+    // (each query head still has its own k/v nodes, as if ungrouped).
+    const h = n.letter === "q" ? n.head! : m.kvHead(n.head!);
+    m.project(n.layer, n.letter!, ln, this.N, h, h + 1, out, m.cfg.dHead);
+  }
+
+  /**
+   * Several q/k/v nodes of one layer whose readers hold the same value
+   * `input` (offset): one norm, then each node's head projected into out(x).
+   * The bits of computeNode on each.
+   */
+  computeQkvShared(nodes: number[], input: number, out: (x: number) => number): void {
+    const g = this.graph, first = g.nodes[nodes[0]];
+    this.normalizeInput(first.layer, input, -1, undefined, false);
+    this.lnOf = -1; // not a run's reader value: never taken as shared
+    for (const x of nodes) this.projectNode(x, this.lnFor(g.nodes[x].letter!), out(x));
+  }
+
   /** A source node's value (the input embeddings) from token ids (an Int32 offset [N]). */
   computeSource(x: number, out: number, ids: number): void {
     const m = this.model, kind = this.graph.nodes[x].kind;
@@ -190,6 +240,7 @@ export class GraphPass {
   run(vals: NodeValues, ids: number, w: EdgeWeights | null, after?: (x: number) => void, save?: PassSave): void {
     const g = this.graph, e = this.model.engine;
     let last = -1; // consecutive readers with the same senders and weights share one sum: copy it
+    this.lnOf = -1;
     for (const x of this.order) {
       const n = g.nodes[x], out = vals.value(x);
       switch (n.kind) {
@@ -197,6 +248,7 @@ export class GraphPass {
           if (ids) this.computeSource(x, out, ids);
           break;
         case "qkv_input": case "mlp_in": case "output":
+          if (out === this.lnOf) this.lnOf = -1; // that value is about to change
           if (last >= 0 && this.sameMix(last, x, w)) {
             if (out !== vals.value(last)) e.f32(out, this.size[x]).set(e.f32(vals.value(last), this.size[x]));
           }
@@ -209,12 +261,12 @@ export class GraphPass {
           const keep = save?.computed[x] ?? 0;
           if (keep) {
             // Mask learning needs the unmixed value even where the weight is 0 (its gradient is ⟨computed − ablated, ∂metric/∂x⟩).
-            this.computeNode(x, keep, (id) => vals.value(id), save);
+            this.computeNode(x, keep, (id) => vals.value(id), save, true);
             if (we === 1) e.f32(out, this.size[x]).set(e.f32(keep, this.size[x]));
             else e.k.lerp(out, vals.ablated(x), keep, we, this.size[x]);
           } else if (we === 0) e.f32(out, this.size[x]).set(e.f32(vals.ablated(x), this.size[x]));
           else {
-            this.computeNode(x, out, (id) => vals.value(id), save);
+            this.computeNode(x, out, (id) => vals.value(id), save, true);
             if (we !== 1) e.k.lerp(out, vals.ablated(x), out, we, this.size[x]);
           }
           break;
