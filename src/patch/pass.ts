@@ -71,7 +71,16 @@ export class GraphPass {
   readonly qkvIds: Int32Array;
   /** Σ_{j<l} b_O[j] as [D] offsets, l = 0..L: the constant part of a reader's input before layer l. */
   readonly bcum: number[];
-  private readonly s: { ln: number; lnPos: number; z: number; pattern: number; rot: number; mlp: MlpBuffers | null; rowsIdx: number; gathered: number; lnf: number; tmp: number };
+  private readonly s: { ln: number; lnPos: number; z: number; pattern: number; rot: number; mlp: MlpBuffers | null; rowsIdx: number; gathered: number; lnf: number; tmp: number;
+    rowsIn: number; rowsOut: number };
+  /**
+   * The layer whose query side (queries, head results, MLP) only the metric
+   * rows need: the last one, whose outputs reach nothing but the logits
+   * there (its keys and values still need every row). −1 when that saves
+   * nothing (the metric reads at least half the rows, or shortformer
+   * positions, whose W_pos rows do not follow a gather).
+   */
+  readonly rowsLayer: number;
   /**
    * What s.ln holds: the normalized value at offset lnOf for layer lnLayer
    * (−1: nothing). Within run(), the q/k/v nodes reading one input share one
@@ -106,7 +115,9 @@ export class GraphPass {
       ln: e.allocF32(N * D), lnPos: cfg.positional === "shortformer" ? e.allocF32(N * D) : 0, z: e.allocF32(N * Dh), pattern: e.allocF32(B * T * T), rot: e.allocF32(2 * N * Dh),
       mlp: cfg.attnOnly ? null : model.mlpScratch(e.allocF32(model.mlpScratchFloats(N)), N),
       rowsIdx: e.alloc(R * 4), gathered: e.allocF32(R * D), lnf: e.allocF32(R * D), tmp: e.allocF32(N * D),
+      rowsIn: e.allocF32(R * D), rowsOut: e.allocF32(R * D),
     };
+    this.rowsLayer = 2 * R <= N && cfg.positional !== "shortformer" ? L - 1 : -1;
     e.i32(this.s.rowsIdx, R).set(rows);
     this.bcum = [];
     let acc = new Float32Array(D);
@@ -217,10 +228,42 @@ export class GraphPass {
    * The bits of computeNode on each.
    */
   computeQkvShared(nodes: number[], input: number, out: (x: number) => number): void {
-    const g = this.graph, first = g.nodes[nodes[0]];
+    const g = this.graph, first = g.nodes[nodes[0]], m = this.model, { dModel: D, dHead: Dh } = m.cfg;
     this.normalizeInput(first.layer, input, -1, undefined, false);
     this.lnOf = -1; // not a run's reader value: never taken as shared
-    for (const x of nodes) this.projectNode(x, this.lnFor(g.nodes[x].letter!), out(x));
+    let gathered = false;
+    for (const x of nodes) {
+      const n = g.nodes[x];
+      if (n.letter !== "q" || n.layer !== this.rowsLayer) { this.projectNode(x, this.lnFor(n.letter!), out(x)); continue; }
+      // Last layer's queries: the metric rows only, into out(x)'s rows (the others left as they are).
+      if (!gathered) { m.engine.k.gatherRows(this.s.rowsIn, this.s.ln, this.s.rowsIdx, this.R, D); gathered = true; }
+      m.project(n.layer, "q", this.s.rowsIn, this.R, n.head!, n.head! + 1, this.s.rowsOut, Dh);
+      this.scatterRows(out(x), this.s.rowsOut, Dh);
+    }
+  }
+
+  /** dst[rows[r], :] = src[r, :] for the R metric rows (width floats a row). */
+  private scatterRows(dst: number, src: number, width: number): void {
+    const mem = this.model.engine.f32(0, this.model.engine.memory.buffer.byteLength >> 2);
+    for (let r = 0; r < this.R; r++) mem.copyWithin((dst >> 2) + this.rows[r] * width, (src >> 2) + r * width, (src >> 2) + (r + 1) * width);
+  }
+
+  /**
+   * computeNode for a head result or MLP output of rowsLayer at the metric
+   * rows only, written into those rows of out (the other rows left as they
+   * are): the bits computeNode gives there (every kernel is row by row).
+   */
+  computeRows(x: number, out: number, val: (n: number) => number): void {
+    const g = this.graph, m = this.model, n = g.nodes[x], e = m.engine, { dModel: D, dHead: Dh } = m.cfg;
+    if (n.kind === "result") {
+      m.attend(n.layer, this.s.z, this.s.pattern, val(this.qkvIds[3 * x]), val(this.qkvIds[3 * x + 1]), val(this.qkvIds[3 * x + 2]), this.B, this.T, 1, 1, 0, 1, this.s.rot);
+      e.k.gatherRows(this.s.rowsIn, this.s.z, this.s.rowsIdx, this.R, Dh);
+      m.headResult(n.layer, n.head!, this.s.rowsIn, Dh, this.R, this.s.rowsOut, D);
+    } else {
+      e.k.gatherRows(this.s.rowsIn, val(g.edges[g.parents[x][0]].parent), this.s.rowsIdx, this.R, D);
+      m.mlp(n.layer, this.s.rowsIn, this.R, this.s.rowsOut, this.s.mlp!);
+    }
+    this.scatterRows(out, this.s.rowsOut, D);
   }
 
   /** A source node's value (the input embeddings) from token ids (an Int32 offset [N]). */

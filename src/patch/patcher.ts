@@ -402,12 +402,18 @@ export class Patcher {
         let changed = false;
         for (let j = 0; j < pe.length && !changed; j++) changed = this.present[pe[j]] === 1 && this.dirty[g.edges[pe[j]].parent] === 1;
         if (!changed) continue;
+        let val = this.liveOf;
         if (kind === "mlp_out") {
           const mi = g.edges[pe[0]].parent;
           this.build(this.groupOf[mi], this.tval);
-          this.pass.computeNode(x, this.trialBuf(x), (n) => (n === mi ? this.tval : this.live(n)));
+          val = (n) => (n === mi ? this.tval : this.live(n));
+        }
+        if (g.nodes[x].layer === this.pass.rowsLayer) {
+          // Only the metric rows change; the rest keep the committed value (so add nothing to delta).
+          e.f32(this.trialBuf(x), size[x]).set(e.f32(this.value(x), size[x]));
+          this.pass.computeRows(x, this.trialBuf(x), val);
         } else {
-          this.pass.computeNode(x, this.trialBuf(x), this.liveOf);
+          this.pass.computeNode(x, this.trialBuf(x), val);
         }
         this.mark(x);
         e.k.addDiff(this.delta, this.delta, this.trialBuf(x), this.value(x), size[x]);
@@ -432,8 +438,11 @@ export class Patcher {
       if (!byGroup.has(gi)) byGroup.set(gi, []);
       byGroup.get(gi)!.push(x);
     }
+    const e = this.e, size = this.pass.size;
     for (const [gi, nodes] of byGroup) {
       this.build(gi, this.tval);
+      // The last layer's queries change at the metric rows only: the other rows keep their committed values.
+      if (layer === this.pass.rowsLayer) for (const x of nodes) if (g.nodes[x].letter === "q") e.f32(this.trialBuf(x), size[x]).set(e.f32(this.value(x), size[x]));
       this.pass.computeQkvShared(nodes, this.tval, (x) => this.trialBuf(x));
       for (const x of nodes) this.mark(x);
     }
