@@ -42,7 +42,11 @@ function run(b, model, graph, data, metric, ablation, threshold) {
   const ig = b.api.eapScores(new b.api.Patcher(model, graph, data, { ablation, metric: metric() }), { steps: 5 }).scores;
   const q = new b.api.Patcher(model, graph, data, { ablation, metric: metric() });
   const set = q.setPresent(c.present);
-  return { logits, trace: c.trace.map((d) => d.metric), removed: c.trace.map((d) => d.removed), kept: c.edges.map((e) => e.id), eap, ig, set };
+  // Mask methods (a few optimisation steps) and HISP, and the hybrid (EAP-IG candidates, then ACDC).
+  const alg = (key, o) => { if (key === "hisp" && model.cfg.positional === "rotary") return []; const r = b.api.getAlgorithm(key).run(new b.api.Patcher(model, graph, data, { ablation, metric: metric() }), o); return [...Array.from(r.scores ?? []), r.metric, ...r.edges.map((e) => e.id)]; };
+  const masks = [...alg("sp", { lambda: 0.01, steps: 12, seed: 1 }), ...alg("edge-pruning", { sparsity: 0.5, steps: 12, seed: 2 }), ...alg("hisp", { masked: 3 }),
+    ...alg("hybrid", { threshold, topK: Math.min(40, c.trace.length) })];
+  return { logits, trace: c.trace.map((d) => d.metric), removed: c.trace.map((d) => d.removed), kept: c.edges.map((e) => e.id), eap, ig, set, masks };
 }
 
 function report(name, [a, b]) {
@@ -50,7 +54,7 @@ function report(name, [a, b]) {
   for (let i = 0; i < a.logits.length; i++) dl = Math.max(dl, Math.abs(a.logits[i] - b.logits[i]) / Math.max(1, Math.abs(a.logits[i])));
   const ok = {
     logits: sameArr(a.logits, b.logits), trace: sameArr(a.trace, b.trace) && sameArr(a.removed, b.removed), kept: sameArr(a.kept, b.kept),
-    eap: sameArr(a.eap, b.eap), "eap-ig": sameArr(a.ig, b.ig), setPresent: Object.is(a.set, b.set),
+    eap: sameArr(a.eap, b.eap), "eap-ig": sameArr(a.ig, b.ig), setPresent: Object.is(a.set, b.set), "sp/edge-pruning/hisp/hybrid": sameArr(a.masks, b.masks),
   };
   console.log(`${name}: ${a.trace.length} decisions, ${a.kept.length} edges kept; ` + Object.entries(ok).map(([k, v]) => `${k} ${v ? "same" : "DIFFERENT"}`).join(", ") + (ok.logits ? "" : `; largest logit change ${dl.toExponential(2)}`));
 }

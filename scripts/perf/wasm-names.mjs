@@ -21,5 +21,11 @@ export function wasmNames(path) {
     }
     p = end;
   }
+  // Internal functions: the release build's text file lists every function in index order.
+  try {
+    const wat = readFileSync(path.replace(/\.wasm$/, ".wat"), "utf8");
+    let i = (wat.match(/^ \(import /gm) ?? []).filter((l) => /\(func/.test(l)).length;
+    for (const m of wat.matchAll(/^ \(func \$(\S+)/gm)) { if (!names.has(i)) names.set(i, m[1].replace(/^assembly\//, "")); i++; }
+  } catch { /* no text file */ }
   return names;
 }

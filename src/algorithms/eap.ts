@@ -60,7 +60,8 @@ export function eapScores(p: Patcher, opts: EapOptions = {}): EapScores {
       if (READER_KINDS.has(n.kind)) lastReader = x;
     }
     const vals: NodeValues = { value: (x) => own[x], ablated: (x) => p.ablated(x) };
-    const save = pass.allocSave();
+    // The last layer's query side at the metric rows only: its other rows reach neither the logits nor any gradient.
+    const save = pass.allocSave({ rows: true });
     const dlogits = e.allocF32(p.R * cfg.dVocab);
     const grads = new EdgeGradients(pass);
     // Δ = ablated − clean of the patcher's runs: the score is the linear estimate of removing the edge.

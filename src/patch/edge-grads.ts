@@ -45,7 +45,7 @@ export class EdgeGradients {
     for (const ed of g.edges) this.edgeOf.set(ed.parent * g.nodes.length + ed.child, ed);
     this.delta = e.allocF32(e.k.packedBFloats(ND, this.writers.length));
     this.rows8 = e.allocF32(8 * ND);
-    this.S = e.allocF32(this.writers.length * Math.max(3 * cfg.nHeads, 1));
+    this.S = e.allocF32(this.writers.length * (3 * cfg.nHeads + 1));
     this.tmp = e.allocF32(pass.N * cfg.dHead);
   }
 
@@ -70,7 +70,9 @@ export class EdgeGradients {
   private readonly onReaders = (readers: number[], grads: number): void => {
     const e = this.pass.model.engine, g = this.pass.graph, nn = g.nodes.length;
     const ND = this.pass.N * this.pass.model.cfg.dModel;
-    const pre = this.prefix[readers[0]];
+    // The group's widest prefix (a layer's MLP input also reads its heads); edges exist only within each reader's own.
+    let pre = 0;
+    for (const r of readers) pre = Math.max(pre, this.prefix[r]);
     if (pre === 0) return;
     e.gemmPacked(readers.length, pre, ND, grads, ND, this.delta, this.S, pre);
     const s = e.f32(this.S, pre * readers.length);

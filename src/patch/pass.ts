@@ -35,13 +35,19 @@ export interface PassSave {
   computed: Float64Array;
   mlp: MlpBuffers[];
   gathered: number; lnf: number; meanf: number; rstdf: number; logits: number;
+  /**
+   * The pass computes rowsLayer's queries, head results and MLP at the
+   * metric rows only (zeros elsewhere) and backward follows: for passes
+   * whose values serve only the logits and gradients (attribution, masks).
+   */
+  rows: boolean;
 }
 
 /** What a backward pass reports, and the edge weights its forward ran with. */
 export interface BackwardCallbacks {
   /** Per-edge weights of the forward pass (null or absent: every edge present). */
   weights?: EdgeWeights | null;
-  /** Readers' input gradients ∂metric/∂input, stacked [k, N·D], one group at a time. */
+  /** Readers' input gradients ∂metric/∂input, stacked [k, N·D], one group at a time (see GraphPass.backward). */
   onReaders?: (ids: number[], grads: number) => void;
   /** A q/k/v node's gradient ∂metric/∂value [N,Dh]. */
   onDirect?: (x: number, d: number) => void;
@@ -164,6 +170,15 @@ export class GraphPass {
    */
   computeNode(x: number, out: number, val: (n: number) => number, save?: PassSave, shared = false): void {
     const g = this.graph, m = this.model, n = g.nodes[x], N = this.N;
+    if (save?.rows && n.layer === this.rowsLayer && n.letter !== "k" && n.letter !== "v") {
+      // Zeros outside the metric rows, so the attention over them stays finite.
+      m.engine.k.fill(out, 0, this.size[x]);
+      if (n.kind !== "qkv") { this.computeRows(x, out, val, save); return; }
+      const input = g.edges[g.parents[x][0]].parent;
+      this.normalizeInput(n.layer, val(input), input, save, shared);
+      this.projectRows(x, out);
+      return;
+    }
     switch (n.kind) {
       case "qkv": {
         const input = g.edges[g.parents[x][0]].parent;
@@ -231,15 +246,21 @@ export class GraphPass {
     const g = this.graph, first = g.nodes[nodes[0]], m = this.model, { dModel: D, dHead: Dh } = m.cfg;
     this.normalizeInput(first.layer, input, -1, undefined, false);
     this.lnOf = -1; // not a run's reader value: never taken as shared
-    let gathered = false;
     for (const x of nodes) {
       const n = g.nodes[x];
-      if (n.letter !== "q" || n.layer !== this.rowsLayer) { this.projectNode(x, this.lnFor(n.letter!), out(x)); continue; }
       // Last layer's queries: the metric rows only, into out(x)'s rows (the others left as they are).
-      if (!gathered) { m.engine.k.gatherRows(this.s.rowsIn, this.s.ln, this.s.rowsIdx, this.R, D); gathered = true; }
-      m.project(n.layer, "q", this.s.rowsIn, this.R, n.head!, n.head! + 1, this.s.rowsOut, Dh);
-      this.scatterRows(out(x), this.s.rowsOut, Dh);
+      if (n.letter === "q" && n.layer === this.rowsLayer) this.projectRows(x, out(x));
+      else this.projectNode(x, this.lnFor(n.letter!), out(x));
     }
+    void D; void Dh;
+  }
+
+  /** Query node x's head projected from s.ln at the metric rows only, into those rows of out. */
+  private projectRows(x: number, out: number): void {
+    const m = this.model, n = this.graph.nodes[x], { dModel: D, dHead: Dh } = m.cfg;
+    m.engine.k.gatherRows(this.s.rowsIn, this.s.ln, this.s.rowsIdx, this.R, D);
+    m.project(n.layer, "q", this.s.rowsIn, this.R, n.head!, n.head! + 1, this.s.rowsOut, Dh);
+    this.scatterRows(out, this.s.rowsOut, Dh);
   }
 
   /** dst[rows[r], :] = src[r, :] for the R metric rows (width floats a row). */
@@ -253,15 +274,20 @@ export class GraphPass {
    * rows only, written into those rows of out (the other rows left as they
    * are): the bits computeNode gives there (every kernel is row by row).
    */
-  computeRows(x: number, out: number, val: (n: number) => number): void {
+  computeRows(x: number, out: number, val: (n: number) => number, save?: PassSave): void {
     const g = this.graph, m = this.model, n = g.nodes[x], e = m.engine, { dModel: D, dHead: Dh } = m.cfg;
     if (n.kind === "result") {
-      m.attend(n.layer, this.s.z, this.s.pattern, val(this.qkvIds[3 * x]), val(this.qkvIds[3 * x + 1]), val(this.qkvIds[3 * x + 2]), this.B, this.T, 1, 1, 0, 1, this.s.rot);
+      const pattern = save ? save.pattern[x] : this.s.pattern;
+      m.attend(n.layer, this.s.z, pattern, val(this.qkvIds[3 * x]), val(this.qkvIds[3 * x + 1]), val(this.qkvIds[3 * x + 2]), this.B, this.T, 1, 1, 0, 1, this.s.rot);
       e.k.gatherRows(this.s.rowsIn, this.s.z, this.s.rowsIdx, this.R, Dh);
       m.headResult(n.layer, n.head!, this.s.rowsIn, Dh, this.R, this.s.rowsOut, D);
     } else {
-      e.k.gatherRows(this.s.rowsIn, val(g.edges[g.parents[x][0]].parent), this.s.rowsIdx, this.R, D);
-      m.mlp(n.layer, this.s.rowsIn, this.R, this.s.rowsOut, this.s.mlp!);
+      const input = g.edges[g.parents[x][0]].parent;
+      // With save, the MLP's buffers hold its R rows compactly (stats in the reader's first R entries): backward reads them so.
+      const s = save ? save.mlp[n.layer] : this.s.mlp!;
+      if (save) { s.mean = save.mean[input]; s.rstd = save.rstd[input]; }
+      e.k.gatherRows(this.s.rowsIn, val(input), this.s.rowsIdx, this.R, D);
+      m.mlp(n.layer, this.s.rowsIn, this.R, this.s.rowsOut, s);
     }
     this.scatterRows(out, this.s.rowsOut, D);
   }
@@ -340,8 +366,12 @@ export class GraphPass {
     m.unembed(gathered, this.R, out, lnf, save?.meanf ?? 0, save?.rstdf ?? 0);
   }
 
-  /** Buffers for what one saved forward pass keeps (allocated on the arena); `computed` keeps q/k/v values before their mix. */
-  allocSave(opts: { computed?: boolean } = {}): PassSave {
+  /**
+   * Buffers for what one saved forward pass keeps (allocated on the arena);
+   * `computed` keeps q/k/v values before their mix; `rows` makes the pass
+   * compute the last layer's query side at the metric rows only (PassSave.rows).
+   */
+  allocSave(opts: { computed?: boolean; rows?: boolean } = {}): PassSave {
     const m = this.model, e = m.engine, g = this.graph, cfg = m.cfg;
     const { dModel: D, dVocab: V } = cfg, N = this.N, R = this.R;
     const stat = cfg.normalization !== "none";
@@ -349,7 +379,7 @@ export class GraphPass {
     const save: PassSave = {
       mean: new Float64Array(nn), rstd: new Float64Array(nn), pattern: new Float64Array(nn), computed: new Float64Array(nn), mlp: [],
       gathered: e.allocF32(R * D), lnf: e.allocF32(R * D), meanf: stat ? e.allocF32(R) : 0, rstdf: stat ? e.allocF32(R) : 0,
-      logits: e.allocF32(R * V),
+      logits: e.allocF32(R * V), rows: opts.rows === true && this.rowsLayer >= 0,
     };
     for (const n of g.nodes) {
       if ((n.kind === "qkv_input" || n.kind === "mlp_in") && stat) { save.mean[n.id] = e.allocF32(N); save.rstd[n.id] = e.allocF32(N); }
@@ -369,7 +399,8 @@ export class GraphPass {
    * gradient, and a q/k/v node's gradient reaches its computation scaled by
    * its direct edge's weight. `onReaders(ids, grads)` receives each group of
    * readers' input gradients ∂metric/∂input stacked [k, N·D] (the output;
-   * an MLP's input; a layer's q/k/v inputs, heads ascending, q, k, v);
+   * then per layer, last first, its q/k/v inputs, heads ascending, q, k, v,
+   * followed by its MLP's input);
    * `onDirect(x, d)` each q/k/v node's gradient [N,Dh] (of its mixed value).
    */
   backward(vals: NodeValues, save: PassSave, dlogits: number, cb: BackwardCallbacks): void {
@@ -386,10 +417,15 @@ export class GraphPass {
       // Reader gradients: one shared block (running sum) or, with weights, kept per reader until every writer before it is done.
       const gradOf = new Float64Array(g.nodes.length);
       const block = (k: number) => f(k * ND);
-      const shared = W ? 0 : block(3 * H);
-      // A parallel layer's MLP does not read its heads: without weights its input gradient waits in its own buffer until they are done.
-      const parallel = cfg.parallelAttnMlp === true, gMlpOwn = !W && parallel ? f(ND) : 0;
+      // A layer's reader gradients: its 3H q/k/v inputs, then its MLP's input (reported together, one GEMM in EdgeGradients).
+      const slots = 3 * H + (cfg.attnOnly ? 0 : 1);
+      const shared = W ? 0 : block(slots);
+      const parallel = cfg.parallelAttnMlp === true;
       const rotScratch = f(m.attendBackwardScratchFloats(B, T, 1, 1));
+      // The metric rows of rowsLayer's query side (save.rows): gathered operands and results.
+      const rowsMode = save.rows, rIn = f(R * D), rX = f(R * D), rOut = f(R * D), rQ = f(R * Dh), rStat = f(2 * R);
+      const gather = (dst: number, src: number, width: number) => e.k.gatherRows(dst, src, this.s.rowsIdx, R, width);
+      const scatter = (dst: number, src: number, width: number, n: number) => { e.k.fill(dst, 0, n); this.scatterRows(dst, src, width); };
       const gOut = W ? block(1) : f(ND);
       // ∂metric/∂(writer value): Σ over its addition edges of weight · reader gradient.
       const writerGrad = (w: number): number => {
@@ -414,28 +450,43 @@ export class GraphPass {
       if (!W) e.f32(G, ND).set(e.f32(gOut, ND));
 
       for (let l = L - 1; l >= 0; l--) {
+        const layerBlock = W ? block(slots) : shared;
+        const rows = rowsMode && l === this.rowsLayer;
+        let mi = -1, gMi = 0;
         if (!cfg.attnOnly) {
-          const mo = byKind("mlp_out", l), mi = g.edges[g.parents[mo][0]].parent;
+          const mo = byKind("mlp_out", l);
+          mi = g.edges[g.parents[mo][0]].parent;
           const s = save.mlp[l];
           s.mean = save.mean[mi]; s.rstd = save.rstd[mi];
-          const gMi = W ? block(1) : parallel ? gMlpOwn : shared;
+          gMi = layerBlock + 3 * H * ND * 4;
           const Gm = writerGrad(mo);
           cb.onWriter?.(mo, Gm);
-          m.mlpBackward(l, Gm, vals.value(mi), N, s, gMi, null, mlpTmp!);
+          if (rows) {
+            // The forward ran this MLP on the metric rows alone (its buffers hold them compactly); the gradient is zero elsewhere.
+            gather(rIn, Gm, D); gather(rX, vals.value(mi), D);
+            m.mlpBackward(l, rIn, rX, R, s, rOut, null, mlpTmp!);
+            scatter(gMi, rOut, D, ND);
+          } else {
+            m.mlpBackward(l, Gm, vals.value(mi), N, s, gMi, null, mlpTmp!);
+          }
           gradOf[mi] = gMi;
-          cb.onReaders?.([mi], gMi);
           // A sequential MLP reads its layer's heads: its input gradient reaches them. A parallel one does not (added after them).
           if (!W && !parallel) e.k.add(G, G, gMi, ND);
         }
         // Heads: each result feeds everything after it, not its own layer's inputs.
         const readers: number[] = [];
-        const layerBlock = W ? block(3 * H) : shared;
         for (let h = 0; h < H; h++) {
           const res = byKind("result", l, h);
           const [q, k, v] = [0, 1, 2].map((i) => this.qkvIds[3 * res + i]);
           const Gr = writerGrad(res);
           cb.onWriter?.(res, Gr);
-          m.headResultBackward(l, Gr, N, h, h + 1, dz, Dh);
+          if (rows) {
+            gather(rIn, Gr, D);
+            m.headResultBackward(l, rIn, R, h, h + 1, rQ, Dh);
+            scatter(dz, rQ, Dh, N * Dh);
+          } else {
+            m.headResultBackward(l, Gr, N, h, h + 1, dz, Dh);
+          }
           e.k.fill(dx.k, 0, N * Dh);
           e.k.fill(dx.v, 0, N * Dh);
           m.attendBackward(l, dx.q, dx.k, dx.v, dpat, dz, vals.value(q), vals.value(k), vals.value(v), save.pattern[res], B, T, 1, 1, 0, 1, rotScratch);
@@ -447,15 +498,28 @@ export class GraphPass {
             const wd = W ? W[g.parents[node][0]] : 1;
             let d = dx[letter];
             if (wd !== 1) { e.k.fill(dscaled, 0, N * Dh); e.k.axpy(dscaled, wd, d, N * Dh); d = dscaled; }
-            m.projectBackward(l, letter, d, Dh, N, hh, hh + 1, dln, false);
-            m.normalizeBackward(slot, 0, 0, dln, vals.value(input), N, m.layers[l].ln1w, save.mean[input], save.rstd[input]);
+            if (rows && letter === "q") {
+              // Queries: the gradient is zero outside the metric rows.
+              gather(rQ, d, Dh);
+              m.projectBackward(l, letter, rQ, Dh, R, hh, hh + 1, rIn, false);
+              gather(rX, vals.value(input), D);
+              const mean = save.mean[input] ? rStat : 0, rstd = save.rstd[input] ? rStat + R * 4 : 0;
+              if (mean) gather(mean, save.mean[input], 1);
+              if (rstd) gather(rstd, save.rstd[input], 1);
+              m.normalizeBackward(rOut, 0, 0, rIn, rX, R, m.layers[l].ln1w, mean, rstd);
+              scatter(slot, rOut, D, ND);
+            } else {
+              m.projectBackward(l, letter, d, Dh, N, hh, hh + 1, dln, false);
+              m.normalizeBackward(slot, 0, 0, dln, vals.value(input), N, m.layers[l].ln1w, save.mean[input], save.rstd[input]);
+            }
             gradOf[input] = slot;
             readers.push(input);
           }
         }
+        if (mi >= 0) readers.push(mi);
         cb.onReaders?.(readers, layerBlock);
-        if (!W) for (let j = 0; j < readers.length; j++) e.k.add(G, G, layerBlock + j * ND * 4, ND);
-        if (!W && parallel && !cfg.attnOnly) e.k.add(G, G, gMlpOwn, ND);
+        if (!W) for (let j = 0; j < 3 * H; j++) e.k.add(G, G, layerBlock + j * ND * 4, ND);
+        if (!W && parallel && mi >= 0) e.k.add(G, G, gMi, ND);
       }
     } finally {
       e.reset(mark);
