@@ -386,8 +386,13 @@ export class GraphPass {
       if (n.kind === "result") save.pattern[n.id] = e.allocF32(this.B * this.T * this.T);
       if (n.kind === "qkv" && opts.computed) save.computed[n.id] = e.allocF32(this.size[n.id]);
     }
-    if (!cfg.attnOnly) for (let l = 0; l < cfg.nLayers; l++) save.mlp.push(m.mlpScratch(e.allocF32(m.mlpScratchFloats(N)), N));
-    void D;
+    if (!cfg.attnOnly) {
+      // Backward reads each MLP's pre-activations (and SwiGLU gate) and stats, not its normalized input or
+      // activations (those feed weight gradients only, which no graph pass takes): one shared scratch for those.
+      const M = cfg.dMlp, ln = e.allocF32(N * D), post = e.allocF32(N * M), swiglu = cfg.actFn === "swiglu";
+      const gate = swiglu ? 0 : e.allocF32(N * M);
+      for (let l = 0; l < cfg.nLayers; l++) save.mlp.push({ ln, mean: 0, rstd: 0, pre: e.allocF32(N * M), post, gate: swiglu ? e.allocF32(N * M) : gate });
+    }
     return save;
   }
 

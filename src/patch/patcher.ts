@@ -287,6 +287,17 @@ export class Patcher {
   /** Ablated (corrupted, zero or mean) value of a node (a reader's: its input in the ablated run). */
   ablated(node: number): number { return this.isReader[node] ? this.corrOf[node] : this.corr[node]; }
   private trialBuf(node: number): number { return this.act[node] ? this.buf0[node] : this.buf1[node]; }
+
+  /**
+   * Scratch for a whole-graph pass between trials (attribution): each writer's
+   * and q/k/v node's trial buffer, which no trial is using once a pending one
+   * is forgotten (this forgets it). Node id → offset of its size; readers have
+   * none (0). The next trial overwrites them.
+   */
+  spare(): (node: number) => number {
+    this.reject();
+    return (x) => (this.isReader[x] ? 0 : this.trialBuf(x));
+  }
   private live(node: number): number { return this.dirty[node] ? this.trialBuf(node) : this.value(node); }
   private readonly liveOf = (node: number): number => this.live(node);
   private mark(node: number): void { this.dirty[node] = 1; this.dirtyList[this.nDirty++] = node; }
