@@ -126,6 +126,7 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
   for (const s of params.specs) if (s.pack && !s.tiedTo) engine.k.fill(params.ptr(s.name), 0, storageFloats(s));
   const total = plans.reduce((a, p) => a + (p.src.stored ? p.dims.reduce((x, y) => x * y, 1) * DTYPE_BYTES[p.src.stored.dtype] : 0), 0);
   let done = 0;
+  let chunk = new Uint8Array(0);
   for (const plan of plans) {
     const spec = params.specs.find((s) => s.name === plan.param)!;
     const n = plan.dims.length, inner = plan.dims[n - 1], rows = plan.dims.slice(0, n - 1).reduce((a, b) => a * b, 1);
@@ -148,8 +149,14 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
       let vals: Float32Array | Uint16Array;
       if (plan.src.array) vals = plan.src.array.subarray(first, last);
       else {
-        const st = plan.src.stored;
-        const bytes = await (st.source ?? source!).read(st.offset + first * eb, (last - first) * eb);
+        const st = plan.src.stored, from = st.source ?? source!, len = (last - first) * eb;
+        let bytes: Uint8Array;
+        if (from.readInto) {
+          // One buffer for every chunk (grown when a row needs more), instead of a new one each read.
+          if (chunk.length < len) chunk = new Uint8Array(Math.max(len, CHUNK_BYTES));
+          bytes = chunk.subarray(0, len);
+          await from.readInto(st.offset + first * eb, bytes);
+        } else bytes = await from.read(st.offset + first * eb, len);
         vals = keep16 ? bits16(bytes, last - first) : decode(bytes, st.dtype, last - first);
         done += (r1 - r0) * inner * eb;
       }
