@@ -70,11 +70,17 @@ export class EdgeGradients {
   private readonly onReaders = (readers: number[], grads: number): void => {
     const e = this.pass.model.engine, g = this.pass.graph, nn = g.nodes.length;
     const ND = this.pass.N * this.pass.model.cfg.dModel;
-    // The group's widest prefix (a layer's MLP input also reads its heads); edges exist only within each reader's own.
-    let pre = 0;
-    for (const r of readers) pre = Math.max(pre, this.prefix[r]);
+    // Every reader of the group against the writers all of them read (the shortest prefix), then each reader
+    // with a longer one (a layer's MLP input also reads its heads) against the rest, from that panel on.
+    let pre = 0, common = Infinity;
+    for (const r of readers) { pre = Math.max(pre, this.prefix[r]); common = Math.min(common, this.prefix[r]); }
     if (pre === 0) return;
-    e.gemmPacked(readers.length, pre, ND, grads, ND, this.delta, this.S, pre);
+    if (common > 0) e.gemmPacked(readers.length, common, ND, grads, ND, this.delta, this.S, pre);
+    const from = common & ~7;
+    readers.forEach((r, j) => {
+      const n = this.prefix[r] - from;
+      if (this.prefix[r] > common) e.gemmPacked(1, n, ND, grads + j * ND * 4, ND, this.delta + e.k.packedBOffset(from, ND) * 4, this.S + (j * pre + from) * 4, pre, { rows: ND });
+    });
     const s = e.f32(this.S, pre * readers.length);
     for (let i = 0; i < pre; i++) for (let j = 0; j < readers.length; j++) {
       const ed = this.edgeOf.get(this.writers[i] * nn + readers[j]);

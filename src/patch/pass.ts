@@ -78,7 +78,9 @@ export class GraphPass {
   /** Σ_{j<l} b_O[j] as [D] offsets, l = 0..L: the constant part of a reader's input before layer l. */
   readonly bcum: number[];
   private readonly s: { ln: number; lnPos: number; z: number; pattern: number; rot: number; mlp: MlpBuffers | null; rowsIdx: number; gathered: number; lnf: number; tmp: number;
-    rowsIn: number; rowsOut: number };
+    rowsIn: number; rowsOut: number; ptrs: number };
+  /** Most senders a reader has (the size of s.ptrs, the sender list sumInputs hands the kernel). */
+  private readonly maxParents: number;
   /**
    * The layer whose query side (queries, head results, MLP) only the metric
    * rows need: the last one, whose outputs reach nothing but the logits
@@ -121,8 +123,9 @@ export class GraphPass {
       ln: e.allocF32(N * D), lnPos: cfg.positional === "shortformer" ? e.allocF32(N * D) : 0, z: e.allocF32(N * Dh), pattern: e.allocF32(B * T * T), rot: e.allocF32(2 * N * Dh),
       mlp: cfg.attnOnly ? null : model.mlpScratch(e.allocF32(model.mlpScratchFloats(N)), N),
       rowsIdx: e.alloc(R * 4), gathered: e.allocF32(R * D), lnf: e.allocF32(R * D), tmp: e.allocF32(N * D),
-      rowsIn: e.allocF32(R * D), rowsOut: e.allocF32(R * D),
+      rowsIn: e.allocF32(R * D), rowsOut: e.allocF32(R * D), ptrs: e.alloc(4 * Math.max(1, ...graph.parents.map((p) => p.length))),
     };
+    this.maxParents = Math.max(1, ...graph.parents.map((p) => p.length));
     this.rowsLayer = 2 * R <= N && cfg.positional !== "shortformer" ? L - 1 : -1;
     e.i32(this.s.rowsIdx, R).set(rows);
     this.bcum = [];
@@ -142,10 +145,11 @@ export class GraphPass {
 
   /** A reader's input from scratch: Σ earlier b_O plus each incoming edge's sender offset `src(edge)`, in parent order. */
   sumInputs(x: number, out: number, src: (edge: number) => number): void {
-    const g = this.graph, e = this.model.engine;
-    e.k.fill(out, 0, this.size[x]);
-    e.k.addBias(out, this.bcum[this.readerLayer(x)], this.N, this.model.cfg.dModel);
-    for (const eid of g.parents[x]) e.k.add(out, out, src(eid), this.size[x]);
+    const g = this.graph, e = this.model.engine, pe = g.parents[x];
+    if (pe.length > this.maxParents) throw new Error("sumInputs: more senders than the pass expected");
+    const ptrs = e.i32(this.s.ptrs, pe.length);
+    pe.forEach((eid, i) => (ptrs[i] = src(eid)));
+    e.k.sumInputs(out, this.bcum[this.readerLayer(x)], this.s.ptrs, pe.length, this.model.cfg.dModel, 0, this.N);
   }
 
   /** A reader's input under per-edge weights: Σ b_O + Σ_e ablated + w_e·(value − ablated) (exact adds for weights 0 and 1). */

@@ -41,6 +41,8 @@ export interface KernelExports {
   lerp(out: number, a: number, b: number, alpha: number, n: number): void;
   fill(out: number, value: number, n: number): void;
   addBias(out: number, bias: number, N: number, D: number): void;
+  /** Rows [r0, r1) of out[N,D] = (0 + bias) + x_0 + … + x_{k−1} in order (ptrs: i32 [k] offsets; bias [D] or 0). */
+  sumInputs(out: number, bias: number, ptrs: number, k: number, D: number, r0: number, r1: number): void;
   sumSlices(out: number, src: number, N: number, S: number, D: number, accumulate: number): void;
   /** weFormat: WE's elements, 0 f32 (the default), 1 bf16, 2 f16; 3 the tied W_U [D,V] packed by packB. */
   embed(out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number, weFormat?: number): void;

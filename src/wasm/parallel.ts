@@ -65,7 +65,7 @@ const ROWS: Record<string, RowKernel> = {
 };
 
 /** Kernels the workers resolve; an op code is an index here. */
-export const POOL_KERNELS = ["sgemm", "attention", "attentionBackward", "rope", "embed", "sgemmPacked", "packB", ...Object.keys(ROWS)];
+export const POOL_KERNELS = ["sgemm", "attention", "attentionBackward", "rope", "embed", "sgemmPacked", "packB", "sumInputs", ...Object.keys(ROWS)];
 const OP = Object.fromEntries(POOL_KERNELS.map((n, i) => [n, i])) as Record<string, number>;
 
 /** SGEMM's op code and the index of its workspace argument, for the workers. */
@@ -128,6 +128,8 @@ export class ParallelKernels {
       this.rope(x, cos, sin, B, T, Hx, Dh, h0, h1);
     k.embed = (out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number, weFormat?: number) =>
       this.embed(out, tokens, WE, posW, B, T, D, weFormat ?? 0);
+    k.sumInputs = (out: number, bias: number, ptrs: number, kk: number, D: number, r0: number, r1: number) =>
+      this.sumInputs(out, bias, ptrs, kk, D, r0, r1);
     for (const name of Object.keys(ROWS)) {
       const spec = ROWS[name], op = OP[name], f = raw[name];
       k[name] = (a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7: number, a8: number,
@@ -374,6 +376,21 @@ export class ParallelKernels {
       s[a + 3] = b1 - b0;
     }
     this.run(chunks, "rope");
+  }
+
+  /** Rows [r0, r1) cut into ranges (the kernel indexes rows itself: no pointer moves). */
+  private sumInputs(out: number, bias: number, ptrs: number, k: number, D: number, r0: number, r1: number): void {
+    const rows = r1 - r0;
+    const chunks = this.chunks(rows * D * Math.max(k, 1), CHEAP, rows);
+    if (chunks <= 1) return this.raw.sumInputs(out, bias, ptrs, k, D, r0, r1);
+    const t = this.t, s = this.table;
+    t[0] = out; t[1] = bias; t[2] = ptrs; t[3] = k; t[4] = D; t[5] = r0; t[6] = r1;
+    for (let i = 0; i < chunks; i++) {
+      const a = this.push(this.chunk(i), OP.sumInputs);
+      s[a + 5] = r0 + ParallelKernels.cut(rows, chunks, i, 1);
+      s[a + 6] = r0 + ParallelKernels.cut(rows, chunks, i + 1, 1);
+    }
+    this.run(chunks, "sumInputs");
   }
 
   /** Batches of out: [B·T,D] (positions index W_pos by t, the same in every batch). */
