@@ -79,18 +79,66 @@ export function scatterPacked(p: Packing, dst: Float32Array, vals: ArrayLike<num
     const g = Math.floor(col / G), j = col - g * G;
     return g * group + (j >> 3) * 8 * K + k * 8 + (j & 7);
   };
-  // Moving k by one moves the slot by 8; moving the column within a run of 8 (and a group) by 1.
-  const kStep = p.transposed ? alongRow : downCol;
+  // Moving k by one moves the slot by 8. Along a row of a matrix that is not
+  // transposed, the slot moves by 1 within a run of a panel's 8 columns (and
+  // one group): copy whole runs, and find the slot anew at each run's start.
   let at = slot();
+  if (alongRow && !p.transposed) {
+    for (let i = 0, s = s0; i < n;) {
+      const j = c % G, run = Math.min(8 - (j & 7), G - j, cols - c, n - i);
+      for (let q = 0; q < run; q++, s += sIn) {
+        const v = vals[s];
+        if (v - v !== 0) return s;
+        dst[at + q] = v;
+      }
+      i += run; c += run;
+      if (c === cols) { c = 0; r++; }
+      if (i < n) at = slot();
+    }
+    return -1;
+  }
   for (let i = 0, s = s0; i < n; i++, s += sIn) {
     const v = vals[s];
     if (v - v !== 0) return s;
     dst[at] = v;
     if (alongRow) { if (++c === cols) { c = 0; r++; at = slot(); continue; } } else r++;
-    if (kStep) at += 8;
-    else if (!alongRow) at = slot();
-    else if ((c % G) & 7) at++;
-    else at = slot();
+    if (p.transposed === downCol) at = slot(); // the column moved: a new slot
+    else at += 8; // k moved by one
+  }
+  return -1;
+}
+
+/**
+ * scatterPacked for many rows of a plan at once, each a run along a storage
+ * row (dIn = 1, not transposed): rows[i] = [first value index, storage index]
+ * of plan row i, each `n` long. Panel by panel, rows inner, so consecutive
+ * rows of a panel are written one after another instead of one 32-byte run
+ * per panel per row (which touches a new cache line, and page, every write).
+ * The same slots as scatterPacked; returns the first non-finite value's
+ * index, or −1.
+ */
+export function scatterPackedRows(p: Packing, dst: Float32Array, vals: ArrayLike<number>, rows: [number, number][], sIn: number, n: number): number {
+  const { K, N, G } = p, group = Math.ceil(G / 8) * 8 * K;
+  // Offsets along a row where a run of one panel's columns starts, the same for every row when all rows start at a
+  // panel's first column; otherwise row by row.
+  const c0 = rows.length ? rows[0][1] % N : 0;
+  if (rows.some(([, d]) => d % N !== c0) || (c0 % G) % 8 !== 0 || c0 + n > N) {
+    for (const [s, d] of rows) { const bad = scatterPacked(p, dst, vals, s, sIn, d, 1, n); if (bad >= 0) return bad; }
+    return -1;
+  }
+  for (let i = 0; i < n;) {
+    const c = c0 + i, j = c % G, run = Math.min(8 - (j & 7), G - j, n - i);
+    const base = Math.floor(c / G) * group + (j >> 3) * 8 * K + (j & 7);
+    for (const [s0, d0] of rows) {
+      const k = Math.floor(d0 / N);
+      let s = s0 + i * sIn, at = base + k * 8;
+      for (let q = 0; q < run; q++, s += sIn, at++) {
+        const v = vals[s];
+        if (v - v !== 0) return s;
+        dst[at] = v;
+      }
+    }
+    i += run;
   }
   return -1;
 }

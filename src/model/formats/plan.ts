@@ -8,7 +8,7 @@
 import { WeightError } from "../../errors.js";
 import type { Engine } from "../../wasm/engine.js";
 import type { Params, ParamSpec } from "../params.js";
-import { checkShape, scatterPacked, storageFloats, storageStrides } from "../params.js";
+import { checkShape, scatterPacked, scatterPackedRows, storageFloats, storageStrides } from "../params.js";
 import { DTYPE_BYTES, type ByteSource, type StoredTensor } from "./tensor.js";
 
 /** Where a box of values comes from: a stored tensor's bytes in a file, or an array already in memory. */
@@ -168,12 +168,19 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
       // Views die when memory grows (an await may let other code allocate): take one per chunk.
       const dst = engine.f32(params.ptr(plan.param), storageFloats(spec));
       if (spec.pack) {
-        // Straight into the packed panels: storage index d → its panel slot.
-        for (let r = r0; r < r1; r++) {
-          const [s0, d0] = rowOffsets(r);
-          const bad = scatterPacked(spec.pack, dst, vals, s0 - first, sIn, d0, dIn, inner);
-          if (bad >= 0) throw new WeightError(`tensor "${plan.from}" holds ${vals[bad]} (not finite) at element ${bad + first}; refusing weights that are NaN or infinite`);
+        // Straight into the packed panels: storage index d → its panel slot (whole chunks panel by panel when rows run along storage rows).
+        let bad = -1;
+        if (dIn === 1 && !spec.pack.transposed && inner <= spec.pack.N) {
+          const rowsAt: [number, number][] = [];
+          for (let r = r0; r < r1; r++) { const [s0, d0] = rowOffsets(r); rowsAt.push([s0 - first, d0]); }
+          bad = scatterPackedRows(spec.pack, dst, vals, rowsAt, sIn, inner);
+        } else {
+          for (let r = r0; r < r1 && bad < 0; r++) {
+            const [s0, d0] = rowOffsets(r);
+            bad = scatterPacked(spec.pack, dst, vals, s0 - first, sIn, d0, dIn, inner);
+          }
         }
+        if (bad >= 0) throw new WeightError(`tensor "${plan.from}" holds ${vals[bad]} (not finite) at element ${bad + first}; refusing weights that are NaN or infinite`);
         if (plan.src.stored) opts.onProgress?.(done, total);
         continue;
       }
