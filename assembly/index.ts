@@ -7,7 +7,7 @@ export { gelu, relu, swiglu, softmax, logSoftmax, klRows, tanh, exp } from "./ac
 export { attention, rope } from "./attention";
 export { ropeHalf } from "./rope";
 export { geluErf, geluErfBackward } from "./gelu-erf";
-export { add, sub, axpy, lerp, fill, addBias, sumSlices, embed, addDiff, gatherRows, batchMean } from "./patch";
+export { add, sub, axpy, lerp, fill, addBias, sumSlices, sumInputs, embed, addDiff, gatherRows, batchMean } from "./patch";
 export { biasGrad, layernormBackward, rmsnormBackward, geluBackward, reluBackward, swigluBackward, softmaxBackward, logSoftmaxBackward,
   attentionBackward, embedBackward, klBackward, klLogitsBackward, crossEntropy, crossEntropyBackward } from "./backward";
 export { adamw } from "./optim";

@@ -4,7 +4,10 @@
 // micro-kernel (4, 3, 2 or 1 rows × 8 columns) walks the panels. B may be
 // stored as f32, bf16 or f16 (half.ts: widened exactly while packing), or be
 // packed once for the whole matrix (packB + sgemmPacked: weights packed at
-// load time, so a call streams B once and packs nothing). Not here: threading
+// load time, so a call streams B once and packs nothing). A matrix packed
+// that way also serves products with its transpose (sgemm's PACKED_T B: the
+// backward passes' dx = dy·Wᵀ), its 8×8 blocks transposed while packing, so
+// no second copy of a weight is kept. Not here: threading
 // (the caller splits C's rows or columns, src/wasm/parallel.ts) and any
 // reordering that depends on M or N, so each C element's sum runs over k in
 // the same order whatever rows and columns a call covers (bit-identical
@@ -35,6 +38,13 @@ const NC: i32 = 1024;
 // streaming B from memory, and a hardware prefetcher restarts at every jump);
 // a KCP×8 panel (32 KiB) still fits L1 beside a row tile of A.
 const KCP: i32 = 1024;
+/**
+ * sgemm's bFormat for a B that is a matrix X packed by packB, read
+ * transposed: op(B)[k, n] = X[n, k]. B points at X's panel holding column k
+ * = 0 (a multiple of 8 into X), row n = 0; ldb is X's row count (its panels'
+ * height). transB must be 1.
+ */
+export const PACKED_T: i32 = 3;
 
 /** Bytes of scratch memory one sgemm call needs (packed A, packed B). */
 export function sgemmWorkspaceBytes(): i32 {
@@ -134,12 +144,56 @@ function packA(Ap: usize, A: usize, lda: i32, trans: i32, i0: i32, mc: i32, p0: 
   }
 }
 
+// packBlockB for a PACKED_T B: op(B)[k, n] = X[n, k] with X packed by packB
+// (Xp[k/8][n][8], panel height h = ldb rows). Rows [p0, p0+kc) × cols
+// [j0, j0+nc) of op(B) are, for each 8 k's and 8 n's, one contiguous 8×8
+// block of Xp (8 rows n, 8 lanes k) transposed: the floats packPanelT would
+// copy from X itself, so the same panels and the same bits. p0 is a multiple
+// of 8 (sgemm's k blocks are); lanes past kc and rows past nc are not copied
+// (a partial panel is zero past nc, as packBlockB makes it).
+function packBlockPackedT(Bp: usize, Xp: usize, h: i32, p0: i32, kc: i32, j0: i32, nc: i32): void {
+  const full = nc / NR, nr = nc - full * NR;
+  const kfull = kc & ~7;
+  const pstride = <usize>kc * NR << 2;
+  for (let kk = 0; kk < kc; kk += 8) {
+    // X's panel with lanes k = p0+kk … p0+kk+7, from row j0.
+    const src = Xp + ((<usize>((p0 + kk) >> 3) * h + j0) << 5);
+    const dst = Bp + (<usize>(kk * NR) << 2);
+    if (kk < kfull) {
+      for (let p = 0; p < full; p++) {
+        const s = src + (<usize>p << 8), d = dst + <usize>p * pstride;
+        // Rows n (8 floats of 8 lanes each): low halves are lanes 0–3, high 4–7.
+        const r0 = v128.load(s), r1 = v128.load(s, 32), r2 = v128.load(s, 64), r3 = v128.load(s, 96);
+        const r4 = v128.load(s, 128), r5 = v128.load(s, 160), r6 = v128.load(s, 192), r7 = v128.load(s, 224);
+        transpose4(d, r0, r1, r2, r3);
+        transpose4(d + 16, r4, r5, r6, r7);
+        const q0 = v128.load(s, 16), q1 = v128.load(s, 48), q2 = v128.load(s, 80), q3 = v128.load(s, 112);
+        const q4 = v128.load(s, 144), q5 = v128.load(s, 176), q6 = v128.load(s, 208), q7 = v128.load(s, 240);
+        transpose4(d + (NR << 4), q0, q1, q2, q3);
+        transpose4(d + (NR << 4) + 16, q4, q5, q6, q7);
+      }
+    } else {
+      // The last k's (kc not a multiple of 8): kc − kk rows of each panel.
+      for (let p = 0; p < full; p++) for (let k = kk; k < kc; k++) for (let j = 0; j < NR; j++) {
+        store<f32>(Bp + <usize>p * pstride + (<usize>(k * NR + j) << 2), load<f32>(src + (<usize>(p * NR + j) << 5) + (<usize>(k - kk) << 2)));
+      }
+    }
+    if (nr == 0) continue;
+    const last = Bp + <usize>full * pstride;
+    for (let k = kk; k < min(kc, kk + 8); k++) for (let j = 0; j < NR; j++) {
+      const v: f32 = j < nr ? load<f32>(src + (<usize>(full * NR + j) << 5) + (<usize>(k - kk) << 2)) : 0;
+      store<f32>(last + (<usize>(k * NR + j) << 2), v);
+    }
+  }
+}
+
 // Pack rows [p0, p0+kc) × cols [j0, j0+nc) of op(B) into NR-wide panels:
 // Bp[panel][k][NR] (panel stride kc·NR floats), zero-padded past nc. B's
 // elements are `format` (F32, BF16, F16), ldb counts elements. Each branch
 // below calls the inlined loop with a literal format, so the f32 path has no
 // per-element test.
 function packBlockB(Bp: usize, B: usize, ldb: i32, trans: i32, p0: i32, kc: i32, j0: i32, nc: i32, format: i32): void {
+  if (format == PACKED_T) { packBlockPackedT(Bp, B, ldb, p0, kc, j0, nc); return; }
   const full = nc / NR, nr = nc - full * NR;
   if (trans == 0) {
     if (format == F32) packRowsN(Bp, B, ldb, p0, kc, j0, full, F32);
@@ -183,14 +237,19 @@ function packBlockB(Bp: usize, B: usize, ldb: i32, trans: i32, p0: i32, kc: i32,
   if (j + 2 < nr) v128.store32_lane(p + (<usize>j << 2), v, 2, 8);
 }
 
+// Where micro's touch loads go, so that no optimizer drops them as unused.
+let touched: i32 = 0;
+
 // mr×8 micro-kernel, mr = 1..4 (a literal wherever it is inlined, so the
 // unused rows vanish): C[mr, nr] (row stride ldc floats) (= or +=)
 // A[mr, kc]·Bp[kc][8]. A's element (i,k) is at a + i·ar + k·ak bytes: a
 // packed panel (ar = 4, ak = 16) or op(A) itself. Bp is one packed panel.
 // ld=0 starts from zero, ld=1 from C. Only C's columns j < nr (8 but in the
 // last panel) are read or written, so edge tiles need no scratch copy, and
-// short row tiles do not compute the padding rows.
-@inline function micro(mr: i32, kc: i32, a: usize, ar: usize, ak: usize, b: usize, C: usize, ldc: i32, ld: i32, nr: i32): void {
+// short row tiles do not compute the padding rows. touch: also load one
+// byte at tp, tp + ts, … per k (blockTouch: the next panel's lines).
+@inline function micro(mr: i32, kc: i32, a: usize, ar: usize, ak: usize, b: usize, C: usize, ldc: i32, ld: i32, nr: i32,
+  touch: bool = false, tp: usize = 0, ts: usize = 0): void {
   const r1 = C + (<usize>ldc << 2);
   const r2 = r1 + (<usize>ldc << 2);
   const r3 = r2 + (<usize>ldc << 2);
@@ -205,9 +264,11 @@ function packBlockB(Bp: usize, B: usize, ldb: i32, trans: i32, p0: i32, kc: i32,
     if (mr > 2) { c20 = loadCols(r2, 0, nr); c21 = loadCols(r2, 4, nr); }
     if (mr > 3) { c30 = loadCols(r3, 0, nr); c31 = loadCols(r3, 4, nr); }
   }
+  let seen: i32 = 0;
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
+    if (touch) { seen |= load<u8>(tp); tp += ts; }
     let s = v128.load32_splat(a);
     c00 = madd(s, b0, c00);
     c01 = madd(s, b1, c01);
@@ -229,6 +290,7 @@ function packBlockB(Bp: usize, B: usize, ldb: i32, trans: i32, p0: i32, kc: i32,
     a += ak;
     b += NR << 2;
   }
+  if (touch) touched |= seen;
   storeCols(C, 0, nr, c00); storeCols(C, 4, nr, c01);
   if (mr > 1) { storeCols(r1, 0, nr, c10); storeCols(r1, 4, nr, c11); }
   if (mr > 2) { storeCols(r2, 0, nr, c20); storeCols(r2, 4, nr, c21); }
@@ -258,6 +320,36 @@ function packBlockB(Bp: usize, B: usize, ldb: i32, trans: i32, p0: i32, kc: i32,
   }
 }
 
+// block for a few rows (≤ 4 row tiles) of a pre-packed B, whose panels
+// stream from memory once each: there each panel costs more to fetch than to
+// multiply, and the micro-kernel's own loads keep too few cache misses in
+// flight to cover the memory's latency. So while it multiplies panel p, it
+// also touches panel p + 1 (one byte per k, spread over the row tiles so the
+// next panel's lines are all requested once): 15–20% faster at 10 rows of
+// GPT-2's W_U here (wasm has no prefetch instruction). The arithmetic is
+// block's. The last panel touches itself.
+@noinline function blockTouch(mc: i32, nc: i32, kc: i32, a: usize, ar: usize, ak: usize, b: usize, bs: usize,
+  C: usize, ldc: i32, ld: i32): void {
+  const tiles = (mc + MR - 1) / MR;
+  const ts = <usize>(NR * 4 / tiles); // bytes touched per k: a panel row of 32 bytes over the tiles
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr);
+    const bp = b + <usize>(jr / NR) * bs;
+    let tp = jr + NR < nc ? bp + bs : bp;
+    let ap = a;
+    for (let ir = 0; ir < mc; ir += MR) {
+      const c = C + ((<usize>ir * ldc + jr) << 2);
+      const mr = mc - ir;
+      if (mr >= 4) micro(4, kc, ap, ar, ak, bp, c, ldc, ld, nr, true, tp, ts);
+      else if (mr == 3) micro(3, kc, ap, ar, ak, bp, c, ldc, ld, nr, true, tp, ts);
+      else if (mr == 2) micro(2, kc, ap, ar, ak, bp, c, ldc, ld, nr, true, tp, ts);
+      else micro(1, kc, ap, ar, ak, bp, c, ldc, ld, nr, true, tp, ts);
+      ap += ar * MR;
+      tp += <usize>kc * ts;
+    }
+  }
+}
+
 // C's start before the k sum: bias (+ C if accumulate), or zero when K ≤ 0
 // without accumulate. Bias goes in first so every element sums bias + Σ_k in
 // one fixed order. Returns whether the k sum must start from C.
@@ -281,7 +373,8 @@ function startC(M: i32, N: i32, K: i32, C: usize, ldc: i32, bias: usize, accumul
  * A: f32 [M,K] row stride lda (transA=0) or [K,M] (transA=1); B: [K,N]
  * stride ldb (transB=0) or [N,K] (transB=1), elements of bFormat (0 f32,
  * 1 bf16, 2 f16: little-endian u16, widened exactly while packing; ldb
- * counts elements, B is a byte offset as always); C: f32 [M,N] stride ldc;
+ * counts elements, B is a byte offset as always), or 3 (PACKED_T: B is a
+ * matrix X [N, ≥K] packed by packB, transB = 1, ldb = X's rows); C: f32 [M,N] stride ldc;
  * bias: f32 [N] or 0;
  * work: sgemmWorkspaceBytes() of scratch.
  */
@@ -351,14 +444,16 @@ export function packB(Bp: usize, B: usize, ldb: i32, transB: i32, K: i32, N: i32
  * (+ C if accumulate), the same bits as sgemm on the unpacked B. A: f32
  * [M,K] stride lda (transA=0) or [K,M] (transA=1); Bp: packB's output for
  * K rows, from packedBOffset(j0, K) for columns from j0 (a multiple of 8);
- * C: [M,N] stride ldc; bias: [N] or 0. No workspace: op(A) is read in
+ * C: [M,N] stride ldc; bias: [N] or 0; ldp: the packed matrix's row count
+ * (its panels' height) when the call reads rows k0 … k0+K of it (Bp moved
+ * by 8·k0 floats: one head's rows of W_O), 0 when it reads all K. No workspace: op(A) is read in
  * place by the micro-kernel (measured as fast as packing it for transA=0,
  * about 3/4 of that for transA=1) and B is not copied at all, so a thread's
  * share of rows or column panels needs no scratch of its own.
  */
 export function sgemmPacked(
   transA: i32, M: i32, N: i32, K: i32, A: usize, lda: i32, Bp: usize,
-  C: usize, ldc: i32, bias: usize, accumulate: i32,
+  C: usize, ldc: i32, bias: usize, accumulate: i32, ldp: i32,
 ): void {
   if (M <= 0 || N <= 0) return;
   accumulate = startC(M, N, K, C, ldc, bias, accumulate);
@@ -366,7 +461,7 @@ export function sgemmPacked(
   // Element (i,k) of op(A) at A + i·ar + k·ak bytes.
   const ar: usize = transA ? 4 : <usize>lda << 2;
   const ak: usize = transA ? <usize>lda << 2 : 4;
-  const bs = <usize>K * NR << 2; // bytes per packed panel
+  const bs = <usize>(ldp > 0 ? ldp : K) * NR << 2; // bytes per packed panel
   // Transposed A gives each k of a row tile its own cache line (16 of its 64
   // bytes used, the rest by the next 3 row tiles): KC such lines fit L1.
   const kb = transA ? KC : KCP;
@@ -375,6 +470,10 @@ export function sgemmPacked(
     for (let pc = 0; pc < K; pc += kb) {
       const kc = min(kb, K - pc);
       const ld = accumulate || pc > 0 ? 1 : 0;
+      if (M <= 4 * MR) {
+        blockTouch(M, nc, kc, A + <usize>pc * ak, ar, ak, Bp + <usize>(jc / NR) * bs + (<usize>pc * NR << 2), bs, C + (<usize>jc << 2), ldc, ld);
+        continue;
+      }
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
         block(mc, nc, kc, A + <usize>ic * ar + <usize>pc * ak, ar, ak, ar * MR,

@@ -2,6 +2,7 @@
 // The patching formula (receiver input = Σ of each sender's current or
 // ablated value) is built from these; all may alias their inputs.
 import { F32, widen16 } from "./half";
+import { PACKED_T } from "./matmul";
 
 /** out[n] = a[n] + b[n] */
 export function add(out: usize, a: usize, b: usize, n: i32): void {
@@ -47,6 +48,36 @@ export function addBias(out: usize, bias: usize, N: i32, D: i32): void {
 }
 
 /**
+ * A receiver's input from its senders: for rows [r0, r1) of [N,D] arrays,
+ * out = (((0 + bias) + x_0) + x_1) + … + x_{k−1}, element by element, in
+ * that order: the bits of fill(0), addBias and k adds, but reading each x_j
+ * once and writing out once (a block of rows stays in L1 while every sender
+ * is added to it). ptrs: i32 [k] offsets of the x_j; bias [D] or 0.
+ */
+export function sumInputs(out: usize, bias: usize, ptrs: usize, k: i32, D: i32, r0: i32, r1: i32): void {
+  const rowsPerBlock = max(1, 4096 / D);
+  for (let b0 = r0; b0 < r1; b0 += rowsPerBlock) {
+    const b1 = min(r1, b0 + rowsPerBlock);
+    const start = <usize>b0 * D << 2, n = (b1 - b0) * D;
+    const o = out + start;
+    for (let r = 0; r < b1 - b0; r++) {
+      const row = o + (<usize>r * D << 2);
+      if (bias != 0) addZero(row, bias, D);
+      else fill(row, 0, D);
+    }
+    for (let j = 0; j < k; j++) add(o, o, <usize>load<i32>(ptrs + (<usize>j << 2)) + start, n);
+  }
+}
+
+// row[d] = 0 + bias[d] (the fill-then-addBias bits: −0 becomes +0).
+@inline function addZero(row: usize, bias: usize, D: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= D; i += 4) { const o = <usize>i << 2; v128.store(row + o, f32x4.add(z, v128.load(bias + o))); }
+  for (; i < D; i++) { const o = <usize>i << 2; store<f32>(row + o, <f32>0 + load<f32>(bias + o)); }
+}
+
+/**
  * out[N,D] = Σ_s src_s where src_s is row block s of a strided stack:
  * src: [N, S, D] (per row, S slices of D), summed s = 0..S−1 in order; adds
  * to out when accumulate. Used for the attention output Σ_h result[h].
@@ -64,14 +95,20 @@ export function sumSlices(out: usize, src: usize, N: i32, S: i32, D: i32, accumu
  * Embedding lookup: out[B·T,D] = W_E[tok] (+ W_pos[t] unless posW = 0).
  * tokens: i32 [B·T]; WE: [V,D] of weFormat (0 f32, 1 bf16, 2 f16: a 16-bit
  * table is widened row by row, exactly, so the result is that of the f32
- * table it widens to); posW: f32 [T,D] or 0.
+ * table it widens to; 3: a tied unembedding W_U = W_Eᵀ [D,V] packed by
+ * matmul.ts packB, so row v of W_E is W_U's column v: lane v&7 of panel v/8,
+ * one float every 8); posW: f32 [T,D] or 0.
  */
 export function embed(out: usize, tokens: usize, WE: usize, posW: usize, B: i32, T: i32, D: i32, weFormat: i32): void {
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
     const r = b * T + t;
     const tok = load<i32>(tokens + (<usize>r << 2));
     const o = out + (<usize>r * D << 2);
-    if (weFormat != F32) {
+    if (weFormat == PACKED_T) {
+      const col = WE + ((<usize>(tok >> 3) * D * 8 + (tok & 7)) << 2);
+      for (let d = 0; d < D; d++) store<f32>(o + (<usize>d << 2), load<f32>(col + (<usize>d << 5)));
+      if (posW != 0) add(o, o, posW + (<usize>t * D << 2), D);
+    } else if (weFormat != F32) {
       widen16(o, WE + (<usize>tok * D << 1), D, weFormat);
       if (posW != 0) add(o, o, posW + (<usize>t * D << 2), D);
     } else if (posW != 0) add(o, WE + (<usize>tok * D << 2), posW + (<usize>t * D << 2), D);

@@ -50,17 +50,20 @@ export function eapScores(p: Patcher, opts: EapOptions = {}): EapScores {
   if (p.present.some((x) => x === 0)) throw new InputError("EAP scores the full model: use a patcher with every edge present");
   const mark = e.mark();
   try {
-    // The pass's own node values: readers with the same senders share one buffer (every edge is present).
-    const own = new Float64Array(g.nodes.length);
+    // The pass's own node values: the patcher's idle trial buffers for writers and q/k/v nodes; readers with the
+    // same senders share one new buffer (every edge is present).
+    const own = new Float64Array(g.nodes.length), spare = p.spare();
     let lastReader = -1;
     for (const x of pass.order) {
       const n = g.nodes[x];
-      if (READER_KINDS.has(n.kind) && lastReader >= 0 && sameSenders(g.parents, g.edges, lastReader, x)) own[x] = own[lastReader];
+      if (!READER_KINDS.has(n.kind)) own[x] = spare(x);
+      else if (lastReader >= 0 && sameSenders(g.parents, g.edges, lastReader, x)) own[x] = own[lastReader];
       else own[x] = e.allocF32(pass.size[x]);
       if (READER_KINDS.has(n.kind)) lastReader = x;
     }
     const vals: NodeValues = { value: (x) => own[x], ablated: (x) => p.ablated(x) };
-    const save = pass.allocSave();
+    // The last layer's query side at the metric rows only: its other rows reach neither the logits nor any gradient.
+    const save = pass.allocSave({ rows: true });
     const dlogits = e.allocF32(p.R * cfg.dVocab);
     const grads = new EdgeGradients(pass);
     // Δ = ablated − clean of the patcher's runs: the score is the linear estimate of removing the edge.

@@ -74,7 +74,7 @@ export class MaskedPass {
       if (n.kind === "input" || n.kind === "embed" || n.kind === "pos_embed") e.f32(this.own[n.id], pass.size[n.id]).set(e.f32(p.value(n.id), pass.size[n.id]));
     }
     this.vals = { value: (x) => this.own[x], ablated: (x) => zeros[x] || p.ablated(x) };
-    this.save = pass.allocSave({ computed: true });
+    this.save = pass.allocSave({ computed: true, rows: true });
     this.dlogits = e.allocF32(p.R * p.model.cfg.dVocab);
     this.grads = new EdgeGradients(pass);
   }

@@ -9,7 +9,7 @@
 // src/node/; browsers wrap a File).
 import { makeConfig, type ModelConfig } from "./config.js";
 import { configFromJson, hfConfig, isHfConfigJson, type HfLayout } from "./config-json.js";
-import { mayStore16, Params, paramTable, withStorage, withTiedUnembed, type ParamSpec } from "./params.js";
+import { mayStore16, Params, paramTable, withPacking, withStorage, withTiedUnembed, type ParamSpec } from "./params.js";
 import { weight } from "../names.js";
 import { Transformer } from "./transformer.js";
 import { createEngine, type Engine } from "../wasm/engine.js";
@@ -33,6 +33,11 @@ export interface LoadOptions {
    * f32 at load (false).
    */
   keep16?: boolean;
+  /**
+   * Store the f32 weights the SGEMM reads packed into its panels (the
+   * default; the same results, no per-call packing), or row-major (false).
+   */
+  pack?: boolean;
 }
 
 /** The formats loadModel reads. */
@@ -77,7 +82,8 @@ export async function loadModel(weights: Uint8Array | ByteSource | ShardedWeight
   // A tied unembedding (W_U read from the embedding tensor) shares the embedding's memory.
   const tied = tiedUnembedding(plans);
   if (tied) { specs = withTiedUnembed(specs); plans = plans.filter((p) => p !== tied); }
-  const params = new Params(engine, o.keep16 === false ? specs : withStorage(specs, sixteenBit(specs, plans)));
+  if (o.keep16 !== false) specs = withStorage(specs, sixteenBit(specs, plans));
+  const params = new Params(engine, o.pack === false ? specs : withPacking(specs));
   await fillParams(engine, params, plans, src, { onProgress: o.onProgress });
   return new Transformer(cfg, engine, params);
 }

@@ -5,7 +5,10 @@
 // offset, as llm.c's ParameterTensors) and the trainer's parameter list.
 // Storage is f32, except that a loader may keep a matrix read from a bf16 or
 // f16 file in its 16 bits (withStorage): the kernels widen it on the fly, so
-// a 16-bit checkpoint takes about half the memory of its f32 twin.
+// a 16-bit checkpoint takes about half the memory of its f32 twin. An f32
+// matrix that the SGEMM reads as its B operand is stored packed instead
+// (withPacking): in the panels assembly/matmul.ts packB makes, filled once
+// at load, so no call packs a weight again and no row-major copy is kept.
 // Legend: L layers, D d_model, H heads, Hk kv heads, Dh d_head, M d_mlp, V vocab, C n_ctx.
 import type { ModelConfig } from "./config.js";
 import type { Engine } from "../wasm/engine.js";
@@ -34,6 +37,141 @@ export interface ParamSpec {
   dtype?: StorageDType;
   /** Stored as no memory of its own: it is this other [D, V]-transposed parameter (a tied unembedding read from W_E). */
   tiedTo?: string;
+  /** Stored packed for the SGEMM (f32 only); absent: row-major in its layout. */
+  pack?: Packing;
+}
+
+/**
+ * A matrix stored as packB's panels rather than row-major: its storage
+ * matrix [K, N] (the plain layout, or "heads" [D, Hx·Dh]) packed in column
+ * groups of G (one head's Dh columns for W_Q/K/V, so each head is a packed
+ * matrix of its own, whole panels even when Dh is not a multiple of 8; else
+ * G = N), each group [⌈G/8⌉][K][8] with zeros past its columns. transposed:
+ * the parameter is the [N, K] transpose (a tied W_E [V, D] stored as the
+ * packed W_U [D, V] both read).
+ */
+export interface Packing { K: number; N: number; G: number; transposed?: boolean }
+
+/** Floats a packed matrix occupies. */
+export function packedFloats(p: Packing): number {
+  return (p.N / p.G) * Math.ceil(p.G / 8) * 8 * p.K;
+}
+
+/**
+ * dst[packed slot of storage index d0 + i·dIn] = vals[s0 + i·sIn] for i < n
+ * (one row of a copy plan into a packed matrix). Steps of dIn along the
+ * matrix's rows (the usual case) or down its columns move the slot without a
+ * division. Returns the index of the first value that is not finite, or −1.
+ */
+export function scatterPacked(p: Packing, dst: Float32Array, vals: ArrayLike<number>, s0: number, sIn: number, d0: number, dIn: number, n: number): number {
+  const { K, N, G } = p, group = Math.ceil(G / 8) * 8 * K;
+  // (row, col) of the [K, N] matrix the storage index names, and how one step of dIn moves them.
+  const cols = p.transposed ? K : N;
+  let r = Math.floor(d0 / cols), c = d0 - r * cols;
+  const alongRow = dIn === 1, downCol = dIn === cols;
+  if (!alongRow && !downCol) {
+    const pk = packedIndex(p);
+    for (let i = 0, s = s0, d = d0; i < n; i++, s += sIn, d += dIn) { const v = vals[s]; if (v - v !== 0) return s; dst[pk(d)] = v; }
+    return -1;
+  }
+  const slot = (): number => {
+    const k = p.transposed ? c : r, col = p.transposed ? r : c;
+    const g = Math.floor(col / G), j = col - g * G;
+    return g * group + (j >> 3) * 8 * K + k * 8 + (j & 7);
+  };
+  // Moving k by one moves the slot by 8. Along a row of a matrix that is not
+  // transposed, the slot moves by 1 within a run of a panel's 8 columns (and
+  // one group): copy whole runs, and find the slot anew at each run's start.
+  let at = slot();
+  if (alongRow && !p.transposed) {
+    for (let i = 0, s = s0; i < n;) {
+      const j = c % G, run = Math.min(8 - (j & 7), G - j, cols - c, n - i);
+      for (let q = 0; q < run; q++, s += sIn) {
+        const v = vals[s];
+        if (v - v !== 0) return s;
+        dst[at + q] = v;
+      }
+      i += run; c += run;
+      if (c === cols) { c = 0; r++; }
+      if (i < n) at = slot();
+    }
+    return -1;
+  }
+  for (let i = 0, s = s0; i < n; i++, s += sIn) {
+    const v = vals[s];
+    if (v - v !== 0) return s;
+    dst[at] = v;
+    if (alongRow) { if (++c === cols) { c = 0; r++; at = slot(); continue; } } else r++;
+    if (p.transposed === downCol) at = slot(); // the column moved: a new slot
+    else at += 8; // k moved by one
+  }
+  return -1;
+}
+
+/**
+ * scatterPacked for many rows of a plan at once, each a run along a storage
+ * row (dIn = 1, not transposed): rows[i] = [first value index, storage index]
+ * of plan row i, each `n` long. Panel by panel, rows inner, so consecutive
+ * rows of a panel are written one after another instead of one 32-byte run
+ * per panel per row (which touches a new cache line, and page, every write).
+ * The same slots as scatterPacked; returns the first non-finite value's
+ * index, or −1.
+ */
+export function scatterPackedRows(p: Packing, dst: Float32Array, vals: ArrayLike<number>, rows: [number, number][], sIn: number, n: number): number {
+  const { K, N, G } = p, group = Math.ceil(G / 8) * 8 * K;
+  // Offsets along a row where a run of one panel's columns starts, the same for every row when all rows start at a
+  // panel's first column; otherwise row by row.
+  const c0 = rows.length ? rows[0][1] % N : 0;
+  if (rows.some(([, d]) => d % N !== c0) || (c0 % G) % 8 !== 0 || c0 + n > N) {
+    for (const [s, d] of rows) { const bad = scatterPacked(p, dst, vals, s, sIn, d, 1, n); if (bad >= 0) return bad; }
+    return -1;
+  }
+  for (let i = 0; i < n;) {
+    const c = c0 + i, j = c % G, run = Math.min(8 - (j & 7), G - j, n - i);
+    const base = Math.floor(c / G) * group + (j >> 3) * 8 * K + (j & 7);
+    for (const [s0, d0] of rows) {
+      const k = Math.floor(d0 / N);
+      let s = s0 + i * sIn, at = base + k * 8;
+      for (let q = 0; q < run; q++, s += sIn, at++) {
+        const v = vals[s];
+        if (v - v !== 0) return s;
+        dst[at] = v;
+      }
+    }
+    i += run;
+  }
+  return -1;
+}
+
+/** Float offset in the packed storage of the element at row-major storage index s (of [K, N], or [N, K] when transposed). */
+export function packedIndex(p: Packing): (s: number) => number {
+  const { K, N, G } = p, group = Math.ceil(G / 8) * 8 * K;
+  return (s) => {
+    let k, n;
+    if (p.transposed) { n = Math.floor(s / K); k = s - n * K; } else { k = Math.floor(s / N); n = s - k * N; }
+    const g = Math.floor(n / G), j = n - g * G;
+    return g * group + (j >> 3) * 8 * K + k * 8 + (j & 7);
+  };
+}
+
+/**
+ * The table with every f32 SGEMM weight packed (Packing): W_Q/K/V per head,
+ * W_O, W_in, W_gate, W_out and W_U; a tied W_U through W_E (then W_E itself
+ * is stored as the packed W_U and the embedding lookup reads it there).
+ * 16-bit matrices stay as they are (the SGEMM widens them while packing).
+ */
+export function withPacking(specs: ParamSpec[]): ParamSpec[] {
+  const f32 = (s: ParamSpec) => !s.dtype || s.dtype === "f32";
+  const tied = specs.find((s) => s.name === weight.unembed())?.tiedTo;
+  return specs.map((s) => {
+    if (!f32(s)) return s;
+    const [a, b, c] = s.shape;
+    if (s.name === tied) return { ...s, pack: { K: b, N: a, G: a, transposed: true } }; // W_E [V, D] = W_Uᵀ
+    if (!s.decay || s.tiedTo || s.name === weight.embed() || s.name === weight.posEmbed()) return s;
+    if (s.layout === "heads") return { ...s, pack: { K: b, N: a * c, G: c } }; // [Hx, D, Dh] stored [D, Hx·Dh]
+    if (s.shape.length === 3) return { ...s, pack: { K: a * b, N: c, G: c } }; // W_O [H, Dh, D] = [H·Dh, D]
+    return { ...s, pack: { K: a, N: b, G: b } };
+  });
 }
 
 /** How a parameter's elements are stored: f32, or the 16 bits of a bf16/f16 file (little-endian u16). */
@@ -117,8 +255,11 @@ export interface LayerParams {
   Win: number; bin: number; Wgate: number; bgate: number; Wout: number; bout: number;
 }
 
-/** Bytes a parameter occupies in the block: its elements, a 16-bit one rounded up to 16 bytes (so what follows stays aligned); none when tied. */
-const storageBytes = (s: ParamSpec) => (s.tiedTo ? 0 : s.dtype && s.dtype !== "f32" ? Math.ceil((s.size * 2) / 16) * 16 : s.size * 4);
+/** Floats of a parameter's f32 storage: its elements, or its packed panels. */
+export const storageFloats = (s: ParamSpec): number => (s.pack ? packedFloats(s.pack) : s.size);
+
+/** Bytes a parameter occupies in the block: its elements (or packed panels), a 16-bit one rounded up to 16 bytes (so what follows stays aligned); none when tied. */
+const storageBytes = (s: ParamSpec) => (s.tiedTo ? 0 : s.dtype && s.dtype !== "f32" ? Math.ceil((s.size * 2) / 16) * 16 : storageFloats(s) * 4);
 
 /** All parameters in one wasm allocation, laid out in table order. */
 export class Params {
@@ -129,6 +270,8 @@ export class Params {
   private readonly at = new Map<string, number>();
   /** Formats of the 16-bit parameters by offset (absent: f32). */
   private readonly formats = new Map<number, "bf16" | "f16">();
+  /** Packings of the packed parameters by offset (absent: row-major). */
+  private readonly packs = new Map<number, Packing>();
 
   constructor(engine: Engine, specs: ParamSpec[]) {
     this.specs = specs;
@@ -146,6 +289,7 @@ export class Params {
       }
       this.at.set(s.name, off);
       if (s.dtype === "bf16" || s.dtype === "f16") this.formats.set(off, s.dtype);
+      if (s.pack) this.packs.set(off, s.pack);
       off += storageBytes(s);
     }
   }
@@ -155,6 +299,9 @@ export class Params {
 
   /** Element format of the parameter stored at `ptr` (an offset ptr() gave): f32 unless it was kept 16-bit. */
   format(ptr: number): StorageDType { return this.formats.get(ptr) ?? "f32"; }
+
+  /** How the parameter stored at `ptr` is packed, or undefined when it is row-major. */
+  packing(ptr: number): Packing | undefined { return this.packs.get(ptr); }
 
   has(name: string): boolean { return this.at.has(name); }
 
@@ -186,8 +333,13 @@ export function storageStrides(spec: ParamSpec): number[] {
   return st;
 }
 
-/** Canonical-order copy of a parameter's storage (undoing the "heads" layout). */
+/** Canonical-order copy of a parameter's storage (undoing the "heads" layout and any packing). */
 export function readCanonical(spec: ParamSpec, storage: Float32Array): Float32Array {
+  if (spec.pack) {
+    const pk = packedIndex(spec.pack), st = new Float32Array(spec.size);
+    for (let i = 0; i < st.length; i++) st[i] = storage[pk(i)];
+    return readCanonical({ ...spec, pack: undefined }, st);
+  }
   if (spec.layout === "plain") return storage.slice();
   const [Hx, D, Dh] = spec.shape;
   const out = new Float32Array(spec.size);

@@ -5,15 +5,21 @@
 // them together are forward.ts / backward.ts (the residual stream: logits
 // and training) and patch/pass.ts (each receiver's input mixed from its
 // senders: patching, attribution, mask learning); nothing else computes.
+// Weights the SGEMM reads (params.ts withPacking) are usually stored packed:
+// forward products read them with gemmPacked, the backward ones (dx = dy·Wᵀ)
+// with gemmPackedT, which packs their 8×8 blocks transposed per call, as
+// gemm(transB) packs a row-major W: no transposed copy is kept, and both
+// give the bits of gemm on the row-major matrix. 16-bit weights, and the
+// models a Trainer updates, stay row-major and take gemm.
 // Legend: B batch, T positions, N rows (B·T or fewer), D d_model, H heads,
 // Hk kv heads, Hx heads of one letter (H for q, Hk for k/v), Dh d_head,
 // M d_mlp, V vocab, L layers.
 import type { ModelConfig } from "./config.js";
 import type { Engine, WeightFormat } from "../wasm/engine.js";
-import { createEngine } from "../wasm/engine.js";
+import { createEngine, PACKED_T } from "../wasm/engine.js";
 import { InputError } from "../errors.js";
 import { hook as hookOf, LETTERS, weight, type Letter } from "../names.js";
-import { Params, paramTable, type LayerParams, type ParamSpec } from "./params.js";
+import { Params, paramTable, withPacking, type LayerParams, type Packing, type ParamSpec } from "./params.js";
 import { canonicalPlans, type SourceTensors } from "./formats/convert.js";
 import { fillParams } from "./formats/plan.js";
 import { forward, type ForwardOptions, type ForwardResult } from "./forward.js";
@@ -94,10 +100,14 @@ export class Transformer {
     this.zeroB = cfg.normalization.endsWith("Pre") ? engine.upload(new Float32Array(cfg.dModel)) : 0;
   }
 
-  /** A model from canonical weights in memory (checked against the parameter table; missing optional biases are zero). */
-  static async create(cfg: ModelConfig, weights: WeightMap, engine?: Engine): Promise<Transformer> {
+  /**
+   * A model from canonical weights in memory (checked against the parameter
+   * table; missing optional biases are zero). pack (default true): store the
+   * SGEMM weights packed (false: row-major, for a Trainer, which updates them in place).
+   */
+  static async create(cfg: ModelConfig, weights: WeightMap, engine?: Engine, opts: { pack?: boolean } = {}): Promise<Transformer> {
     const e = engine ?? (await createEngine());
-    const specs = paramTable(cfg);
+    const specs = opts.pack === false ? paramTable(cfg) : withPacking(paramTable(cfg));
     const params = new Params(e, specs);
     const src: SourceTensors = new Map([...weights].map(([n, t]) => [n, { shape: t.shape, src: { array: t.data } }]));
     await fillParams(e, params, canonicalPlans(specs, src, cfg).plans, null);
@@ -138,6 +148,12 @@ export class Transformer {
   /** Byte offset of element `i` of the matrix stored at `w`, whatever its format. */
   private at(w: number, i: number): number { return w + i * (this.params.format(w) === "f32" ? 4 : 2); }
 
+  /** How the matrix at `w` is packed, or undefined when row-major. */
+  private pk(w: number): Packing | undefined { return this.params.packing(w); }
+
+  /** Bytes of one head's packed block of W_Q/K/V (whole 8-column panels over D rows). */
+  private get headBlock(): number { return Math.ceil(this.cfg.dHead / 8) * 8 * this.cfg.dModel * 4; }
+
   // ---- q/k/v projections --------------------------------------------------------
 
   /** Heads (of one letter) [h0,h1): out[N, (h1−h0)·Dh] (row stride ldo) = x[N,D]·W[h] + b[h]. */
@@ -145,16 +161,30 @@ export class Transformer {
     const Lp = this.layers[l];
     const { dModel: D, dHead: Dh } = this.cfg;
     const Hx = letter === "q" ? this.cfg.nHeads : this.cfg.nKvHeads;
-    const W = Lp.W[letter];
-    this.engine.gemm(N, (h1 - h0) * Dh, D, x, D, this.at(W, h0 * Dh), Hx * Dh, out, ldo, { bias: Lp.b[letter] + h0 * Dh * 4, format: this.fmt(W) });
+    const W = Lp.W[letter], e = this.engine;
+    if (!this.pk(W)) {
+      e.gemm(N, (h1 - h0) * Dh, D, x, D, this.at(W, h0 * Dh), Hx * Dh, out, ldo, { bias: Lp.b[letter] + h0 * Dh * 4, format: this.fmt(W) });
+    } else if (Dh % 8 === 0) {
+      // Whole panels per head: heads h0..h1 are one packed [D, (h1−h0)·Dh] matrix.
+      e.gemmPacked(N, (h1 - h0) * Dh, D, x, D, W + h0 * this.headBlock, out, ldo, { bias: Lp.b[letter] + h0 * Dh * 4 });
+    } else {
+      for (let h = h0; h < h1; h++) e.gemmPacked(N, Dh, D, x, D, W + h * this.headBlock, out + (h - h0) * Dh * 4, ldo, { bias: Lp.b[letter] + h * Dh * 4 });
+    }
   }
 
   /** dx[N,D] (= or +=) dout[N, (h1−h0)·Dh] (row stride ldd) · W[h0..h1)ᵀ: the input gradient of project(). */
   projectBackward(l: number, letter: Letter, dout: number, ldd: number, N: number, h0: number, h1: number, dx: number, accumulate: boolean): void {
     const { dModel: D, dHead: Dh } = this.cfg;
     const Hx = letter === "q" ? this.cfg.nHeads : this.cfg.nKvHeads;
-    const W = this.layers[l].W[letter];
-    this.engine.gemm(N, D, (h1 - h0) * Dh, dout, ldd, this.at(W, h0 * Dh), Hx * Dh, dx, D, { transB: true, accumulate, format: this.fmt(W) });
+    const W = this.layers[l].W[letter], e = this.engine;
+    if (!this.pk(W)) {
+      e.gemm(N, D, (h1 - h0) * Dh, dout, ldd, this.at(W, h0 * Dh), Hx * Dh, dx, D, { transB: true, accumulate, format: this.fmt(W) });
+    } else if (Dh % 8 === 0) {
+      e.gemmPackedT(N, D, (h1 - h0) * Dh, dout, ldd, W + h0 * this.headBlock, D, dx, D, { accumulate });
+    } else {
+      // Head by head, each continuing the sum the last one left in dx: one call's order of k.
+      for (let h = h0; h < h1; h++) e.gemmPackedT(N, D, Dh, dout + (h - h0) * Dh * 4, ldd, W + h * this.headBlock, D, dx, D, { accumulate: accumulate || h > h0 });
+    }
   }
 
   /** Every head's weight and bias gradients of one letter: dW[D, Hx·Dh] += xᵀ·dout, db += Σ rows (training). */
@@ -275,21 +305,25 @@ export class Transformer {
   attnOutput(l: number, z: number, N: number, out: number): void {
     const { nHeads: H, dHead: Dh, dModel: D } = this.cfg;
     const WO = this.layers[l].WO;
-    this.engine.gemm(N, D, H * Dh, z, H * Dh, WO, D, out, D, { bias: this.layers[l].bO, format: this.fmt(WO) });
+    if (this.pk(WO)) this.engine.gemmPacked(N, D, H * Dh, z, H * Dh, WO, out, D, { bias: this.layers[l].bO });
+    else this.engine.gemm(N, D, H * Dh, z, H * Dh, WO, D, out, D, { bias: this.layers[l].bO, format: this.fmt(WO) });
   }
 
   /** Head h's result out[N,D] (row stride ldo) = z_h[N,Dh] (row stride ldz)·W_O[h] (no b_O). */
   headResult(l: number, h: number, z: number, ldz: number, N: number, out: number, ldo: number): void {
     const { dHead: Dh, dModel: D } = this.cfg;
     const WO = this.layers[l].WO;
-    this.engine.gemm(N, D, Dh, z, ldz, this.at(WO, h * Dh * D), D, out, ldo, { format: this.fmt(WO) });
+    // Packed W_O [H·Dh, D]: head h's rows start 8·h·Dh floats into every panel.
+    if (this.pk(WO)) this.engine.gemmPacked(N, D, Dh, z, ldz, WO + h * Dh * 32, out, ldo, { rows: this.cfg.nHeads * Dh });
+    else this.engine.gemm(N, D, Dh, z, ldz, this.at(WO, h * Dh * D), D, out, ldo, { format: this.fmt(WO) });
   }
 
   /** dz[N, (h1−h0)·Dh] (row stride ldz) = dout[N,D]·W_O[h0..h1)ᵀ: the z gradient of headResult/attnOutput. */
   headResultBackward(l: number, dout: number, N: number, h0: number, h1: number, dz: number, ldz: number): void {
     const { dHead: Dh, dModel: D } = this.cfg;
     const WO = this.layers[l].WO;
-    this.engine.gemm(N, (h1 - h0) * Dh, D, dout, D, this.at(WO, h0 * Dh * D), D, dz, ldz, { transB: true, format: this.fmt(WO) });
+    if (this.pk(WO)) this.engine.gemmPackedT(N, (h1 - h0) * Dh, D, dout, D, WO + h0 * Dh * 32, this.cfg.nHeads * Dh, dz, ldz);
+    else this.engine.gemm(N, (h1 - h0) * Dh, D, dout, D, this.at(WO, h0 * Dh * D), D, dz, ldz, { transB: true, format: this.fmt(WO) });
   }
 
   // ---- MLP ------------------------------------------------------------------------
@@ -310,10 +344,10 @@ export class Transformer {
     const { dModel: D, dMlp: M } = this.cfg;
     const e = this.engine;
     this.normalize(s.ln, x, N, Lp.ln2w, Lp.ln2b, s.mean, s.rstd);
-    e.gemm(N, M, D, s.ln, D, Lp.Win, M, s.pre, M, { bias: Lp.bin, format: this.fmt(Lp.Win) });
+    this.matmul(N, M, D, s.ln, Lp.Win, s.pre, Lp.bin);
     if (this.cfg.actFn === "swiglu") {
       // llama: silu(x·W_gate + b_gate) · (x·W_in + b_in)
-      e.gemm(N, M, D, s.ln, D, Lp.Wgate, M, s.gate, M, { bias: Lp.bgate, format: this.fmt(Lp.Wgate) });
+      this.matmul(N, M, D, s.ln, Lp.Wgate, s.gate, Lp.bgate);
       e.k.swiglu(s.post, s.gate, s.pre, N * M);
     } else if (this.cfg.actFn === "relu") {
       e.k.relu(s.post, s.pre, N * M); // tracr's compiled MLPs
@@ -322,7 +356,19 @@ export class Transformer {
     } else {
       e.k.gelu(s.post, s.pre, N * M);
     }
-    e.gemm(N, D, M, s.post, M, Lp.Wout, D, out, D, { bias: Lp.bout, format: this.fmt(Lp.Wout) });
+    this.matmul(N, D, M, s.post, Lp.Wout, out, Lp.bout);
+  }
+
+  /** out[N,cols] = x[N,K]·W[K,cols] (+ bias[cols]) for a whole weight matrix W (packed or row-major). */
+  private matmul(N: number, cols: number, K: number, x: number, W: number, out: number, bias: number): void {
+    if (this.pk(W)) this.engine.gemmPacked(N, cols, K, x, K, W, out, cols, { bias });
+    else this.engine.gemm(N, cols, K, x, K, W, cols, out, cols, { bias, format: this.fmt(W) });
+  }
+
+  /** dx[N,K] (= or +=) dy[N,cols]·Wᵀ for a whole weight matrix W [K, cols] (packed or row-major). */
+  private matmulT(N: number, cols: number, K: number, dy: number, W: number, dx: number, accumulate = false): void {
+    if (this.pk(W)) this.engine.gemmPackedT(N, K, cols, dy, cols, W, K, dx, K, { accumulate });
+    else this.engine.gemm(N, K, cols, dy, cols, W, cols, dx, K, { transB: true, accumulate, format: this.fmt(W) });
   }
 
   /**
@@ -340,7 +386,7 @@ export class Transformer {
       e.gemm(M, D, N, s.post, M, dout, D, g.Wout, D, { transA: true, accumulate: true });
       e.k.biasGrad(g.bout, dout, N, D);
     }
-    e.gemm(N, M, D, dout, D, Lp.Wout, D, dpost, M, { transB: true, format: this.fmt(Lp.Wout) });
+    this.matmulT(N, D, M, dout, Lp.Wout, dpost);
     if (this.cfg.actFn === "swiglu") {
       e.k.swigluBackward(dgate, dpre, s.gate, s.pre, dpost, N * M);
       if (g) e.gemm(D, M, N, s.ln, D, dgate, M, g.Wgate, M, { transA: true, accumulate: true });
@@ -352,8 +398,8 @@ export class Transformer {
       e.gemm(D, M, N, s.ln, D, dpre, M, g.Win, M, { transA: true, accumulate: true });
       e.k.biasGrad(g.bin, dpre, N, M);
     }
-    e.gemm(N, D, M, dpre, M, Lp.Win, M, dln, D, { transB: true, format: this.fmt(Lp.Win) });
-    if (this.cfg.actFn === "swiglu") e.gemm(N, D, M, dgate, M, Lp.Wgate, M, dln, D, { transB: true, accumulate: true, format: this.fmt(Lp.Wgate) });
+    this.matmulT(N, M, D, dpre, Lp.Win, dln);
+    if (this.cfg.actFn === "swiglu") this.matmulT(N, M, D, dgate, Lp.Wgate, dln, true);
     this.normalizeBackward(dx, g?.ln2w ?? 0, g?.ln2b ?? 0, dln, x, N, Lp.ln2w, s.mean, s.rstd);
   }
 
@@ -361,12 +407,15 @@ export class Transformer {
 
   /** Embedding (+ learned positions) of ids[N] (an Int32 offset) into out[N,D]. */
   embedTokens(out: number, ids: number, B: number, T: number): void {
-    this.engine.k.embed(out, ids, this.WE, this.cfg.positional === "learned" ? this.Wpos : 0, B, T, this.cfg.dModel, FORMAT_CODE[this.fmt(this.WE)]);
+    this.engine.k.embed(out, ids, this.WE, this.cfg.positional === "learned" ? this.Wpos : 0, B, T, this.cfg.dModel, this.embedFormat());
   }
+
+  /** The embed kernel's code for W_E: its format, or PACKED_T when it is stored as the packed (tied) W_U. */
+  private embedFormat(): number { return this.pk(this.WE) ? PACKED_T : FORMAT_CODE[this.fmt(this.WE)]; }
 
   /** Token embedding alone (no positions) of ids[N] into out[N,D]. */
   embedTokensOnly(out: number, ids: number, B: number, T: number): void {
-    this.engine.k.embed(out, ids, this.WE, 0, B, T, this.cfg.dModel, FORMAT_CODE[this.fmt(this.WE)]);
+    this.engine.k.embed(out, ids, this.WE, 0, B, T, this.cfg.dModel, this.embedFormat());
   }
 
   /**
@@ -388,15 +437,18 @@ export class Transformer {
   unembed(x: number, N: number, out: number, ln: number, mean = 0, rstd = 0): void {
     const { dModel: D, dVocab: V } = this.cfg;
     this.normalize(ln, x, N, this.lnfw, this.lnfb, mean, rstd);
-    // A tied unembedding is the embedding [V, D] itself, read transposed.
-    if (this.WU === this.WE) this.engine.gemm(N, V, D, ln, D, this.WE, D, out, V, { transB: true, bias: this.bU, format: this.fmt(this.WE) });
+    // Packed, W_U is [D, V] panels whether tied (W_E is stored as them) or not;
+    // a row-major tied unembedding is the embedding [V, D] itself, read transposed.
+    if (this.pk(this.WU)) this.engine.gemmPacked(N, V, D, ln, D, this.WU, out, V, { bias: this.bU });
+    else if (this.WU === this.WE) this.engine.gemm(N, V, D, ln, D, this.WE, D, out, V, { transB: true, bias: this.bU, format: this.fmt(this.WE) });
     else this.engine.gemm(N, V, D, ln, D, this.WU, V, out, V, { bias: this.bU, format: this.fmt(this.WU) });
   }
 
   /** dln[N,D] (written) = dlogits[N,V]·W_Uᵀ: the gradient at the final norm's output. */
   unembedBackward(dlogits: number, N: number, dln: number): void {
     const { dModel: D, dVocab: V } = this.cfg;
-    if (this.WU === this.WE) this.engine.gemm(N, D, V, dlogits, V, this.WE, D, dln, D, { format: this.fmt(this.WE) });
+    if (this.pk(this.WU)) this.engine.gemmPackedT(N, D, V, dlogits, V, this.WU, D, dln, D);
+    else if (this.WU === this.WE) this.engine.gemm(N, D, V, dlogits, V, this.WE, D, dln, D, { format: this.fmt(this.WE) });
     else this.engine.gemm(N, D, V, dlogits, V, this.WU, V, dln, D, { transB: true, format: this.fmt(this.WU) });
   }
 

@@ -27,15 +27,19 @@ export function fileSource(path: string): ByteSource & { close(): void } {
     byteLength: size,
     name: path,
     async read(offset, length) {
-      if (offset < 0 || offset + length > size) throw new RangeError(`${path}: read [${offset}, ${offset + length}) beyond ${size} bytes`);
       const buf = new Uint8Array(length);
+      await this.readInto!(offset, buf);
+      return buf;
+    },
+    async readInto(offset, buf) {
+      const length = buf.length;
+      if (offset < 0 || offset + length > size) throw new RangeError(`${path}: read [${offset}, ${offset + length}) beyond ${size} bytes`);
       let got = 0;
       while (got < length) {
         const n = readSync(fd, buf, got, length - got, offset + got);
         if (n === 0) throw new UsageError(`${path} ended after ${offset + got} bytes (it was ${size} when opened; was it changed while loading?)`);
         got += n;
       }
-      return buf;
     },
     close() { closeSync(fd); },
   };

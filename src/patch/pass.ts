@@ -35,13 +35,19 @@ export interface PassSave {
   computed: Float64Array;
   mlp: MlpBuffers[];
   gathered: number; lnf: number; meanf: number; rstdf: number; logits: number;
+  /**
+   * The pass computes rowsLayer's queries, head results and MLP at the
+   * metric rows only (zeros elsewhere) and backward follows: for passes
+   * whose values serve only the logits and gradients (attribution, masks).
+   */
+  rows: boolean;
 }
 
 /** What a backward pass reports, and the edge weights its forward ran with. */
 export interface BackwardCallbacks {
   /** Per-edge weights of the forward pass (null or absent: every edge present). */
   weights?: EdgeWeights | null;
-  /** Readers' input gradients ∂metric/∂input, stacked [k, N·D], one group at a time. */
+  /** Readers' input gradients ∂metric/∂input, stacked [k, N·D], one group at a time (see GraphPass.backward). */
   onReaders?: (ids: number[], grads: number) => void;
   /** A q/k/v node's gradient ∂metric/∂value [N,Dh]. */
   onDirect?: (x: number, d: number) => void;
@@ -71,7 +77,27 @@ export class GraphPass {
   readonly qkvIds: Int32Array;
   /** Σ_{j<l} b_O[j] as [D] offsets, l = 0..L: the constant part of a reader's input before layer l. */
   readonly bcum: number[];
-  private readonly s: { ln: number; z: number; pattern: number; rot: number; mlp: MlpBuffers | null; rowsIdx: number; gathered: number; lnf: number; tmp: number };
+  private readonly s: { ln: number; lnPos: number; z: number; pattern: number; rot: number; mlp: MlpBuffers | null; rowsIdx: number; gathered: number; lnf: number; tmp: number;
+    rowsIn: number; rowsOut: number; ptrs: number };
+  /** Most senders a reader has (the size of s.ptrs, the sender list sumInputs hands the kernel). */
+  private readonly maxParents: number;
+  /**
+   * The layer whose query side (queries, head results, MLP) only the metric
+   * rows need: the last one, whose outputs reach nothing but the logits
+   * there (its keys and values still need every row). −1 when that saves
+   * nothing (the metric reads at least half the rows, or shortformer
+   * positions, whose W_pos rows do not follow a gather).
+   */
+  readonly rowsLayer: number;
+  /**
+   * What s.ln holds: the normalized value at offset lnOf for layer lnLayer
+   * (−1: nothing). Within run(), the q/k/v nodes reading one input share one
+   * norm (every head of a layer, when every edge is present); its stats, when
+   * saved, are those of reader lnReader.
+   */
+  private lnOf = -1;
+  private lnLayer = -1;
+  private lnReader = -1;
 
   constructor(model: Transformer, graph: Graph, B: number, T: number, rows: Int32Array) {
     const e = model.engine, cfg = model.cfg;
@@ -94,10 +120,13 @@ export class GraphPass {
     }
     const R = this.R;
     this.s = {
-      ln: e.allocF32(N * D), z: e.allocF32(N * Dh), pattern: e.allocF32(B * T * T), rot: e.allocF32(2 * N * Dh),
+      ln: e.allocF32(N * D), lnPos: cfg.positional === "shortformer" ? e.allocF32(N * D) : 0, z: e.allocF32(N * Dh), pattern: e.allocF32(B * T * T), rot: e.allocF32(2 * N * Dh),
       mlp: cfg.attnOnly ? null : model.mlpScratch(e.allocF32(model.mlpScratchFloats(N)), N),
       rowsIdx: e.alloc(R * 4), gathered: e.allocF32(R * D), lnf: e.allocF32(R * D), tmp: e.allocF32(N * D),
+      rowsIn: e.allocF32(R * D), rowsOut: e.allocF32(R * D), ptrs: e.alloc(4 * Math.max(1, ...graph.parents.map((p) => p.length))),
     };
+    this.maxParents = Math.max(1, ...graph.parents.map((p) => p.length));
+    this.rowsLayer = 2 * R <= N && cfg.positional !== "shortformer" ? L - 1 : -1;
     e.i32(this.s.rowsIdx, R).set(rows);
     this.bcum = [];
     let acc = new Float32Array(D);
@@ -116,10 +145,11 @@ export class GraphPass {
 
   /** A reader's input from scratch: Σ earlier b_O plus each incoming edge's sender offset `src(edge)`, in parent order. */
   sumInputs(x: number, out: number, src: (edge: number) => number): void {
-    const g = this.graph, e = this.model.engine;
-    e.k.fill(out, 0, this.size[x]);
-    e.k.addBias(out, this.bcum[this.readerLayer(x)], this.N, this.model.cfg.dModel);
-    for (const eid of g.parents[x]) e.k.add(out, out, src(eid), this.size[x]);
+    const g = this.graph, e = this.model.engine, pe = g.parents[x];
+    if (pe.length > this.maxParents) throw new Error("sumInputs: more senders than the pass expected");
+    const ptrs = e.i32(this.s.ptrs, pe.length);
+    pe.forEach((eid, i) => (ptrs[i] = src(eid)));
+    e.k.sumInputs(out, this.bcum[this.readerLayer(x)], this.s.ptrs, pe.length, this.model.cfg.dModel, 0, this.N);
   }
 
   /** A reader's input under per-edge weights: Σ b_O + Σ_e ablated + w_e·(value − ablated) (exact adds for weights 0 and 1). */
@@ -138,21 +168,26 @@ export class GraphPass {
   /**
    * A head's q/k/v, a head's result or an MLP's output from its parents'
    * values as `val` gives them; `save` keeps the norm statistics and
-   * attention pattern for backward.
+   * attention pattern for backward. `shared`: a q/k/v node may take s.ln as
+   * it is when it holds the same input's norm (run() only, which resets it
+   * whenever a reader's value is written).
    */
-  computeNode(x: number, out: number, val: (n: number) => number, save?: PassSave): void {
+  computeNode(x: number, out: number, val: (n: number) => number, save?: PassSave, shared = false): void {
     const g = this.graph, m = this.model, n = g.nodes[x], N = this.N;
+    if (save?.rows && n.layer === this.rowsLayer && n.letter !== "k" && n.letter !== "v") {
+      // Zeros outside the metric rows, so the attention over them stays finite.
+      m.engine.k.fill(out, 0, this.size[x]);
+      if (n.kind !== "qkv") { this.computeRows(x, out, val, save); return; }
+      const input = g.edges[g.parents[x][0]].parent;
+      this.normalizeInput(n.layer, val(input), input, save, shared);
+      this.projectRows(x, out);
+      return;
+    }
     switch (n.kind) {
       case "qkv": {
         const input = g.edges[g.parents[x][0]].parent;
-        const Lp = m.layers[n.layer];
-        m.normalize(this.s.ln, val(input), N, Lp.ln1w, Lp.ln1b, save ? save.mean[input] : 0, save ? save.rstd[input] : 0);
-        // Shortformer: a constant W_pos joins the queries' and keys' input after ln1 (so backward is unchanged).
-        if (m.cfg.positional === "shortformer" && n.letter !== "v") m.addPositions(this.s.ln, this.B, this.T);
-        // Grouped-query attention: query head h reads key/value head h·Hk/H
-        // (each query head still has its own k/v nodes, as if ungrouped).
-        const h = n.letter === "q" ? n.head! : m.kvHead(n.head!);
-        m.project(n.layer, n.letter!, this.s.ln, N, h, h + 1, out, m.cfg.dHead);
+        this.normalizeInput(n.layer, val(input), input, save, shared);
+        this.projectNode(x, this.lnFor(n.letter!), out);
         return;
       }
       case "result": {
@@ -173,6 +208,94 @@ export class GraphPass {
     }
   }
 
+  /**
+   * s.ln = ln1 of layer l applied to the reader value at `src` (reader id
+   * `input`, whose stats `save` keeps); with `shared`, skipped when s.ln
+   * already holds it (the stats copied from the reader normalized then).
+   */
+  private normalizeInput(l: number, src: number, input: number, save: PassSave | undefined, shared: boolean): void {
+    const m = this.model, Lp = m.layers[l], e = m.engine, N = this.N;
+    if (shared && this.lnOf === src && this.lnLayer === l) {
+      if (save && save.mean[input] && save.mean[input] !== save.mean[this.lnReader]) e.f32(save.mean[input], N).set(e.f32(save.mean[this.lnReader], N));
+      if (save && save.rstd[input] && save.rstd[input] !== save.rstd[this.lnReader]) e.f32(save.rstd[input], N).set(e.f32(save.rstd[this.lnReader], N));
+      return;
+    }
+    m.normalize(this.s.ln, src, N, Lp.ln1w, Lp.ln1b, save ? save.mean[input] : 0, save ? save.rstd[input] : 0);
+    this.lnOf = src; this.lnLayer = l; this.lnReader = input;
+    // Shortformer: a constant W_pos joins the queries' and keys' input after ln1 (so backward is unchanged).
+    if (this.s.lnPos) {
+      e.f32(this.s.lnPos, N * m.cfg.dModel).set(e.f32(this.s.ln, N * m.cfg.dModel));
+      m.addPositions(this.s.lnPos, this.B, this.T);
+    }
+  }
+
+  /** The normalized input a q/k/v node of `letter` projects: s.ln, or with shortformer positions s.lnPos (q and k). */
+  private lnFor(letter: string): number { return this.s.lnPos && letter !== "v" ? this.s.lnPos : this.s.ln; }
+
+  /** q/k/v node x's head projected from the normalized input `ln` into out [N, Dh]. */
+  private projectNode(x: number, ln: number, out: number): void {
+    const m = this.model, n = this.graph.nodes[x];
+    // Grouped-query attention: query head h reads key/value head h·Hk/H
+    // (each query head still has its own k/v nodes, as if ungrouped).
+    const h = n.letter === "q" ? n.head! : m.kvHead(n.head!);
+    m.project(n.layer, n.letter!, ln, this.N, h, h + 1, out, m.cfg.dHead);
+  }
+
+  /**
+   * Several q/k/v nodes of one layer whose readers hold the same value
+   * `input` (offset): one norm, then each node's head projected into out(x).
+   * The bits of computeNode on each.
+   */
+  computeQkvShared(nodes: number[], input: number, out: (x: number) => number): void {
+    const g = this.graph, first = g.nodes[nodes[0]], m = this.model, { dModel: D, dHead: Dh } = m.cfg;
+    this.normalizeInput(first.layer, input, -1, undefined, false);
+    this.lnOf = -1; // not a run's reader value: never taken as shared
+    for (const x of nodes) {
+      const n = g.nodes[x];
+      // Last layer's queries: the metric rows only, into out(x)'s rows (the others left as they are).
+      if (n.letter === "q" && n.layer === this.rowsLayer) this.projectRows(x, out(x));
+      else this.projectNode(x, this.lnFor(n.letter!), out(x));
+    }
+    void D; void Dh;
+  }
+
+  /** Query node x's head projected from s.ln at the metric rows only, into those rows of out. */
+  private projectRows(x: number, out: number): void {
+    const m = this.model, n = this.graph.nodes[x], { dModel: D, dHead: Dh } = m.cfg;
+    m.engine.k.gatherRows(this.s.rowsIn, this.s.ln, this.s.rowsIdx, this.R, D);
+    m.project(n.layer, "q", this.s.rowsIn, this.R, n.head!, n.head! + 1, this.s.rowsOut, Dh);
+    this.scatterRows(out, this.s.rowsOut, Dh);
+  }
+
+  /** dst[rows[r], :] = src[r, :] for the R metric rows (width floats a row). */
+  private scatterRows(dst: number, src: number, width: number): void {
+    const mem = this.model.engine.f32(0, this.model.engine.memory.buffer.byteLength >> 2);
+    for (let r = 0; r < this.R; r++) mem.copyWithin((dst >> 2) + this.rows[r] * width, (src >> 2) + r * width, (src >> 2) + (r + 1) * width);
+  }
+
+  /**
+   * computeNode for a head result or MLP output of rowsLayer at the metric
+   * rows only, written into those rows of out (the other rows left as they
+   * are): the bits computeNode gives there (every kernel is row by row).
+   */
+  computeRows(x: number, out: number, val: (n: number) => number, save?: PassSave): void {
+    const g = this.graph, m = this.model, n = g.nodes[x], e = m.engine, { dModel: D, dHead: Dh } = m.cfg;
+    if (n.kind === "result") {
+      const pattern = save ? save.pattern[x] : this.s.pattern;
+      m.attend(n.layer, this.s.z, pattern, val(this.qkvIds[3 * x]), val(this.qkvIds[3 * x + 1]), val(this.qkvIds[3 * x + 2]), this.B, this.T, 1, 1, 0, 1, this.s.rot);
+      e.k.gatherRows(this.s.rowsIn, this.s.z, this.s.rowsIdx, this.R, Dh);
+      m.headResult(n.layer, n.head!, this.s.rowsIn, Dh, this.R, this.s.rowsOut, D);
+    } else {
+      const input = g.edges[g.parents[x][0]].parent;
+      // With save, the MLP's buffers hold its R rows compactly (stats in the reader's first R entries): backward reads them so.
+      const s = save ? save.mlp[n.layer] : this.s.mlp!;
+      if (save) { s.mean = save.mean[input]; s.rstd = save.rstd[input]; }
+      e.k.gatherRows(this.s.rowsIn, val(input), this.s.rowsIdx, this.R, D);
+      m.mlp(n.layer, this.s.rowsIn, this.R, this.s.rowsOut, s);
+    }
+    this.scatterRows(out, this.s.rowsOut, D);
+  }
+
   /** A source node's value (the input embeddings) from token ids (an Int32 offset [N]). */
   computeSource(x: number, out: number, ids: number): void {
     const m = this.model, kind = this.graph.nodes[x].kind;
@@ -190,6 +313,7 @@ export class GraphPass {
   run(vals: NodeValues, ids: number, w: EdgeWeights | null, after?: (x: number) => void, save?: PassSave): void {
     const g = this.graph, e = this.model.engine;
     let last = -1; // consecutive readers with the same senders and weights share one sum: copy it
+    this.lnOf = -1;
     for (const x of this.order) {
       const n = g.nodes[x], out = vals.value(x);
       switch (n.kind) {
@@ -197,6 +321,7 @@ export class GraphPass {
           if (ids) this.computeSource(x, out, ids);
           break;
         case "qkv_input": case "mlp_in": case "output":
+          if (out === this.lnOf) this.lnOf = -1; // that value is about to change
           if (last >= 0 && this.sameMix(last, x, w)) {
             if (out !== vals.value(last)) e.f32(out, this.size[x]).set(e.f32(vals.value(last), this.size[x]));
           }
@@ -209,12 +334,12 @@ export class GraphPass {
           const keep = save?.computed[x] ?? 0;
           if (keep) {
             // Mask learning needs the unmixed value even where the weight is 0 (its gradient is ⟨computed − ablated, ∂metric/∂x⟩).
-            this.computeNode(x, keep, (id) => vals.value(id), save);
+            this.computeNode(x, keep, (id) => vals.value(id), save, true);
             if (we === 1) e.f32(out, this.size[x]).set(e.f32(keep, this.size[x]));
             else e.k.lerp(out, vals.ablated(x), keep, we, this.size[x]);
           } else if (we === 0) e.f32(out, this.size[x]).set(e.f32(vals.ablated(x), this.size[x]));
           else {
-            this.computeNode(x, out, (id) => vals.value(id), save);
+            this.computeNode(x, out, (id) => vals.value(id), save, true);
             if (we !== 1) e.k.lerp(out, vals.ablated(x), out, we, this.size[x]);
           }
           break;
@@ -245,8 +370,12 @@ export class GraphPass {
     m.unembed(gathered, this.R, out, lnf, save?.meanf ?? 0, save?.rstdf ?? 0);
   }
 
-  /** Buffers for what one saved forward pass keeps (allocated on the arena); `computed` keeps q/k/v values before their mix. */
-  allocSave(opts: { computed?: boolean } = {}): PassSave {
+  /**
+   * Buffers for what one saved forward pass keeps (allocated on the arena);
+   * `computed` keeps q/k/v values before their mix; `rows` makes the pass
+   * compute the last layer's query side at the metric rows only (PassSave.rows).
+   */
+  allocSave(opts: { computed?: boolean; rows?: boolean } = {}): PassSave {
     const m = this.model, e = m.engine, g = this.graph, cfg = m.cfg;
     const { dModel: D, dVocab: V } = cfg, N = this.N, R = this.R;
     const stat = cfg.normalization !== "none";
@@ -254,15 +383,20 @@ export class GraphPass {
     const save: PassSave = {
       mean: new Float64Array(nn), rstd: new Float64Array(nn), pattern: new Float64Array(nn), computed: new Float64Array(nn), mlp: [],
       gathered: e.allocF32(R * D), lnf: e.allocF32(R * D), meanf: stat ? e.allocF32(R) : 0, rstdf: stat ? e.allocF32(R) : 0,
-      logits: e.allocF32(R * V),
+      logits: e.allocF32(R * V), rows: opts.rows === true && this.rowsLayer >= 0,
     };
     for (const n of g.nodes) {
       if ((n.kind === "qkv_input" || n.kind === "mlp_in") && stat) { save.mean[n.id] = e.allocF32(N); save.rstd[n.id] = e.allocF32(N); }
       if (n.kind === "result") save.pattern[n.id] = e.allocF32(this.B * this.T * this.T);
       if (n.kind === "qkv" && opts.computed) save.computed[n.id] = e.allocF32(this.size[n.id]);
     }
-    if (!cfg.attnOnly) for (let l = 0; l < cfg.nLayers; l++) save.mlp.push(m.mlpScratch(e.allocF32(m.mlpScratchFloats(N)), N));
-    void D;
+    if (!cfg.attnOnly) {
+      // Backward reads each MLP's pre-activations (and SwiGLU gate) and stats, not its normalized input or
+      // activations (those feed weight gradients only, which no graph pass takes): one shared scratch for those.
+      const M = cfg.dMlp, ln = e.allocF32(N * D), post = e.allocF32(N * M), swiglu = cfg.actFn === "swiglu";
+      const gate = swiglu ? 0 : e.allocF32(N * M);
+      for (let l = 0; l < cfg.nLayers; l++) save.mlp.push({ ln, mean: 0, rstd: 0, pre: e.allocF32(N * M), post, gate: swiglu ? e.allocF32(N * M) : gate });
+    }
     return save;
   }
 
@@ -274,7 +408,8 @@ export class GraphPass {
    * gradient, and a q/k/v node's gradient reaches its computation scaled by
    * its direct edge's weight. `onReaders(ids, grads)` receives each group of
    * readers' input gradients ∂metric/∂input stacked [k, N·D] (the output;
-   * an MLP's input; a layer's q/k/v inputs, heads ascending, q, k, v);
+   * then per layer, last first, its q/k/v inputs, heads ascending, q, k, v,
+   * followed by its MLP's input);
    * `onDirect(x, d)` each q/k/v node's gradient [N,Dh] (of its mixed value).
    */
   backward(vals: NodeValues, save: PassSave, dlogits: number, cb: BackwardCallbacks): void {
@@ -291,10 +426,15 @@ export class GraphPass {
       // Reader gradients: one shared block (running sum) or, with weights, kept per reader until every writer before it is done.
       const gradOf = new Float64Array(g.nodes.length);
       const block = (k: number) => f(k * ND);
-      const shared = W ? 0 : block(3 * H);
-      // A parallel layer's MLP does not read its heads: without weights its input gradient waits in its own buffer until they are done.
-      const parallel = cfg.parallelAttnMlp === true, gMlpOwn = !W && parallel ? f(ND) : 0;
+      // A layer's reader gradients: its 3H q/k/v inputs, then its MLP's input (reported together, one GEMM in EdgeGradients).
+      const slots = 3 * H + (cfg.attnOnly ? 0 : 1);
+      const shared = W ? 0 : block(slots);
+      const parallel = cfg.parallelAttnMlp === true;
       const rotScratch = f(m.attendBackwardScratchFloats(B, T, 1, 1));
+      // The metric rows of rowsLayer's query side (save.rows): gathered operands and results.
+      const rowsMode = save.rows, rIn = f(R * D), rX = f(R * D), rOut = f(R * D), rQ = f(R * Dh), rStat = f(2 * R);
+      const gather = (dst: number, src: number, width: number) => e.k.gatherRows(dst, src, this.s.rowsIdx, R, width);
+      const scatter = (dst: number, src: number, width: number, n: number) => { e.k.fill(dst, 0, n); this.scatterRows(dst, src, width); };
       const gOut = W ? block(1) : f(ND);
       // ∂metric/∂(writer value): Σ over its addition edges of weight · reader gradient.
       const writerGrad = (w: number): number => {
@@ -319,28 +459,43 @@ export class GraphPass {
       if (!W) e.f32(G, ND).set(e.f32(gOut, ND));
 
       for (let l = L - 1; l >= 0; l--) {
+        const layerBlock = W ? block(slots) : shared;
+        const rows = rowsMode && l === this.rowsLayer;
+        let mi = -1, gMi = 0;
         if (!cfg.attnOnly) {
-          const mo = byKind("mlp_out", l), mi = g.edges[g.parents[mo][0]].parent;
+          const mo = byKind("mlp_out", l);
+          mi = g.edges[g.parents[mo][0]].parent;
           const s = save.mlp[l];
           s.mean = save.mean[mi]; s.rstd = save.rstd[mi];
-          const gMi = W ? block(1) : parallel ? gMlpOwn : shared;
+          gMi = layerBlock + 3 * H * ND * 4;
           const Gm = writerGrad(mo);
           cb.onWriter?.(mo, Gm);
-          m.mlpBackward(l, Gm, vals.value(mi), N, s, gMi, null, mlpTmp!);
+          if (rows) {
+            // The forward ran this MLP on the metric rows alone (its buffers hold them compactly); the gradient is zero elsewhere.
+            gather(rIn, Gm, D); gather(rX, vals.value(mi), D);
+            m.mlpBackward(l, rIn, rX, R, s, rOut, null, mlpTmp!);
+            scatter(gMi, rOut, D, ND);
+          } else {
+            m.mlpBackward(l, Gm, vals.value(mi), N, s, gMi, null, mlpTmp!);
+          }
           gradOf[mi] = gMi;
-          cb.onReaders?.([mi], gMi);
           // A sequential MLP reads its layer's heads: its input gradient reaches them. A parallel one does not (added after them).
           if (!W && !parallel) e.k.add(G, G, gMi, ND);
         }
         // Heads: each result feeds everything after it, not its own layer's inputs.
         const readers: number[] = [];
-        const layerBlock = W ? block(3 * H) : shared;
         for (let h = 0; h < H; h++) {
           const res = byKind("result", l, h);
           const [q, k, v] = [0, 1, 2].map((i) => this.qkvIds[3 * res + i]);
           const Gr = writerGrad(res);
           cb.onWriter?.(res, Gr);
-          m.headResultBackward(l, Gr, N, h, h + 1, dz, Dh);
+          if (rows) {
+            gather(rIn, Gr, D);
+            m.headResultBackward(l, rIn, R, h, h + 1, rQ, Dh);
+            scatter(dz, rQ, Dh, N * Dh);
+          } else {
+            m.headResultBackward(l, Gr, N, h, h + 1, dz, Dh);
+          }
           e.k.fill(dx.k, 0, N * Dh);
           e.k.fill(dx.v, 0, N * Dh);
           m.attendBackward(l, dx.q, dx.k, dx.v, dpat, dz, vals.value(q), vals.value(k), vals.value(v), save.pattern[res], B, T, 1, 1, 0, 1, rotScratch);
@@ -352,15 +507,28 @@ export class GraphPass {
             const wd = W ? W[g.parents[node][0]] : 1;
             let d = dx[letter];
             if (wd !== 1) { e.k.fill(dscaled, 0, N * Dh); e.k.axpy(dscaled, wd, d, N * Dh); d = dscaled; }
-            m.projectBackward(l, letter, d, Dh, N, hh, hh + 1, dln, false);
-            m.normalizeBackward(slot, 0, 0, dln, vals.value(input), N, m.layers[l].ln1w, save.mean[input], save.rstd[input]);
+            if (rows && letter === "q") {
+              // Queries: the gradient is zero outside the metric rows.
+              gather(rQ, d, Dh);
+              m.projectBackward(l, letter, rQ, Dh, R, hh, hh + 1, rIn, false);
+              gather(rX, vals.value(input), D);
+              const mean = save.mean[input] ? rStat : 0, rstd = save.rstd[input] ? rStat + R * 4 : 0;
+              if (mean) gather(mean, save.mean[input], 1);
+              if (rstd) gather(rstd, save.rstd[input], 1);
+              m.normalizeBackward(rOut, 0, 0, rIn, rX, R, m.layers[l].ln1w, mean, rstd);
+              scatter(slot, rOut, D, ND);
+            } else {
+              m.projectBackward(l, letter, d, Dh, N, hh, hh + 1, dln, false);
+              m.normalizeBackward(slot, 0, 0, dln, vals.value(input), N, m.layers[l].ln1w, save.mean[input], save.rstd[input]);
+            }
             gradOf[input] = slot;
             readers.push(input);
           }
         }
+        if (mi >= 0) readers.push(mi);
         cb.onReaders?.(readers, layerBlock);
-        if (!W) for (let j = 0; j < readers.length; j++) e.k.add(G, G, layerBlock + j * ND * 4, ND);
-        if (!W && parallel && !cfg.attnOnly) e.k.add(G, G, gMlpOwn, ND);
+        if (!W) for (let j = 0; j < 3 * H; j++) e.k.add(G, G, layerBlock + j * ND * 4, ND);
+        if (!W && parallel && mi >= 0) e.k.add(G, G, gMi, ND);
       }
     } finally {
       e.reset(mark);

@@ -9,6 +9,17 @@
 // Receiver input (ACDC_SPEC "Patching"): Σ present parents' current values +
 // Σ removed parents' ablated values + the constant b_O sums. A trial moves it
 // by Σ over dirty present parents of (new − old), in parent order.
+//
+// Receivers' inputs are stored by class: receivers whose committed inputs
+// are the same bits (every head's q/k/v input of a layer while none of its
+// edges is removed: 36 in a GPT-2 layer) share one buffer, and a trial
+// builds each class's new input once, normalizes it once and projects
+// every head that reads it from that one norm. A trial's receiver inputs
+// are built where they are read and not kept: commit() builds them again,
+// with the same operations in the same order (so the same bits), into the
+// classes' buffers; a class whose members now differ splits. So receivers
+// cost one buffer per distinct input rather than three per receiver, and
+// the buffers are taken only as classes split.
 import type { Transformer } from "../model/transformer.js";
 import { checkTokens } from "../model/transformer.js";
 import type { Engine } from "../wasm/engine.js";
@@ -57,7 +68,8 @@ export class Patcher {
   /** Committed values (value) and ablated values (ablated) as a pass reads them. */
   readonly values: NodeValues;
 
-  private readonly buf0: Float64Array; // offsets, two buffers per node
+  // Writers and q/k/v nodes: two buffers each (committed, trial; act says which is committed) and the ablated value.
+  private readonly buf0: Float64Array;
   private readonly buf1: Float64Array;
   private readonly act: Uint8Array;
   private readonly corr: Float64Array;
@@ -72,6 +84,28 @@ export class Patcher {
   // value + (Σ deltas of dirty writers so far) − (deltas of its removed dirty
   // parents), one shared running sum instead of one pass per parent.
   private readonly sharedReader: Uint8Array;
+
+  // Readers (q/k/v inputs, MLP inputs, the output): committed inputs by class.
+  private readonly isReader: Uint8Array;
+  /** Class of each reader's committed input. */
+  private readonly cls: Int32Array;
+  /** Per class: its buffer and how many readers it holds (0: free). */
+  private readonly clsBuf: number[] = [];
+  private readonly clsRef: number[] = [];
+  private readonly freeCls: number[] = [];
+  /** Reader buffers not in use (a class's buffer returns here when it empties). */
+  private readonly freeBuf: number[] = [];
+  /** Each reader's ablated input (readers with the same senders share one; never read by a trial). */
+  private readonly corrOf: Float64Array;
+  /** Scratch [N,D]: the trial input of one reader class at a time. */
+  private readonly tval: number;
+  // This trial's reader groups: readers of one class whose inputs change by the
+  // same operations (so stay equal). kind 0: shared running sum minus the
+  // removed dirty parents `ps`; 1: committed input plus the present dirty
+  // parents' changes `ps`; 2: the trial's own receiver (ps: the removed sender).
+  private groups: { cls: number; kind: number; ps: number[]; members: number[] }[] = [];
+  private readonly groupOf: Int32Array;
+  private readonly groupByKey = new Map<string, number>();
 
   constructor(model: Transformer, graph: Graph, data: PatchData, opts: PatcherOptions) {
     const cfg = model.cfg;
@@ -115,10 +149,18 @@ export class Patcher {
     const R = (this.R = rowsList.length);
     const pass = (this.pass = new GraphPass(model, graph, B, T, this.rowIndex));
 
-    // Node buffers: three per node (two for trials, one ablated), checked against the memory limit before any is made.
+    // Buffers: three per writer and q/k/v node; per reader one at most (a class
+    // per distinct input, + 1 while a commit splits one), the ablated inputs
+    // by initial class, and scratch; checked against the memory limit first.
     const nn = graph.nodes.length;
-    const floats = graph.nodes.reduce((a, n) => a + pass.size[n.id], 0);
-    e.ensure(3 * floats * 4 + (N * D + R * V) * 8, `patching ${B} prompts × ${T} positions (${R} metric rows) on ${nn} graph nodes`, "use fewer prompts, or shorter prompts (under a causal mask only positions up to the last one the metric reads are kept)");
+    this.isReader = new Uint8Array(nn);
+    for (const n of graph.nodes) this.isReader[n.id] = READER_KINDS.has(n.kind) ? 1 : 0;
+    const readers = graph.nodes.filter((n) => this.isReader[n.id]).map((n) => n.id);
+    const initial = this.classes(null);
+    const nInitial = new Set(initial).size;
+    const others = graph.nodes.reduce((a, n) => a + (this.isReader[n.id] ? 0 : pass.size[n.id]), 0);
+    const readerFloats = (readers.length + 1 + nInitial + 1) * N * D;
+    e.ensure((3 * others + readerFloats) * 4 + (N * D + R * V) * 8, `patching ${B} prompts × ${T} positions (${R} metric rows) on ${nn} graph nodes`, "use fewer prompts, or shorter prompts (under a causal mask only positions up to the last one the metric reads are kept)");
     this.buf0 = new Float64Array(nn);
     this.buf1 = new Float64Array(nn);
     this.corr = new Float64Array(nn);
@@ -126,12 +168,26 @@ export class Patcher {
     this.dirty = new Uint8Array(nn);
     this.dirtyList = new Int32Array(nn);
     for (const n of graph.nodes) {
+      if (this.isReader[n.id]) continue;
       const sz = pass.size[n.id];
       this.buf0[n.id] = e.allocF32(sz);
       this.buf1[n.id] = e.allocF32(sz);
       this.corr[n.id] = e.allocF32(sz);
     }
-    this.values = { value: (x) => this.value(x), ablated: (x) => this.corr[x] };
+    // Reader buffers in one block, handed out last-freed first, so memory is touched only as classes split.
+    const pool = e.allocF32((readers.length + 1) * N * D);
+    for (let i = readers.length; i >= 0; i--) this.freeBuf.push(pool + i * N * D * 4);
+    this.cls = new Int32Array(nn).fill(-1);
+    this.assignClasses(initial);
+    this.corrOf = new Float64Array(nn);
+    const corrBufs = new Map<number, number>();
+    for (const x of readers) {
+      if (!corrBufs.has(initial[x])) corrBufs.set(initial[x], e.allocF32(N * D));
+      this.corrOf[x] = corrBufs.get(initial[x])!;
+    }
+    this.tval = e.allocF32(N * D);
+    this.groupOf = new Int32Array(nn).fill(-1);
+    this.values = { value: (x) => this.value(x), ablated: (x) => this.ablated(x) };
     this.present = new Uint8Array(graph.edges.length).fill(1);
     this.orderPos = new Int32Array(nn);
     pass.order.forEach((id, i) => (this.orderPos[id] = i));
@@ -148,18 +204,18 @@ export class Patcher {
     this.logits = e.allocF32(R * V);
     this.delta = e.allocF32(N * D);
 
-    // Clean run into buffer 0; ablated run into corr.
+    // Clean run into the committed buffers; ablated run into corr.
     const ids = e.alloc(N * 4);
     e.i32(ids, N).set(trunc(clean.ids));
-    const into = (buf: Float64Array): NodeValues => ({ value: (x) => buf[x], ablated: (x) => buf[x] });
-    pass.run(into(this.buf0), ids, null);
+    pass.run(this.values, ids, null);
+    const ablatedRun: NodeValues = { value: (x) => this.ablated(x), ablated: (x) => this.ablated(x) };
     if (this.ablation === "corrupted") {
       e.i32(ids, N).set(trunc(corrupted!.ids));
-      pass.run(into(this.corr), ids, null);
+      pass.run(ablatedRun, ids, null);
     } else {
       // Every writer replaced as soon as it is computed, so later nodes read the ablated writers.
       const zero = this.ablation === "zero";
-      pass.run(into(this.corr), ids, null, (x) => {
+      pass.run(ablatedRun, ids, null, (x) => {
         if (!WRITER_KINDS.has(graph.nodes[x].kind)) return;
         const out = this.corr[x];
         if (zero) { e.k.fill(out, 0, pass.size[x]); return; }
@@ -170,17 +226,78 @@ export class Patcher {
     }
 
     const cleanLogits = e.allocF32(R * V);
-    pass.logitsOf(this.buf0[graph.output], cleanLogits);
+    pass.logitsOf(this.value(graph.output), cleanLogits);
     this.ctx = { engine: e, rows: R, vocab: V, rowPrompt: Int32Array.from(rowPrompt), cleanLogits };
     this.metric.init(this.ctx);
     this.baseline = this.current = this.checkedMetric(cleanLogits, "the clean run");
   }
 
-  /** Committed value of a node (offset of its [N,D] or [N,Dh] buffer). */
-  value(node: number): number { return this.act[node] ? this.buf1[node] : this.buf0[node]; }
-  /** Ablated (corrupted, zero or mean) value of a node. */
-  ablated(node: number): number { return this.corr[node]; }
+  /**
+   * A class per distinct reader input under edge weights `w` (null: every
+   * edge present): readers with the same senders in the same order, the same
+   * Σ b_O and the same weights (what the pass sums identically). Reader id →
+   * class key (an integer; −1 for other nodes).
+   */
+  private classes(w: Uint8Array | null): Int32Array {
+    const g = this.graph, keys = new Map<string, number>(), out = new Int32Array(g.nodes.length).fill(-1);
+    for (const n of g.nodes) {
+      if (!this.isReader[n.id]) continue;
+      const layer = n.kind === "mlp_in" ? (this.model.cfg.parallelAttnMlp ? n.layer : n.layer + 1) : n.kind === "qkv_input" ? n.layer : -2;
+      const key = `${n.kind === "output" ? "o" : layer}|${g.parents[n.id].map((eid) => (w && !w[eid] ? `${g.edges[eid].parent}x` : g.edges[eid].parent)).join(",")}`;
+      if (!keys.has(key)) keys.set(key, keys.size);
+      out[n.id] = keys.get(key)!;
+    }
+    return out;
+  }
+
+  /** Give each reader a fresh class by `key` (from classes()), every earlier class freed. */
+  private assignClasses(key: Int32Array): void {
+    for (let c = 0; c < this.clsRef.length; c++) if (this.clsRef[c] > 0) { this.freeBuf.push(this.clsBuf[c]); this.clsRef[c] = 0; }
+    this.clsBuf.length = 0; this.clsRef.length = 0; this.freeCls.length = 0;
+    const of = new Map<number, number>();
+    for (let x = 0; x < key.length; x++) {
+      if (key[x] < 0) continue;
+      let c = of.get(key[x]);
+      if (c === undefined) { c = this.newClass(); of.set(key[x], c); }
+      this.cls[x] = c;
+      this.clsRef[c]++;
+    }
+  }
+
+  /** A class with a buffer from the pool and no members yet. */
+  private newClass(): number {
+    const c = this.freeCls.length ? this.freeCls.pop()! : this.clsBuf.length;
+    const buf = this.freeBuf.pop();
+    if (buf === undefined) throw new Error("Patcher: reader buffer pool exhausted");
+    this.clsBuf[c] = buf;
+    this.clsRef[c] = 0;
+    return c;
+  }
+
+  /** A class loses a member; its buffer returns to the pool when it has none left. */
+  private leave(c: number): void {
+    if (--this.clsRef[c] === 0) { this.freeBuf.push(this.clsBuf[c]); this.freeCls.push(c); }
+  }
+
+  /** Committed value of a node (offset of its [N,D] or [N,Dh] buffer; a reader's is its class's). */
+  value(node: number): number {
+    if (this.isReader[node]) return this.clsBuf[this.cls[node]];
+    return this.act[node] ? this.buf1[node] : this.buf0[node];
+  }
+  /** Ablated (corrupted, zero or mean) value of a node (a reader's: its input in the ablated run). */
+  ablated(node: number): number { return this.isReader[node] ? this.corrOf[node] : this.corr[node]; }
   private trialBuf(node: number): number { return this.act[node] ? this.buf0[node] : this.buf1[node]; }
+
+  /**
+   * Scratch for a whole-graph pass between trials (attribution): each writer's
+   * and q/k/v node's trial buffer, which no trial is using once a pending one
+   * is forgotten (this forgets it). Node id → offset of its size; readers have
+   * none (0). The next trial overwrites them.
+   */
+  spare(): (node: number) => number {
+    this.reject();
+    return (x) => (this.isReader[x] ? 0 : this.trialBuf(x));
+  }
   private live(node: number): number { return this.dirty[node] ? this.trialBuf(node) : this.value(node); }
   private readonly liveOf = (node: number): number => this.live(node);
   private mark(node: number): void { this.dirty[node] = 1; this.dirtyList[this.nDirty++] = node; }
@@ -203,6 +320,7 @@ export class Patcher {
     for (const ed of g.edges) if (ed.type === "placeholder" && !mask[ed.id]) throw new InputError("setPresent: placeholder edges cannot be removed");
     this.reject();
     this.present.set(mask);
+    this.assignClasses(this.classes(this.present));
     this.pass.run(this.values, 0, this.present);
     this.pass.logitsOf(this.value(g.output), this.logits);
     return (this.current = this.checkedMetric(this.logits, "the circuit set by setPresent"));
@@ -218,16 +336,20 @@ export class Patcher {
     if (!this.present[edgeId]) throw new InputError(`edge ${edgeId} is already removed`);
     if (ed.type === "placeholder") throw new InputError("placeholder edges are never tested");
     this.reject();
-    const R = ed.child, sz = this.pass.size[R];
-    const out = this.trialBuf(R);
-    if (ed.type === "addition") e.k.addDiff(out, this.value(R), this.corr[ed.parent], this.value(ed.parent), sz);
-    else e.f32(out, sz).set(e.f32(this.corr[R], sz));
-    this.mark(R);
+    const R = ed.child;
+    if (ed.type === "addition") {
+      this.join(R, `r${R}`, 2, [ed.parent]);
+    } else {
+      const out = this.trialBuf(R), sz = this.pass.size[R];
+      e.f32(out, sz).set(e.f32(this.corr[R], sz));
+      this.mark(R);
+    }
     this.pendingEdge = edgeId;
     e.k.fill(this.delta, 0, this.N * this.model.cfg.dModel);
     this.propagate(this.orderPos[R] + 1);
     if (!this.dirty[g.output]) return (this.pendingMetric = this.current);
-    this.pass.logitsOf(this.trialBuf(g.output), this.logits);
+    this.build(this.groupOf[g.output], this.tval);
+    this.pass.logitsOf(this.tval, this.logits);
     const where = `removing edge ${g.nodes[ed.parent].label} → ${g.nodes[ed.child].label}`;
     return (this.pendingMetric = this.checkedMetric(this.logits, where));
   }
@@ -235,60 +357,163 @@ export class Patcher {
   private pendingEdge = -1;
   private pendingMetric = NaN;
 
+  /** Mark reader x dirty in the group of `key` (made with kind and senders ps if new). */
+  private join(x: number, key: string, kind: number, ps: number[]): void {
+    const k = `${this.cls[x]}${key}`;
+    let gi = this.groupByKey.get(k);
+    if (gi === undefined) {
+      gi = this.groups.length;
+      this.groups.push({ cls: this.cls[x], kind, ps, members: [] });
+      this.groupByKey.set(k, gi);
+    }
+    this.groups[gi].members.push(x);
+    this.groupOf[x] = gi;
+    this.mark(x);
+  }
+
+  /**
+   * out = the new input of group gi's readers: their committed input moved
+   * as trial() moves it (the same operations in the same order, at the delta
+   * of the group's place in the forward order). out may be the class's own
+   * buffer (commit, when the whole class moves together).
+   */
+  private build(gi: number, out: number): void {
+    const k = this.e.k, gr = this.groups[gi], src = this.clsBuf[gr.cls], n = this.N * this.model.cfg.dModel;
+    if (gr.kind === 2) { k.addDiff(out, src, this.corr[gr.ps[0]], this.value(gr.ps[0]), n); return; }
+    if (gr.kind === 0) {
+      k.add(out, src, this.delta, n);
+      for (const p of gr.ps) k.addDiff(out, out, this.value(p), this.trialBuf(p), n);
+      return;
+    }
+    gr.ps.forEach((p, i) => k.addDiff(out, i === 0 ? src : out, this.trialBuf(p), this.value(p), n));
+  }
+
   private propagate(from: number): void {
     const g = this.graph, e = this.e, order = this.pass.order, size = this.pass.size;
     for (let i = from; i < order.length; i++) {
       const x = order[i];
       const kind = g.nodes[x].kind;
       const pe = g.parents[x];
-      if ((kind === "qkv_input" || kind === "mlp_in" || kind === "output") && this.sharedReader[x]) {
-        let anyPresent = false;
-        for (let j = 0; j < pe.length && !anyPresent; j++) anyPresent = this.present[pe[j]] === 1 && this.dirty[g.edges[pe[j]].parent] === 1;
-        if (!anyPresent) continue;
-        const out = this.trialBuf(x);
-        e.k.add(out, this.value(x), this.delta, size[x]);
-        for (let j = 0; j < pe.length; j++) {
-          const eid = pe[j];
-          const p = g.edges[eid].parent;
-          if (!this.present[eid] && this.dirty[p]) e.k.addDiff(out, out, this.value(p), this.trialBuf(p), size[x]);
-        }
-        this.mark(x);
-      } else if (kind === "qkv_input" || kind === "mlp_in" || kind === "output") {
-        let base = -1;
-        const out = this.trialBuf(x);
-        for (let j = 0; j < pe.length; j++) {
-          const eid = pe[j];
-          const p = g.edges[eid].parent;
-          if (!this.present[eid] || !this.dirty[p]) continue;
-          e.k.addDiff(out, base < 0 ? this.value(x) : out, this.trialBuf(p), this.value(p), size[x]);
-          base = 1;
-        }
-        if (base > 0) this.mark(x);
-      } else if (kind === "qkv" || kind === "result" || kind === "mlp_out") {
+      if (this.isReader[x]) {
+        // Moves when a present edge comes from a changed sender; the senders that
+        // make its change (removed dirty ones when shared, else present dirty ones) key its group.
         let changed = false;
         for (let j = 0; j < pe.length && !changed; j++) changed = this.present[pe[j]] === 1 && this.dirty[g.edges[pe[j]].parent] === 1;
         if (!changed) continue;
-        this.pass.computeNode(x, this.trialBuf(x), this.liveOf);
+        const shared = this.sharedReader[x] === 1, ps: number[] = [];
+        for (let j = 0; j < pe.length; j++) {
+          const p = g.edges[pe[j]].parent;
+          if (this.dirty[p] && (this.present[pe[j]] === 1) !== shared) ps.push(p);
+        }
+        this.join(x, `${shared ? "s" : "n"}${ps.join(",")}`, shared ? 0 : 1, ps);
+      } else if (kind === "qkv") {
+        if (this.dirty[x] || !this.present[pe[0]] || !this.dirty[g.edges[pe[0]].parent]) continue;
+        this.layerQkv(i);
+      } else if (kind === "result" || kind === "mlp_out") {
+        let changed = false;
+        for (let j = 0; j < pe.length && !changed; j++) changed = this.present[pe[j]] === 1 && this.dirty[g.edges[pe[j]].parent] === 1;
+        if (!changed) continue;
+        let val = this.liveOf;
+        if (kind === "mlp_out") {
+          const mi = g.edges[pe[0]].parent;
+          this.build(this.groupOf[mi], this.tval);
+          val = (n) => (n === mi ? this.tval : this.live(n));
+        }
+        if (g.nodes[x].layer === this.pass.rowsLayer) {
+          // Only the metric rows change; the rest keep the committed value (so add nothing to delta).
+          e.f32(this.trialBuf(x), size[x]).set(e.f32(this.value(x), size[x]));
+          this.pass.computeRows(x, this.trialBuf(x), val);
+        } else {
+          this.pass.computeNode(x, this.trialBuf(x), val);
+        }
         this.mark(x);
-        if (kind !== "qkv") e.k.addDiff(this.delta, this.delta, this.trialBuf(x), this.value(x), size[x]);
+        e.k.addDiff(this.delta, this.delta, this.trialBuf(x), this.value(x), size[x]);
       }
+    }
+  }
+
+  /**
+   * Every q/k/v node from order[i] on in its layer whose input changed (and
+   * whose direct edge is present), a reader group at a time: the group's new
+   * input built once, normalized once, each node's head projected from it.
+   */
+  private layerQkv(i: number): void {
+    const g = this.graph, order = this.pass.order, layer = g.nodes[order[i]].layer;
+    const byGroup = new Map<number, number[]>();
+    for (let j = i; j < order.length; j++) {
+      const x = order[j], n = g.nodes[x];
+      if (n.kind !== "qkv" || n.layer !== layer) break;
+      const ed = g.parents[x][0], r = g.edges[ed].parent;
+      if (this.dirty[x] || !this.present[ed] || !this.dirty[r]) continue;
+      const gi = this.groupOf[r];
+      if (!byGroup.has(gi)) byGroup.set(gi, []);
+      byGroup.get(gi)!.push(x);
+    }
+    const e = this.e, size = this.pass.size;
+    for (const [gi, nodes] of byGroup) {
+      this.build(gi, this.tval);
+      // The last layer's queries change at the metric rows only: the other rows keep their committed values.
+      if (layer === this.pass.rowsLayer) for (const x of nodes) if (g.nodes[x].letter === "q") e.f32(this.trialBuf(x), size[x]).set(e.f32(this.value(x), size[x]));
+      this.pass.computeQkvShared(nodes, this.tval, (x) => this.trialBuf(x));
+      for (const x of nodes) this.mark(x);
     }
   }
 
   /** Keep the last trial: its edge stays removed and its values become current. */
   commit(): void {
     if (this.pendingEdge < 0) throw new InputError("commit() without a pending trial");
+    const g = this.graph, e = this.e, order = this.pass.order, size = this.pass.size;
     this.present[this.pendingEdge] = 0;
-    for (let i = 0; i < this.nDirty; i++) { const x = this.dirtyList[i]; this.act[x] ^= 1; this.dirty[x] = 0; }
+    // Readers' new inputs, built again as the trial built them: delta replayed
+    // in forward order, each class's groups at their place in it.
+    e.k.fill(this.delta, 0, this.N * this.model.cfg.dModel);
+    const done = new Uint8Array(this.groups.length);
+    for (let i = this.orderPos[g.edges[this.pendingEdge].child]; i < order.length; i++) {
+      const x = order[i];
+      if (!this.dirty[x]) continue;
+      const kind = g.nodes[x].kind;
+      if (kind === "result" || kind === "mlp_out") e.k.addDiff(this.delta, this.delta, this.trialBuf(x), this.value(x), size[x]);
+      else if (this.isReader[x] && !done[this.groupOf[x]]) this.commitClass(this.groups[this.groupOf[x]].cls, done);
+    }
+    for (let i = 0; i < this.nDirty; i++) {
+      const x = this.dirtyList[i];
+      if (!this.isReader[x]) this.act[x] ^= 1;
+      this.dirty[x] = 0;
+    }
     this.nDirty = 0;
+    this.clearGroups();
     this.current = this.pendingMetric;
     this.pendingEdge = -1;
+  }
+
+  /** The groups of old class c: in place when one group holds every member, else each into a new class (c freed once empty). */
+  private commitClass(c: number, done: Uint8Array): void {
+    const gis: number[] = [];
+    this.groups.forEach((gr, gi) => { if (gr.cls === c && !done[gi]) gis.push(gi); });
+    if (gis.length === 1 && this.groups[gis[0]].members.length === this.clsRef[c]) {
+      this.build(gis[0], this.clsBuf[c]);
+      done[gis[0]] = 1;
+      return;
+    }
+    for (const gi of gis) {
+      const nc = this.newClass();
+      this.build(gi, this.clsBuf[nc]);
+      for (const x of this.groups[gi].members) { this.cls[x] = nc; this.clsRef[nc]++; this.leave(c); }
+      done[gi] = 1;
+    }
+  }
+
+  private clearGroups(): void {
+    for (const gr of this.groups) for (const x of gr.members) this.groupOf[x] = -1;
+    this.groups = [];
+    this.groupByKey.clear();
   }
 
   /** Forget the last trial. */
   reject(): void {
     for (let i = 0; i < this.nDirty; i++) this.dirty[this.dirtyList[i]] = 0;
     this.nDirty = 0;
+    this.clearGroups();
     this.pendingEdge = -1;
   }
 }

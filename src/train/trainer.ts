@@ -122,7 +122,8 @@ export class Trainer {
     if (cfg.positional === "rotary") throw new InputError("training: rotary position embeddings have no backward kernel yet");
     if (cfg.positional === "shortformer") throw new InputError("training: shortformer positions are not trained here");
     const w = opts.weights ?? initWeights(cfg, opts.seed ?? 0, opts.initStd ?? 0.02);
-    return new Trainer(await Transformer.create(cfg, w, opts.engine));
+    // Row-major weights: AdamW updates them in place, and the trainer's gradients share their layout.
+    return new Trainer(await Transformer.create(cfg, w, opts.engine, { pack: false }));
   }
 
   /** Check a batch. */

@@ -49,6 +49,8 @@ export type KernelBuild = "simd" | "simd-threads" | "relaxed-simd" | "relaxed-si
 /** Element formats the kernels read weights in (bf16, f16: little-endian u16, widened exactly). */
 export type WeightFormat = "f32" | "bf16" | "f16";
 const FORMAT: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2 };
+/** sgemm's bFormat (and embed's weFormat) for a matrix packed by packB read transposed (assembly/matmul.ts PACKED_T). */
+export const PACKED_T = 3;
 
 const SOURCES: Record<KernelBuild, string> = {
   "simd": KERNELS_WASM_BASE64,
@@ -222,10 +224,27 @@ export class Engine {
     return Bp;
   }
 
-  /** gemm with B from packB(K, N, …): the same bits as gemm on the unpacked B, without repacking it. */
+  /**
+   * gemm with B from packB(K, N, …): the same bits as gemm on the unpacked B,
+   * without repacking it. `rows`: the packed matrix's row count when the
+   * call reads K of them from Bp (Bp moved by 8·k0 floats for rows from k0).
+   */
   gemmPacked(M: number, N: number, K: number, A: number, lda: number, Bp: number, C: number, ldc: number,
-    opts: { transA?: boolean; bias?: number; accumulate?: boolean } = {}): void {
-    this.k.sgemmPacked(opts.transA ? 1 : 0, M, N, K, A, lda, Bp, C, ldc, opts.bias ?? 0, opts.accumulate ? 1 : 0);
+    opts: { transA?: boolean; bias?: number; accumulate?: boolean; rows?: number } = {}): void {
+    this.k.sgemmPacked(opts.transA ? 1 : 0, M, N, K, A, lda, Bp, C, ldc, opts.bias ?? 0, opts.accumulate ? 1 : 0, opts.rows ?? 0);
+  }
+
+  /**
+   * C[M,N] (= or +=) op(A)[M,K]·Xᵀ with X a matrix packed by packB, of
+   * `rows` rows: Xp points at X's element (n0, k0), k0 a multiple of 8
+   * (Xp moved by 4·(k0·rows + 8·n0) bytes), and the call reads X[n0 …
+   * n0+N, k0 … k0+K). The same bits as gemm with transB on the unpacked X
+   * (its panels are X's 8×8 blocks transposed), so a packed weight serves
+   * the backward products dx = dy·Wᵀ without a transposed copy.
+   */
+  gemmPackedT(M: number, N: number, K: number, A: number, lda: number, Xp: number, rows: number, C: number, ldc: number,
+    opts: { transA?: boolean; accumulate?: boolean } = {}): void {
+    this.k.sgemm(opts.transA ? 1 : 0, 1, M, N, K, A, lda, Xp, rows, C, ldc, 0, opts.accumulate ? 1 : 0, this.gemmWork, PACKED_T);
   }
 
   /** End the worker threads (a threaded engine cannot run kernels afterwards); a no-op with one thread. */
@@ -249,7 +268,7 @@ export class Engine {
       for (let r = 0; r < 8; r++) {
         k.sgemm(0, 0, M, N, K, A, K, B, N, C, N, 0, 0, this.gemmWork, 0);
         k.sgemm(0, 1, M, N, K, A, K, B, K, C, N, 0, 1, this.gemmWork, 0);
-        k.sgemmPacked(0, M, N, K, A, K, B, C, N, 0, 1); // B as a packed B: any floats will do
+        k.sgemmPacked(0, M, N, K, A, K, B, C, N, 0, 1, 0); // B as a packed B: any floats will do
         k.layernorm(y, st, st + rows * 4, x, x, x, rows, D, 1e-5);
         k.gelu(y, x, rows * D);
         k.add(y, y, x, rows * D);

@@ -14,6 +14,9 @@ import { SGEMM_BLOCKS, type KernelExports } from "./kernels.js";
 import type { Pool } from "./pool.js";
 import { CHUNK, MAX_ARGS, MAX_CHUNKS } from "./pool.js";
 
+/** sgemm's bFormat for a packed matrix read transposed (engine.ts PACKED_T; not imported from there, which imports this module). */
+const PACKED_T = 3;
+
 // Row-wise and elementwise kernels as data: which argument counts the rows
 // (or elements), which gives the row width, and how far each pointer argument
 // moves per row: [argument index, argument giving its floats per row (-1: one
@@ -63,7 +66,7 @@ const ROWS: Partial<Record<KernelName, RowKernel>> = {
 };
 
 /** Kernels the workers resolve; an op code is an index here. */
-export const POOL_KERNELS: KernelName[] = ["sgemm", "attention", "attentionBackward", "rope", "embed", "sgemmPacked", "packB", ...(Object.keys(ROWS) as KernelName[])];
+export const POOL_KERNELS: KernelName[] = ["sgemm", "attention", "attentionBackward", "rope", "embed", "sgemmPacked", "packB", "sumInputs", ...(Object.keys(ROWS) as KernelName[])];
 
 /**
  * Kernels that always run on the calling thread: their outputs accumulate
@@ -128,7 +131,7 @@ export class ParallelKernels {
       C: number, ldc: number, bias: number, acc: number, work: number, bFormat?: number) =>
       this.sgemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, bias, acc, work, bFormat ?? 0);
     k.sgemmPacked = (tA: number, M: number, N: number, K: number, A: number, lda: number, Bp: number, C: number, ldc: number,
-      bias: number, acc: number) => this.sgemmPacked(tA, M, N, K, A, lda, Bp, C, ldc, bias, acc);
+      bias: number, acc: number, ldp?: number) => this.sgemmPacked(tA, M, N, K, A, lda, Bp, C, ldc, bias, acc, ldp ?? 0);
     k.packB = (Bp: number, B: number, ldb: number, tB: number, K: number, N: number, bFormat: number) => this.packB(Bp, B, ldb, tB, K, N, bFormat);
     k.attention = (z: number, pattern: number, q: number, kk: number, v: number, B: number, T: number, H: number, Hkv: number,
       Dh: number, scale: number, h0: number, h1: number, causal: number, window?: number) =>
@@ -140,6 +143,8 @@ export class ParallelKernels {
       this.rope(x, cos, sin, B, T, Hx, Dh, h0, h1);
     k.embed = (out: number, tokens: number, WE: number, posW: number, B: number, T: number, D: number, weFormat?: number) =>
       this.embed(out, tokens, WE, posW, B, T, D, weFormat ?? 0);
+    k.sumInputs = (out: number, bias: number, ptrs: number, kk: number, D: number, r0: number, r1: number) =>
+      this.sumInputs(out, bias, ptrs, kk, D, r0, r1);
     for (const name of Object.keys(ROWS) as KernelName[]) {
       const spec = ROWS[name]!, op = OP[name], f = raw[name];
       k[name] = (a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, a6: number, a7: number, a8: number,
@@ -240,6 +245,8 @@ export class ParallelKernels {
     if (chunks <= 1) return this.raw.sgemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, bias, acc, work, bFormat);
     const t = this.t, s = this.table;
     const es = bFormat ? 2 : 4; // bytes per element of B
+    // Column n of a PACKED_T B is row n of the packed matrix: 8 floats on, whatever ldb.
+    const colBytes = bFormat === PACKED_T ? 32 : tB ? ldb * es : es;
     t[0] = tA; t[1] = tB; t[2] = M; t[3] = N; t[4] = K; t[5] = A; t[6] = lda; t[7] = B; t[8] = ldb;
     t[9] = C; t[10] = ldc; t[11] = bias; t[12] = acc; t[13] = work; t[14] = bFormat;
     for (let i = 0; i < chunks; i++) {
@@ -252,7 +259,7 @@ export class ParallelKernels {
       } else {
         const j0 = ParallelKernels.cut(N, chunks, i, COLS), j1 = ParallelKernels.cut(N, chunks, i + 1, COLS);
         s[a + 3] = j1 - j0;
-        s[a + 7] = B + (tB ? j0 * ldb : j0) * es;
+        s[a + 7] = B + j0 * colBytes;
         s[a + 9] = C + j0 * 4;
         if (bias !== 0) s[a + 11] = bias + j0 * 4;
       }
@@ -267,14 +274,14 @@ export class ParallelKernels {
   // part of B once; row chunks would each stream all of it. Rows only when
   // C is too narrow to give every thread columns.
   private sgemmPacked(tA: number, M: number, N: number, K: number, A: number, lda: number, Bp: number, C: number, ldc: number,
-    bias: number, acc: number): void {
+    bias: number, acc: number, ldp: number): void {
     const rowTiles = Math.ceil(M / MR), colTiles = Math.ceil(N / COLS);
     const threads = this.pool.size;
     const byRows = colTiles < threads && rowTiles > colTiles;
     const chunks = this.chunks(M * N * Math.max(K, 1), GEMM_MIN, byRows ? rowTiles : colTiles);
-    if (chunks <= 1) return this.raw.sgemmPacked(tA, M, N, K, A, lda, Bp, C, ldc, bias, acc);
+    if (chunks <= 1) return this.raw.sgemmPacked(tA, M, N, K, A, lda, Bp, C, ldc, bias, acc, ldp);
     const t = this.t, s = this.table;
-    t[0] = tA; t[1] = M; t[2] = N; t[3] = K; t[4] = A; t[5] = lda; t[6] = Bp; t[7] = C; t[8] = ldc; t[9] = bias; t[10] = acc;
+    t[0] = tA; t[1] = M; t[2] = N; t[3] = K; t[4] = A; t[5] = lda; t[6] = Bp; t[7] = C; t[8] = ldc; t[9] = bias; t[10] = acc; t[11] = ldp;
     for (let i = 0; i < chunks; i++) {
       const a = this.push(this.chunk(i), OP.sgemmPacked);
       if (byRows) {
@@ -285,7 +292,7 @@ export class ParallelKernels {
       } else {
         const j0 = ParallelKernels.cut(N, chunks, i, COLS), j1 = ParallelKernels.cut(N, chunks, i + 1, COLS);
         s[a + 2] = j1 - j0;
-        s[a + 6] = Bp + this.raw.packedBOffset(j0, K) * 4;
+        s[a + 6] = Bp + this.raw.packedBOffset(j0, ldp > 0 ? ldp : K) * 4;
         s[a + 7] = C + j0 * 4;
         if (bias !== 0) s[a + 9] = bias + j0 * 4;
       }
@@ -384,6 +391,21 @@ export class ParallelKernels {
       s[a + 3] = b1 - b0;
     }
     this.run(chunks, "rope");
+  }
+
+  /** Rows [r0, r1) cut into ranges (the kernel indexes rows itself: no pointer moves). */
+  private sumInputs(out: number, bias: number, ptrs: number, k: number, D: number, r0: number, r1: number): void {
+    const rows = r1 - r0;
+    const chunks = this.chunks(rows * D * Math.max(k, 1), CHEAP, rows);
+    if (chunks <= 1) return this.raw.sumInputs(out, bias, ptrs, k, D, r0, r1);
+    const t = this.t, s = this.table;
+    t[0] = out; t[1] = bias; t[2] = ptrs; t[3] = k; t[4] = D; t[5] = r0; t[6] = r1;
+    for (let i = 0; i < chunks; i++) {
+      const a = this.push(this.chunk(i), OP.sumInputs);
+      s[a + 5] = r0 + ParallelKernels.cut(rows, chunks, i, 1);
+      s[a + 6] = r0 + ParallelKernels.cut(rows, chunks, i + 1, 1);
+    }
+    this.run(chunks, "sumInputs");
   }
 
   /** Batches of out: [B·T,D] (positions index W_pos by t, the same in every batch). */

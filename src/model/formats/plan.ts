@@ -8,7 +8,7 @@
 import { WeightError } from "../../errors.js";
 import type { Engine } from "../../wasm/engine.js";
 import type { Params, ParamSpec } from "../params.js";
-import { checkShape, storageStrides } from "../params.js";
+import { checkShape, scatterPacked, scatterPackedRows, storageFloats, storageStrides } from "../params.js";
 import { DTYPE_BYTES, type ByteSource, type StoredTensor } from "./tensor.js";
 
 /** Where a box of values comes from: a stored tensor's bytes in a file, or an array already in memory. */
@@ -122,8 +122,11 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
     if (!s.optional) throw new WeightError(`missing tensor "${s.name}" (shape [${s.shape}])`);
     engine.k.fill(params.ptr(s.name), 0, s.size);
   }
+  // A packed matrix's panels are zero past its columns (arena memory may hold anything).
+  for (const s of params.specs) if (s.pack && !s.tiedTo) engine.k.fill(params.ptr(s.name), 0, storageFloats(s));
   const total = plans.reduce((a, p) => a + (p.src.stored ? p.dims.reduce((x, y) => x * y, 1) * DTYPE_BYTES[p.src.stored.dtype] : 0), 0);
   let done = 0;
+  let chunk = new Uint8Array(0);
   for (const plan of plans) {
     const spec = params.specs.find((s) => s.name === plan.param)!;
     const n = plan.dims.length, inner = plan.dims[n - 1], rows = plan.dims.slice(0, n - 1).reduce((a, b) => a * b, 1);
@@ -146,8 +149,14 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
       let vals: Float32Array | Uint16Array;
       if (plan.src.array) vals = plan.src.array.subarray(first, last);
       else {
-        const st = plan.src.stored;
-        const bytes = await (st.source ?? source!).read(st.offset + first * eb, (last - first) * eb);
+        const st = plan.src.stored, from = st.source ?? source!, len = (last - first) * eb;
+        let bytes: Uint8Array;
+        if (from.readInto) {
+          // One buffer for every chunk (grown when a row needs more), instead of a new one each read.
+          if (chunk.length < len) chunk = new Uint8Array(Math.max(len, CHUNK_BYTES));
+          bytes = chunk.subarray(0, len);
+          await from.readInto(st.offset + first * eb, bytes);
+        } else bytes = await from.read(st.offset + first * eb, len);
         vals = keep16 ? bits16(bytes, last - first) : decode(bytes, st.dtype, last - first);
         done += (r1 - r0) * inner * eb;
       }
@@ -157,7 +166,24 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
         continue;
       }
       // Views die when memory grows (an await may let other code allocate): take one per chunk.
-      const dst = engine.f32(params.ptr(plan.param), spec.size);
+      const dst = engine.f32(params.ptr(plan.param), storageFloats(spec));
+      if (spec.pack) {
+        // Straight into the packed panels: storage index d → its panel slot (whole chunks panel by panel when rows run along storage rows).
+        let bad = -1;
+        if (dIn === 1 && !spec.pack.transposed && inner <= spec.pack.N) {
+          const rowsAt: [number, number][] = [];
+          for (let r = r0; r < r1; r++) { const [s0, d0] = rowOffsets(r); rowsAt.push([s0 - first, d0]); }
+          bad = scatterPackedRows(spec.pack, dst, vals, rowsAt, sIn, inner);
+        } else {
+          for (let r = r0; r < r1 && bad < 0; r++) {
+            const [s0, d0] = rowOffsets(r);
+            bad = scatterPacked(spec.pack, dst, vals, s0 - first, sIn, d0, dIn, inner);
+          }
+        }
+        if (bad >= 0) throw new WeightError(`tensor "${plan.from}" holds ${vals[bad]} (not finite) at element ${bad + first}; refusing weights that are NaN or infinite`);
+        if (plan.src.stored) opts.onProgress?.(done, total);
+        continue;
+      }
       for (let r = r0; r < r1; r++) {
         const [s0, d0] = rowOffsets(r);
         let s = s0 - first, d = d0;

@@ -33,6 +33,12 @@ export interface ByteSource {
   /** A name for error messages (a path, a URL, a file name). */
   readonly name: string;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Fill `dst` with the bytes from `offset` (optional): lets a reader of many
+   * chunks reuse one buffer, so a file's weights pass through a few MiB of
+   * JavaScript memory rather than a new buffer per chunk left to the GC.
+   */
+  readInto?(offset: number, dst: Uint8Array): Promise<void>;
 }
 
 /** A ByteSource over bytes already in memory (no copy: reads are subarrays). */
