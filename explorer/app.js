@@ -84,7 +84,10 @@ function entryFromWorker(msg, name, source) {
     algorithm: w.algorithm, graph, present: w.present, edges: Array.from(w.edges, (id) => graph.edges[id]), scores: w.scores,
     scoreKind: w.scoreKind, baseline: w.baseline, metric: w.metric, trace: [], knob: w.knob, stats: w.stats,
   };
-  return makeEntry({ name, graph, key, circuit, meta: msg.meta, text: msg.text, decisions: w.decisions, source, truth: state.data?.groundTruth ?? null });
+  const e = makeEntry({ name, graph, key, circuit, meta: msg.meta, text: msg.text, decisions: w.decisions, source, truth: state.data?.groundTruth ?? null });
+  // Runs and re-cuts can give their manifest while this worker still holds the model and data they ran on.
+  if (msg.run) e.run = { id: msg.run, client, worker: client.worker, model: client.loaded.model, data: client.loaded.data };
+  return e;
 }
 
 function addEntry(e, show = true) {
@@ -122,6 +125,7 @@ function refreshCircuitSelect() {
   }
   sel.value = state.shown;
   for (const b of ["export-json", "export-dot", "export-svg", "export-png"]) $(b).disabled = !shownEntry();
+  $("export-manifest").disabled = !shownEntry()?.run;
 }
 
 /** The compare menu: the ground truth of the data (or of the shown circuit's run) and every other circuit on the same graph. */
@@ -714,8 +718,22 @@ $("export-png").addEventListener("click", () => {
   if (!E || !drawn) return;
   sceneCanvas(drawn.sA, title()).toBlob((b) => download(b, `${baseName(E)}.png`, "image/png"), "image/png");
 });
-// SEAM (issue 15, branch repro): the run manifest is written by the package once that work is merged; the
-// worker has every input a manifest records (options, model and data files), so the button then asks it for one.
+// The worker builds the manifest: it holds the model's and data's files (their digests are taken there, a picked
+// file read in slices) and the loaded parameters. It names the JSON export beside it, so `acdc verify` checks that too.
+$("export-manifest").addEventListener("click", async () => {
+  const E = shownEntry();
+  if (!E?.run) return;
+  clearError();
+  const r = E.run;
+  if (r.client !== client || r.worker !== client.worker || client.loaded.model !== r.model || client.loaded.data !== r.data) {
+    showError("the engine no longer holds the model and data this circuit ran on (they changed, or the engine was restarted): run it again to get its manifest");
+    return;
+  }
+  try {
+    const m = await client.request("manifest", { run: r.id, circuitPath: `${baseName(E)}.json` });
+    download(m.text, `${baseName(E)}.manifest.json`, "application/json");
+  } catch (e) { if (!(e instanceof CancelledError)) showError(e); }
+});
 
 // ---- wiring ---------------------------------------------------------------------
 

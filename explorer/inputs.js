@@ -123,6 +123,8 @@ export async function modelSpecFromFiles(entries) {
     kind: "files", name: folder && w.name === "model.safetensors" ? folder : stem,
     weights: w.file, weightsName: w.name,
     config: config ? await readJson(config.file, "model config") : null,
+    // The file too: a run manifest records the digest of its bytes as read.
+    configFile: config ? config.file : null,
     tokenizer: tokenizer.length ? tokenizer : null,
   };
 }

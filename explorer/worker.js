@@ -13,13 +13,16 @@
 //   run    {options}                 one run of a registered algorithm
 //   sweep  {options, values}         one run per knob value
 //   recut  {threshold}               attribution: the last scores cut anew
+//   manifest {run, circuitPath}      the run manifest of a run or re-cut (its id)
 import * as acdc from "./acdc-wasm.mjs";
-import { taskFromFile, taskFromText } from "./text-task.js";
+import { taskFromFile, taskFromJson } from "./text-task.js";
 
 let engine = null, start = 0, base = 0;
-let model = null; // { t: Transformer, name, cfg, splitInput, builtin, tokenizerSource }
-let data = null; // { data, metrics, defaultMetric, defaultAblation, groundTruth, thresholds }
-let live = null; // the last run: { patcher, circuit, graph, meta }
+let model = null; // { t: Transformer, name, cfg, splitInput, builtin, tokenizerSource, source }
+let data = null; // { data, metrics, defaultMetric, defaultAblation, groundTruth, thresholds, source }
+let live = null; // the last run: { patcher, circuit, graph, meta, options }
+// Circuits whose manifest can still be written: those found on the model and data loaded now.
+let runs = new Map(), nextRun = 1;
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 
@@ -45,6 +48,7 @@ const HANDLERS = {
 
   async load({ id, spec }) {
     model = data = live = null;
+    runs = new Map();
     engine.reset(start);
     const onProgress = (done, total) => post({ id, type: "progress", p: { phase: "load", done, total, ms: 0 } });
     model = await loadSpec(spec, onProgress);
@@ -64,6 +68,7 @@ const HANDLERS = {
   async data({ spec }) {
     if (!model) throw new acdc.InputError("load a model first");
     data = null;
+    runs = new Map();
     data = await prepareData(spec);
     const d = data.data;
     const T = d.clean[0]?.length ?? 0;
@@ -87,8 +92,8 @@ const HANDLERS = {
       flush(p, p.decision ? [p.decision.edge, p.decision.metric, p.decision.removed ? 1 : 0, p.ms] : null);
     } });
     flush.end();
-    live = { patcher, circuit: c, graph, meta };
-    return packCircuit(c, meta, Float64Array.from(decisions));
+    live = { patcher, circuit: c, graph, meta, options };
+    return packCircuit(c, meta, Float64Array.from(decisions), remember(c, meta, options));
   },
 
   async sweep({ id, options, values }) {
@@ -124,9 +129,30 @@ const HANDLERS = {
     const metric = patcher.setPresent(present);
     const c = { ...circuit, present, edges: acdc.keptEdges(graph, present), metric, knob: { name: "threshold", value: threshold },
       stats: { tested: circuit.stats.tested, ms: circuit.stats.ms + performance.now() - t0 } };
-    return packCircuit(c, meta, new Float64Array(0));
+    // Cut by this threshold alone: the circuit a run of the same method at τ = threshold finds (the scores are the same).
+    const options = { ...live.options, threshold, topK: undefined };
+    return packCircuit(c, meta, new Float64Array(0), remember(c, meta, options));
+  },
+
+  async manifest({ run, circuitPath }) {
+    const r = runs.get(run);
+    if (!r) throw new acdc.InputError("this circuit's model or data is no longer the one loaded in the engine; run it again to get its manifest");
+    const spec = { algorithm: r.options.algorithm, ...runOptions(r.options), metric: r.options.metric, ablation: r.options.ablation, splitInput: model.splitInput };
+    const m = acdc.buildManifest({
+      model: await modelSection(), data: await dataSection(),
+      options: acdc.optionsSection(spec, engine.threads, engine.deterministic),
+      kernels: { build: engine.build }, ...(circuitPath ? { circuitPath } : {}),
+    }, r.circuit, acdc.circuitJson(r.circuit, r.meta));
+    return { reply: { text: acdc.manifestText(m) } };
   },
 };
+
+/** Keep a finished circuit for its manifest; its id goes to the page with it. */
+function remember(circuit, meta, options) {
+  const id = nextRun++;
+  runs.set(id, { circuit, meta, options });
+  return id;
+}
 
 /** A fresh patcher for a run (the arena reset to just after the weights), its graph, the JSON metadata and the algorithm. */
 function setup(options) {
@@ -169,8 +195,14 @@ function throttled(id) {
   return f;
 }
 
+/** The circuit file's text as `acdc run` writes it: a task file's run is labelled with the file, as `--task F` labels it. */
+function circuitText(c, meta) {
+  const file = data?.source?.kind === "task-file" ? data.source.file : null;
+  return file ? JSON.stringify({ ...acdc.circuitJson(c, meta), task: file.name }, null, 1) + "\n" : acdc.circuitFileText(c, meta);
+}
+
 /** A circuit for the page: masks, scores and the decision log as transferable arrays, and the CLI's JSON text. */
-function packCircuit(c, meta, decisions) {
+function packCircuit(c, meta, decisions, run = null) {
   const edges = Int32Array.from(c.edges.map((e) => e.id));
   const present = c.present.slice(), scores = c.scores.slice();
   return {
@@ -179,7 +211,7 @@ function packCircuit(c, meta, decisions) {
         algorithm: c.algorithm, present, scores, edges, scoreKind: c.scoreKind, baseline: c.baseline, metric: c.metric,
         knob: c.knob, stats: c.stats, decisions,
       },
-      meta, text: acdc.circuitFileText(c, meta),
+      meta, text: circuitText(c, meta), run,
     },
     transfer: [present.buffer, scores.buffer, edges.buffer, decisions.buffer],
   };
@@ -211,16 +243,23 @@ async function loadSpec(spec, onProgress) {
     case "tracr": {
       const task = acdc.tracrTask(spec.task);
       const t = await acdc.createTracrModel(task, engine);
-      return { t, name: spec.task, cfg: task.cfg, splitInput: true, builtin: builtinOf(task, { groundTruth: task.groundTruth.map(([a, b]) => [a, b]) }) };
+      return {
+        t, name: spec.task, cfg: task.cfg, splitInput: true, builtin: builtinOf(task, { groundTruth: task.groundTruth.map(([a, b]) => [a, b]) }, spec.task),
+        source: { format: "tracr", builtin: spec.task },
+      };
     }
     case "url": {
       const bytes = await fetchBytes(spec.weights);
-      const config = spec.config ? JSON.parse(new TextDecoder().decode(await fetchBytes(spec.config))) : null;
+      const configBytes = spec.config ? await fetchBytes(spec.config) : null;
+      const config = configBytes ? JSON.parse(new TextDecoder().decode(configBytes)) : null;
       const t = await acdc.loadModel(bytes, config, { engine, onProgress });
-      const m = { t, name: spec.name, cfg: t.cfg, splitInput: false, builtin: null, tokenizerSource: spec.tokenizer ? { url: spec.tokenizer } : null };
+      const m = {
+        t, name: spec.name, cfg: t.cfg, splitInput: false, builtin: null, tokenizerSource: spec.tokenizer ? { url: spec.tokenizer } : null,
+        source: { format: config ? "safetensors" : "llama2c", weights: fileRef(bytes, spec.weights), config: configBytes ? fileRef(configBytes, spec.config) : null },
+      };
       if (spec.task === "induction") {
         const task = acdc.inductionOfflineTask();
-        m.builtin = builtinOf(task, { groundTruth: acdc.inductionGroundTruth(t, task.data.clean).edges.map(([a, b]) => [a, b]) });
+        m.builtin = builtinOf(task, { groundTruth: acdc.inductionGroundTruth(t, task.data.clean).edges.map(([a, b]) => [a, b]) }, "induction");
       } else if (spec.task === "name-repeat") {
         const tok = acdc.Llama2cTokenizer.parse(await fetchBytes(spec.tokenizer), t.cfg.dVocab);
         const task = acdc.nameRepeatTask(tok, t.cfg);
@@ -230,22 +269,37 @@ async function loadSpec(spec, onProgress) {
     }
     case "files": {
       const t = await acdc.loadModel(fileSource(spec.weights, spec.weightsName), spec.config, { engine, onProgress });
-      return { t, name: spec.name, cfg: t.cfg, splitInput: false, builtin: null, tokenizerSource: spec.tokenizer ? { files: spec.tokenizer } : null };
+      return {
+        t, name: spec.name, cfg: t.cfg, splitInput: false, builtin: null, tokenizerSource: spec.tokenizer ? { files: spec.tokenizer } : null,
+        source: {
+          format: spec.config ? "safetensors" : "llama2c", weights: fileRef(spec.weights, spec.weightsName),
+          config: spec.configFile ? fileRef(spec.configFile, spec.configFile.name) : null,
+        },
+      };
     }
     case "hub": {
       const hub = await acdc.fetchHubModel(spec.repo, { onProgress: (done, total) => onProgress(done, total ?? 0) });
       const t = await acdc.loadModel(hub.safetensors, hub.config, { engine });
-      return { t, name: hub.repo, cfg: t.cfg, splitInput: false, builtin: null, tokenizerSource: null };
+      return {
+        t, name: hub.repo, cfg: t.cfg, splitInput: false, builtin: null, tokenizerSource: null,
+        source: { format: "safetensors", weights: fileRef(hub.safetensors, acdc.hubFileUrl(hub.repo, "model.safetensors")), config: fileRef(hub.configBytes, acdc.hubFileUrl(hub.repo, "config.json")) },
+      };
     }
     default: throw new acdc.InputError(`unknown model kind ${JSON.stringify(spec.kind)}`);
   }
 }
 
-/** A built-in task's inputs in the shape `data` keeps. */
-function builtinOf(task, extra) {
+/**
+ * A built-in task's inputs in the shape `data` keeps. `key` is the task's
+ * name among the package's built-in tasks (what a manifest names and
+ * `acdc verify` rebuilds); a task it does not know (name repetition) is
+ * recorded by its tokens.
+ */
+function builtinOf(task, extra, key = null) {
   return {
     name: task.name, data: task.data, metrics: task.metrics, defaultMetric: task.defaultMetric, defaultAblation: task.defaultAblation,
     thresholds: task.thresholds[task.defaultMetric] ?? null, groundTruth: null, ...extra,
+    source: key && acdc.BUILTIN_TASKS.includes(key) ? { kind: "task", task: key } : { kind: "inline" },
   };
 }
 
@@ -278,22 +332,78 @@ function ownTokenizerSpec() {
   return json ? json.name : null;
 }
 
+/** What the task-file builder needs from here: the model's geometry, the picked files, the tokenizers bundle. */
+const taskInputs = (files) => ({ cfg: model.cfg, readFile: tokenizerReader(files), tokenizers: () => import("./acdc-wasm-tokenizers.mjs") });
+
+/** A built text task as `data` keeps it: its own metrics, defaults and thresholds, as `acdc run --task` uses them. */
+function textTaskData({ task, json, tokenizerRef, preview, groundTruth }, file) {
+  return {
+    // The file's metric first, then kl: the order acdc run --task lists them in.
+    data: task.data, metrics: { [task.defaultMetric]: task.metrics[task.defaultMetric], ...task.metrics }, defaultMetric: task.defaultMetric, defaultAblation: task.defaultAblation,
+    thresholds: task.thresholds[task.defaultMetric] ?? null, groundTruth, preview,
+    source: { kind: "task-file", file, json, tokenizerRef },
+  };
+}
+
 async function prepareData(spec) {
   switch (spec.kind) {
     case "builtin":
       if (!model.builtin) throw new acdc.InputError(`${model.name} has no built-in task; give a data file, a task file or prompts`);
       return model.builtin;
-    case "ids": return idsData(acdc.parseDataText(await spec.file.text(), spec.file.name));
+    case "ids": return idsData(acdc.parseDataText(await spec.file.text(), spec.file.name), { source: { kind: "file", file: spec.file } });
     case "text": {
       const tokenizer = spec.tokenizer === "model" ? ownTokenizerSpec() : spec.tokenizer;
       if (!tokenizer) throw new acdc.InputError("this model has no tokenizer of its own: choose gpt2 or pick a tokenizer file");
-      const t = await taskFromText({ ...spec, tokenizer }, tokenizerReader(spec.files), () => import("./acdc-wasm-tokenizers.mjs"));
-      return idsData(t.data, { preview: t.preview, defaultMetric: t.metric, groundTruth: t.groundTruth });
+      // Typed prompts are a task file written by the page: the same reader, builder and messages.
+      const json = { tokenizer, bos: spec.bos, clean: spec.clean, corrupted: spec.corrupted, metric: spec.metric, positions: spec.positions };
+      return textTaskData(await taskFromJson(json, "typed prompts", taskInputs(spec.files)), null);
     }
-    case "task": {
-      const t = await taskFromFile(await spec.file.text(), spec.file.name, tokenizerReader(spec.files), () => import("./acdc-wasm-tokenizers.mjs"));
-      return idsData(t.data, { preview: t.preview, defaultMetric: t.metric, groundTruth: t.groundTruth });
-    }
+    case "task": return textTaskData(await taskFromFile(await spec.file.text(), spec.file.name, taskInputs(spec.files)), spec.file);
     default: throw new acdc.InputError(`unknown data kind ${JSON.stringify(spec.kind)}`);
+  }
+}
+
+// ---- run manifests ---------------------------------------------------------------
+
+/**
+ * A file as a manifest records it: where it came from (a name or URL: hints
+ * for finding it again), size, and its digest once asked for. The digest is
+ * taken on the first manifest, not at load, so a model that is never
+ * recorded costs nothing; fetched bytes stay referenced until then.
+ */
+function fileRef(src, where) {
+  const ref = { bytes: src instanceof Uint8Array ? src.byteLength : src.size, src };
+  if (/^[a-z][a-z0-9+.-]*:/i.test(where) || where.includes("/")) ref.url = new URL(where, self.location.href).href;
+  else ref.path = where;
+  return ref;
+}
+
+/** The digest of a recorded file, computed once (a picked File is read in slices, never whole). */
+async function digested(ref) {
+  if (!ref) return null;
+  if (!ref.sha256) ref.sha256 = ref.src instanceof Uint8Array ? acdc.sha256Hex(ref.src) : await acdc.digestOf(fileSource(ref.src));
+  const { src: _src, ...out } = ref;
+  return out;
+}
+
+/** The manifest's model section, as `acdc run` writes it for the same files (`builtin` for tracr). */
+async function modelSection() {
+  const s = model.source;
+  model.paramsSha256 ??= acdc.paramsDigest(model.t);
+  if (s.format === "tracr") return { source: "builtin", format: "tracr", name: model.name, builtin: s.builtin, params_sha256: model.paramsSha256 };
+  return { source: "file", format: s.format, name: model.name, weights: await digested(s.weights), config: await digested(s.config), params_sha256: model.paramsSha256 };
+}
+
+/** The manifest's data section: a built-in task by name, a data file, a task file with its tokens, or the tokens alone. */
+async function dataSection() {
+  const s = data.source, d = data.data, sha256 = acdc.dataDigest(d), prompts = d.clean.length;
+  switch (s.kind) {
+    case "task": return { source: "task", task: s.task, sha256, prompts };
+    case "file": return { source: "file", sha256, file: await digested(fileRef(s.file, s.file.name)), prompts };
+    case "task-file": return {
+      source: "task-file", sha256, ...(s.file ? { file: await digested(fileRef(s.file, s.file.name)) } : {}), prompts,
+      task_sha256: acdc.sha256Hex(acdc.canonicalJson(s.json)), tokenizer: s.tokenizerRef, tokens: d,
+    };
+    default: return { source: "inline", sha256, prompts };
   }
 }

@@ -3,7 +3,9 @@
 // GPT-2 tokenizer — evaluation, training, tracr and the offline tasks, run
 // manifests with their verification and replay, the fetch handler — and
 // what the explorer (explorer/) needs besides: data-file checks, progress
-// rates, hub downloads.
+// rates, hub downloads, and the task-file reader and builder (the tokenizer
+// a file names is loaded through the tokenizers bundle, which this one
+// leaves out).
 export * from "./index.js";
 export * from "./eval/index.js";
 export * from "./train/index.js";
@@ -15,8 +17,10 @@ export { parseDataJson, parseDataText, type DataJson } from "./io/data.js";
 export { rateMeter, type RateEstimate } from "./algorithms/rate.js";
 export { ABLATIONS } from "./patch/patcher.js";
 export { pruneToOutput, keptEdges } from "./circuit.js";
-export { fetchHubModel, HubError, hubRepoId, HUB_ALIASES } from "./model/hub.js";
+export { fetchHubModel, HubError, hubRepoId, hubFileUrl, HUB_ALIASES } from "./model/hub.js";
 export type { Task } from "./tasks/task.js";
+export { parseTaskJson, readTaskSpec, type TaskSpec } from "./tasks/task-file.js";
+export { buildTextTask, type TextTask, type TextTaskData } from "./tasks/text-task.js";
 export { parseSafetensors, writeSafetensors, bytesSource, Llama2cTokenizer, parseLlama2cHeader, type ByteSource } from "./model/formats/index.js";
 export { createTestEngine, type TestHooks } from "./wasm/engine.js";
 export * from "./repro/index.js";

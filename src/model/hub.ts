@@ -218,13 +218,15 @@ export function tlCheckpointError(e: HubError, repo: string): HubError {
  * Download `config.json` (first: small, so a missing repo fails fast) and
  * `model.safetensors` of a hub repo. Pass the result to loadModel.
  */
-export async function fetchHubModel(repo: string, opts: HubOptions = {}): Promise<{ safetensors: Uint8Array; config: Record<string, unknown>; repo: string }> {
+export async function fetchHubModel(repo: string, opts: HubOptions = {}): Promise<{ safetensors: Uint8Array; config: Record<string, unknown>; configBytes: Uint8Array; repo: string }> {
   repo = hubRepoId(repo);
-  const config = parseHubConfig(await fetchHubFile(repo, "config.json", opts), repo);
+  // The bytes as downloaded are kept too: a run manifest records their digest, which a re-serialized config would not match.
+  const configBytes = await fetchHubFile(repo, "config.json", opts);
+  const config = parseHubConfig(configBytes, repo);
   let safetensors: Uint8Array;
   try { safetensors = await fetchHubFile(repo, "model.safetensors", opts); } catch (e) {
     throw e instanceof HubError && e.kind === "not-found" && "n_layers" in config ? tlCheckpointError(e, repo) : e;
   }
   await checkHubWeights(bytesSource(safetensors, "model.safetensors"), repo);
-  return { safetensors, config, repo };
+  return { safetensors, config, configBytes, repo };
 }

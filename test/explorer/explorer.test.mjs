@@ -10,11 +10,11 @@
 // offline after one visit. Skips with one line without Chromium (fails
 // under CI).
 import t from "tap";
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromiumOrSkip, CHROMIUM_ARGS } from "../helpers/components.mjs";
+import { chromiumOrSkip } from "../helpers/components.mjs";
+import { cli, noTiming, startExplorer } from "../helpers/explorer-page.mjs";
 import { fixtures, root } from "../helpers/fixtures.mjs";
 import { writeRandomModel } from "../helpers/random-model.mjs";
 import { startExploreServer } from "../../dist/node/commands/explore.js";
@@ -25,12 +25,6 @@ import { mulberry32 } from "../../dist/random.js";
 
 const chromiumPath = chromiumOrSkip(t, "the explorer tests");
 
-function cli(args) {
-  return new Promise((resolve) => execFile(process.execPath, [join(root, "bin", "acdc.js"), ...args], { cwd: root, timeout: 300_000 },
-    (err, stdout, stderr) => resolve({ code: err ? err.code ?? -1 : 0, stdout, stderr })));
-}
-
-const noTiming = (s) => s.replace(/\n "search_ms": \d+,\n/, "\n");
 const edgeSet = (j) => new Set(j.edges.map((e) => `${e.parent} -> ${e.child}`));
 
 async function main() {
@@ -45,35 +39,7 @@ async function main() {
   ]);
   for (const r of runs) if (r.code !== 0) throw new Error(`CLI failed: ${r.stderr}`);
 
-  const server = await startExploreServer({ port: 0 });
-  t.teardown(() => server.close());
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
-  t.teardown(() => browser.close());
-
-  /** A fresh page on the explorer; page errors are collected in page.errors. */
-  async function open(hash = "") {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true, serviceWorkers: "block" });
-    const page = await context.newPage();
-    page.errors = [];
-    page.on("pageerror", (e) => page.errors.push(String(e)));
-    await page.goto(server.url + hash);
-    await page.waitForSelector("body[data-ready]", { timeout: 60_000 });
-    return page;
-  }
-  const text = (page, id) => page.textContent(`[data-testid=${id}]`);
-  /** Wait until `id`'s text matches `re`; a shown error ends the wait with that error. */
-  async function until(page, id, re, timeout = 120_000) {
-    await page.waitForFunction(([id, src]) => new RegExp(src).test(document.querySelector(`[data-testid=${id}]`).textContent) || !document.querySelector("[data-testid=error]").hidden,
-      [id, re.source], { timeout });
-    const err = await page.$eval("[data-testid=error]", (e) => (e.hidden ? "" : e.textContent));
-    if (err) throw new Error(`the page shows ${err}`);
-    return text(page, id);
-  }
-  async function download(page, id) {
-    const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`[data-testid=${id}]`)]);
-    return { name: dl.suggestedFilename(), bytes: readFileSync(await dl.path()) };
-  }
+  const { browser, open, text, until, download } = await startExplorer(t, chromiumPath);
   async function loadTiny(page) {
     await page.setInputFiles("[data-testid=model-file]", [tiny.weights, tiny.config]);
     await until(page, "model-info", /graph of 62 nodes, 134 edges/);
@@ -450,19 +416,21 @@ async function main() {
     const r = await cli(["run", "--model", join(root, "..", "shared", "models", "stories260K", "stories260K.bin"), "--data", data, "--threshold", "0.05", "--out", out, "--quiet"]);
     t.equal(r.code, 0, r.stderr);
     t.equal(noTiming(got), noTiming(readFileSync(out, "utf8")), "typed prompts = the same ids through the CLI");
-    // The issue's minimal task file, with its tokenizer picked beside it.
+    // A task file naming the model's own tokenizer (found by its name); the package reads BOS as off unless asked.
     const task = join(tmp, "cat.task.json");
-    writeFileSync(task, JSON.stringify({ tokenizer: "../shared/models/stories260K/tok512.bin", clean: [clean], corrupted: [corrupted], metric: "kl", positions: "last" }));
+    writeFileSync(task, JSON.stringify({ tokenizer: "../shared/models/stories260K/tok512.bin", bos: true, clean: [clean], corrupted: [corrupted], metric: "kl", positions: "last" }));
     await page.setInputFiles("[data-testid=task-file]", [task]);
     await until(page, "data-info", /cat\.task\.json: 1 prompts/);
     await page.click("[data-testid=run]");
     await until(page, "status", /kept \d+ of/);
-    t.equal(noTiming((await download(page, "export-json")).bytes.toString("utf8")), noTiming(readFileSync(out, "utf8")), "task file: the same circuit");
+    // A task file's circuit carries the file's name, as acdc run --task labels it.
+    const labelled = noTiming((await download(page, "export-json")).bytes.toString("utf8"));
+    t.equal(labelled.replace(/,\n "task": "cat\.task\.json"\n}\n$/, "\n}\n"), noTiming(readFileSync(out, "utf8")), "task file: the same circuit");
     const mismatched = join(tmp, "bad.task.json");
     writeFileSync(mismatched, JSON.stringify({ tokenizer: "tok512.bin", clean: [clean], corrupted: ["Once upon a time"], metric: "kl" }));
     await page.setInputFiles("[data-testid=task-file]", [mismatched]);
     await page.waitForSelector("[data-testid=error]:not([hidden])");
-    t.match(await text(page, "error"), /^error: task file bad\.task\.json: prompt 1: clean .* has \d+ tokens \[.*\] but corrupted "Once upon a time" has \d+/, "different lengths: the prompt and its tokens");
+    t.match(await text(page, "error"), /^error: bad\.task\.json: clean prompt 0 ".*" → \[.*\] \(\d+ tokens\) but corrupted prompt 0 "Once upon a time" → \[.*\] \(\d+ tokens\); a prompt's clean and corrupted versions must have the same number of tokens$/, "different lengths: the prompt and its tokens, in the package's words");
     await page.context().close();
   });
 
