@@ -58,8 +58,8 @@ async function forwardBreakdown(gpt, P) {
     const parts = [
       ["layer norm (ln1)", L, () => model.normalize(ln, x, N, lw.ln1w, lw.ln1b)],
       ["Q,K,V projections", L, () => { model.project(0, "q", ln, N, 0, H, q, H * Dh); model.project(0, "k", ln, N, 0, H, k, H * Dh); model.project(0, "v", ln, N, 0, H, v, H * Dh); }],
-      ["attention (scores, softmax, ·V)", L, () => model.attend(z, pattern, q, k, v, B, T, H, H, 0, H)],
-      ["W_O projection", L, () => e.gemm(N, D, H * Dh, z, H * Dh, lw.WO, D, out, D, { bias: lw.bO })],
+      ["attention (scores, softmax, ·V)", L, () => model.attend(0, z, pattern, q, k, v, B, T, H, H, 0, H)],
+      ["W_O projection", L, () => model.attnOutput(0, z, N, out)],
       ["MLP (ln2, W_in, gelu, W_out)", L, () => model.mlp(0, x, N, out, mlpS)],
       ["unembed (ln_final, W_U)", 1, () => model.unembed(x, N, logits, ln)],
     ];
