@@ -2,8 +2,10 @@
 // files (folders walked) become a model (weights + config, as `acdc run
 // --model` resolves them), token-id data, a task file, a circuit JSON to
 // view, or tokenizer files; the built-in models and whether this server
-// has their files. Main thread; nothing here reads weights (the worker
-// does, through loadModel, so every format loadModel learns is picked up).
+// has their files. Main thread; nothing here reads weights (a .bin's first
+// four bytes aside, to tell a zipped PyTorch checkpoint from a llama2.c
+// one, as the CLI does): the worker does, through loadModel, so every
+// format loadModel learns is picked up.
 
 /** Built-in models: compiled in code (tracr) or files beside the page (models/…), each with its own task. */
 export const BUILTINS = [
@@ -57,6 +59,8 @@ const ext = (name) => (/\.([^.]+)$/.exec(name)?.[1] ?? "").toLowerCase();
 const TOKENIZER_NAMES = /^(tokenizer\.json|tokenizer_config\.json|tokenizer\.bin|tok\d*\.bin|tokenizer\.model)$/i;
 /** Weights files loadModel may read: safetensors, llama2.c .bin, PyTorch checkpoints (whatever the loader takes decides). */
 const isWeights = (e) => !TOKENIZER_NAMES.test(e.name) && ["safetensors", "bin", "pth", "pt"].includes(ext(e.name));
+/** The index JSON of a sharded checkpoint (model.safetensors.index.json, pytorch_model.bin.index.json). */
+const isIndex = (e) => /\.index\.json$/i.test(e.name);
 
 /** What a parsed JSON file is: circuit, data, task, config, or null. */
 export function jsonRole(j, name = "") {
@@ -83,7 +87,7 @@ export async function readJson(file, what) {
 export async function sortFiles(entries) {
   const out = { model: [], data: [], task: [], circuit: [], tokenizer: [], unknown: [] };
   for (const e of entries) {
-    if (isWeights(e)) { out.model.push(e); continue; }
+    if (isWeights(e) || isIndex(e)) { out.model.push(e); continue; }
     if (TOKENIZER_NAMES.test(e.name)) { out.tokenizer.push(e); continue; }
     if (ext(e.name) !== "json") { out.unknown.push(e); continue; }
     let j = null;
@@ -97,31 +101,58 @@ export async function sortFiles(entries) {
   return out;
 }
 
+/** The weights a Hugging Face folder may hold, in the order `acdc run --model DIR` prefers them (an index: its shards). */
+const FOLDER_WEIGHTS = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"];
+
+/** Whether a file's first bytes are a zip's (a torch.save checkpoint, whatever its extension). */
+async function isZip(file) {
+  const b = new Uint8Array(await file.slice(0, 4).arrayBuffer());
+  return b.length === 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
+}
+
 /**
  * The model spec (for the worker) of model files, resolved as the CLI
- * resolves --model: NAME.safetensors with NAME.config.json or config.json,
- * a folder's model.safetensors with its config.json, or a llama2.c .bin
- * (its header is its config). Tokenizer files among them go along.
+ * resolves --model: NAME.safetensors or a PyTorch NAME.pth / NAME.pt with
+ * NAME.config.json or config.json, a Hugging Face folder (model.safetensors,
+ * the shards of model.safetensors.index.json, or pytorch_model.bin, in that
+ * order, with its config.json), or a llama2.c .bin (its header is its
+ * config; a zipped .bin is a PyTorch checkpoint). Tokenizer files among
+ * them go along.
  */
 export async function modelSpecFromFiles(entries) {
   const names = entries.map((e) => e.name).join(", ") || "nothing";
-  const weights = entries.filter(isWeights);
-  if (!weights.length) throw new Error(`no model weights among ${names}: give a .safetensors file with its config.json, a llama2.c .bin, or a model folder`);
-  let w = weights[0];
-  if (weights.length > 1) {
-    w = weights.find((e) => e.name === "model.safetensors");
-    // SEAM (issue 13, branch models): sharded checkpoints (model-0000X-of-0000N.safetensors + index) go to the loader once it reads them.
-    if (!w) throw new Error(`several weights files (${weights.map((e) => e.name).join(", ")}): give one model at a time${weights.some((e) => /-of-\d+\./.test(e.name)) ? " (sharded checkpoints are not read yet)" : ""}`);
+  const candidates = [...entries.filter(isWeights), ...entries.filter(isIndex)];
+  if (!candidates.length) throw new Error(`no model weights among ${names}: give a .safetensors or .pth file with its config.json, a llama2.c .bin, or a model folder`);
+  let w = candidates[0];
+  if (candidates.length > 1) {
+    const indexes = candidates.filter(isIndex);
+    w = FOLDER_WEIGHTS.map((n) => candidates.find((e) => e.name === n)).find(Boolean) ?? (indexes.length === 1 ? indexes[0] : null);
+    if (!w) throw new Error(`several weights files (${candidates.map((e) => e.name).join(", ")}): give one model at a time${candidates.some((e) => /-of-\d+\./.test(e.name)) ? " (a sharded checkpoint goes with its index, model.safetensors.index.json)" : ""}`);
   }
-  const stem = w.name.replace(/\.[^.]+$/, "");
+  const sharded = isIndex(w);
+  const stem = sharded ? w.name.replace(/(\.[^.]+)?\.index\.json$/i, "") : w.name.replace(/\.[^.]+$/, "");
   const folder = w.path.includes("/") ? w.path.split("/")[0] : "";
-  const configs = entries.filter((e) => e !== w && ext(e.name) === "json" && !TOKENIZER_NAMES.test(e.name));
-  const config = configs.find((e) => e.name === `${stem}.config.json`) ?? configs.find((e) => e.name === "config.json") ?? (configs.length === 1 ? configs[0] : null);
-  if (!config && ext(w.name) === "safetensors") throw new Error(`no config for ${w.name}: expected ${stem}.config.json or config.json beside it (pick both files, or the folder)`);
+  // Only a llama2.c checkpoint carries its own config; the CLI ignores any config beside one.
+  const needsConfig = sharded || ext(w.name) !== "bin" || (await isZip(w.file));
+  const configs = entries.filter((e) => e !== w && ext(e.name) === "json" && !isIndex(e) && !TOKENIZER_NAMES.test(e.name));
+  const config = !needsConfig ? null
+    : configs.find((e) => e.name === `${stem}.config.json`) ?? configs.find((e) => e.name === "config.json") ?? (configs.length === 1 ? configs[0] : null);
+  if (!config && needsConfig) throw new Error(`no config for ${w.name}: expected ${stem}.config.json or config.json beside it (pick both files, or the folder)`);
   const tokenizer = entries.filter((e) => TOKENIZER_NAMES.test(e.name)).map((e) => e.file);
+  let index = null, shards = null;
+  if (sharded) {
+    index = await readJson(w.file, "shard index");
+    if (index === null || typeof index !== "object" || Array.isArray(index)) throw new Error(`shard index file ${w.name} must hold a JSON object`);
+    // The shards the index names that are here; one left out is the loader's to report, naming it.
+    const wanted = new Set(index.weight_map !== null && typeof index.weight_map === "object" ? Object.values(index.weight_map) : []);
+    const inFolder = (e) => e.path.split("/").slice(0, -1).join("/") === w.path.split("/").slice(0, -1).join("/");
+    // In the index's order, as the CLI lists them.
+    shards = [...wanted].map((n) => entries.find((e) => e.name === n && isWeights(e) && inFolder(e))).filter(Boolean).map((e) => ({ name: e.name, file: e.file }));
+  }
   return {
-    kind: "files", name: folder && w.name === "model.safetensors" ? folder : stem,
-    weights: w.file, weightsName: w.name,
+    kind: "files", name: folder && FOLDER_WEIGHTS.includes(w.name) ? folder : stem,
+    // A sharded checkpoint is recorded, as the CLI records it, by its index: the weights file it was named by.
+    weights: w.file, weightsName: w.name, index, shards,
     config: config ? await readJson(config.file, "model config") : null,
     // The file too: a run manifest records the digest of its bytes as read.
     configFile: config ? config.file : null,

@@ -268,7 +268,9 @@ async function loadSpec(spec, onProgress) {
       return m;
     }
     case "files": {
-      const t = await acdc.loadModel(fileSource(spec.weights, spec.weightsName), spec.config, { engine, onProgress });
+      // Shards as `acdc run --model DIR` hands them over: the parsed index and a source per shard, by the index's names.
+      const weights = spec.index ? { index: spec.index, shards: new Map(spec.shards.map((s) => [s.name, fileSource(s.file, s.name)])) } : fileSource(spec.weights, spec.weightsName);
+      const t = await acdc.loadModel(weights, spec.config, { engine, onProgress });
       return {
         t, name: spec.name, cfg: t.cfg, splitInput: false, builtin: null, tokenizerSource: spec.tokenizer ? { files: spec.tokenizer } : null,
         source: {
