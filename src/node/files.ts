@@ -66,6 +66,11 @@ export interface ModelFiles { weights: string; config: string | null; name: stri
 /** Files a Hugging Face folder may hold its weights in, in order of preference (an index: shards). */
 const FOLDER_WEIGHTS = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"];
 
+/** The weights file of a Hugging Face folder (see FOLDER_WEIGHTS), or undefined. */
+export function folderWeights(dir: string): string | undefined {
+  return FOLDER_WEIGHTS.map((f) => join(dir, f)).find((f) => existsSync(f));
+}
+
 /** Whether a file starts like a zip archive (a torch.save checkpoint, whatever its extension). */
 function isZip(path: string): boolean {
   const fd = openSync(path, "r");
@@ -78,7 +83,7 @@ function isZip(path: string): boolean {
 }
 
 /** The shard files an index JSON names (the distinct values of its weight_map), checked to exist beside it. */
-function shardFiles(index: string): string[] {
+export function shardFiles(index: string): string[] {
   const j = readJsonFile(index, "shard index");
   const map = j.weight_map;
   if (map === null || typeof map !== "object" || Array.isArray(map)) throw new UsageError(`shard index ${index} has no "weight_map" object`);
@@ -100,7 +105,7 @@ function shardFiles(index: string): string[] {
 export function resolveModelPath(arg: string): ModelFiles {
   if (!existsSync(arg)) throw new UsageError(`model not found: ${arg} (give a .safetensors or .pth file, a llama2.c .bin, or a folder with config.json and model.safetensors)`);
   if (statSync(arg).isDirectory()) {
-    const found = FOLDER_WEIGHTS.map((f) => join(arg, f)).find((f) => existsSync(f));
+    const found = folderWeights(arg);
     const config = join(arg, "config.json");
     if (!found) throw new UsageError(`model folder ${arg} has no model.safetensors (nor shards with model.safetensors.index.json, nor pytorch_model.bin)`);
     if (!existsSync(config)) throw new UsageError(`model folder ${arg} has no config.json`);

@@ -27,7 +27,7 @@ import type { VerifyInputs } from "../repro/verify.js";
 import type { MethodPlan } from "../eval/compare.js";
 import type { SweepResult } from "../eval/sweep.js";
 import { loadTaskTokenizer } from "../tasks/text-task-load.js";
-import { UsageError, writeAtomic, type ModelFiles } from "./files.js";
+import { folderWeights, UsageError, writeAtomic, type ModelFiles } from "./files.js";
 import { loadTokenizerAt, type TaskFile } from "./task-file.js";
 
 /** Where the manifest of `--out c.json` goes: c.manifest.json (or OUT.manifest.json). */
@@ -324,7 +324,7 @@ export function findInputs(m: RunManifest, manifestPath: string, given: { model?
     // --model DIR or NAME.safetensors finds its config the way `acdc run` does.
     if (weightsGiven && existsSync(weightsGiven) && statSync(weightsGiven).isDirectory()) {
       configGiven ??= join(weightsGiven, "config.json");
-      weightsGiven = join(weightsGiven, "model.safetensors");
+      weightsGiven = folderWeights(weightsGiven) ?? join(weightsGiven, "model.safetensors");
     } else if (weightsGiven?.endsWith(".safetensors") && !configGiven) {
       const stem = weightsGiven.slice(0, -".safetensors".length);
       configGiven = [`${stem}.config.json`, join(dirname(weightsGiven), "config.json")].find((c) => existsSync(c));

@@ -31,8 +31,10 @@ import { builtinTask, checkRunData, PreparedRun, specOf, type BuiltinTask, type 
 
 /** The inputs a verification needs beyond the manifest: whatever its model and data sources call for. */
 export interface VerifyInputs {
-  /** The weights file (file models). */
+  /** The weights file (file models); for a sharded checkpoint, its index JSON (the file the manifest records). */
   weights?: Uint8Array | ByteSource;
+  /** A sharded checkpoint's shards by the names its index gives them (the loaded parameters' digest checks them). */
+  shards?: Map<string, ByteSource>;
   /** The config file's bytes (safetensors models). */
   config?: Uint8Array;
   /** The data: a --data file's bytes or text, or the parsed object (file and inline data). */
@@ -206,11 +208,16 @@ export async function verifyRun(m: RunManifest, inputs: VerifyInputs = {}): Prom
         if (cd !== m.model.config!.sha256) diffs.push({ kind: "config", message: `model config differs: sha256 ${short(cd)}…, the manifest's ${short(m.model.config!.sha256)}…` });
         try { config = JSON.parse(new TextDecoder().decode(inputs.config)); } catch (e) { throw new InputError(`the model config is not valid JSON: ${(e as Error).message}`); }
       }
-      model = await loadModel(src, config, { engine });
+      if (inputs.shards) {
+        const index = JSON.parse(new TextDecoder().decode(await src.read(0, src.byteLength))) as Record<string, unknown>;
+        model = await loadModel({ index, shards: inputs.shards }, config, { engine });
+      } else {
+        model = await loadModel(src, config, { engine });
+      }
     }
     const pd = paramsDigest(model);
     if (pd !== m.model.params_sha256 && !diffs.some((d) => d.kind === "model" || d.kind === "config")) {
-      diffs.push({ kind: "params", message: `loaded parameters differ (sha256 ${short(pd)}…, manifest ${short(m.model.params_sha256)}…) although the files match: the loader or built-in model changed` });
+      diffs.push({ kind: "params", message: `loaded parameters differ (sha256 ${short(pd)}…, manifest ${short(m.model.params_sha256)}…) although the files match: ${inputs.shards ? "a shard's contents changed (the index records only their names), or " : ""}the loader or built-in model changed` });
     }
     let dataFrom: string | undefined;
     if (m.data.source === "task-file") {

@@ -381,3 +381,31 @@ t.test("comparison manifests: one circuit and manifest per method, seed and valu
   t.match(bad.stdout, new RegExp(`^run ${first("edge-pruning")} of 61 \\(edge-pruning seed 0, sparsity 0\\.5\\): DIFFERS`));
   t.match(bad.stdout, /options: the manifest's options section was changed after the run/);
 });
+
+t.test("a sharded checkpoint's run verifies: the index recorded, its shards read beside it; a changed shard is caught", async (t) => {
+  const { decodeSafetensors, writeHfFolder } = await import("../reference/safetensors-io.mjs");
+  const tensors = decodeSafetensors(readFileSync(join(fixtures, "tiny-ln-mlp.safetensors")));
+  const entries = [...tensors].map(([name, x]) => ({ name, dtype: x.dtype, shape: x.shape, values: x.data }));
+  const names = entries.map((e) => e.name);
+  const folder = join(dir, "sharded");
+  writeHfFolder(folder, readJson(join(fixtures, "tiny-ln-mlp.config.json")), entries,
+    { shards: [names.filter((n) => !n.startsWith("blocks.1.")), names.filter((n) => n.startsWith("blocks.1."))] });
+  const r = await acdc(["run", "--model", "sharded", "--data", "data.json", "--threshold", "0.02", "--out", "s.json", "--quiet"]);
+  t.equal(r.code, 0, r.stderr);
+  const m = readJson(join(dir, "s.manifest.json"));
+  t.equal(m.model.weights.path, join("sharded", "model.safetensors.index.json"), "the index is the recorded weights file");
+  t.same(readJson(join(dir, "s.json")).edges, readJson(join(dir, "c.json")).edges, "the same circuit as the single-file model");
+  for (const args of [["verify", "s.manifest.json", "--quiet"], ["verify", "s.manifest.json", "--model", "sharded", "--quiet"]]) {
+    const v = await acdc(args);
+    t.equal(v.code, 0, `${args.join(" ")}: ${v.stdout}${v.stderr}`);
+    t.match(v.stdout, new RegExp(`^ok: ${m.trace.length} decisions, ${m.results.num_kept} edges, every digest matches`));
+  }
+  // The index records names, not contents: a changed shard shows as the loaded parameters.
+  const shard = join(folder, "model-00002-of-00002.safetensors");
+  const bytes = readFileSync(shard);
+  bytes[bytes.length - 2] ^= 0x40;
+  writeFileSync(shard, bytes);
+  const bad = await acdc(["verify", "s.manifest.json", "--quiet"]);
+  t.equal(bad.code, 1, bad.stdout + bad.stderr);
+  t.match(bad.stdout, /params: loaded parameters differ/);
+});

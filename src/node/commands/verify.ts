@@ -9,7 +9,7 @@ import { checkCircuitFile, replayText, verifyRun, type VerifyReport } from "../.
 import type { CircuitJson } from "../../io/circuit.js";
 import { dirname, join, resolve } from "node:path";
 import { findInputs, findTaskInputs } from "../manifest-files.js";
-import { fileSource, UsageError } from "../files.js";
+import { fileSource, shardFiles, UsageError } from "../files.js";
 import { parseInteger, parseOptions, parseThreads } from "../args.js";
 import { progressBar } from "../progress.js";
 
@@ -96,11 +96,15 @@ export async function verifyCommand(args: string[]): Promise<number> {
     const taskInputs = m.data.source === "task-file" ? taskCache.get(key) : undefined;
     if (taskInputs) Object.assign(found.how, taskInputs.how);
     const weights = found.weights ? fileSource(found.weights) : undefined;
+    // A sharded checkpoint is recorded by its index: the shards are the files it names beside it.
+    const shards = found.weights?.endsWith(".index.json")
+      ? new Map(shardFiles(found.weights).map((f) => [f, fileSource(join(dirname(found.weights!), f))]))
+      : undefined;
     const bar = progressBar(process.stderr, `verify ${label}${m.options.algorithm}`, quiet);
     let report: VerifyReport;
     try {
       report = await verifyRun(m, {
-        weights, config: found.config ? new Uint8Array(readFileSync(found.config)) : undefined,
+        weights, shards, config: found.config ? new Uint8Array(readFileSync(found.config)) : undefined,
         data: found.data ? new Uint8Array(readFileSync(found.data)) : undefined,
         task: taskInputs?.task,
         threads, onProgress: (p) => bar.update(p),
@@ -108,6 +112,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
     } finally {
       bar.finish();
       weights?.close();
+      for (const s of shards?.values() ?? []) s.close();
     }
     // The circuit beside a run manifest (or inside a sweep manifest) must be the one it describes.
     const circuitPath = m.circuit ? join(dirname(resolve(path)), m.circuit) : undefined;
