@@ -9,6 +9,7 @@ import { closeSync, existsSync, openSync, writeSync, renameSync } from "node:fs"
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { trialGroups } from "../../bench/lib/layer-trials.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 export const DIST = process.env.DIST ?? join(here, "../../dist");
@@ -109,23 +110,7 @@ export function best(fn, reps = 5, warm = 1) {
 export const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(" ");
 export const f = (x, d = 1) => (x === undefined || x === null || Number.isNaN(x) ? "-" : x.toFixed(d));
 
-/** The kind of an edge's receiver: output, mlp_in, q/k/v_input or direct. */
-export function receiverKind(g, ed) {
-  const n = g.nodes[ed.child];
-  if (ed.type === "direct") return "direct";
-  if (n.kind === "qkv_input") return `${n.letter}_input`;
-  return n.kind;
-}
-
-/** Counted edges grouped by (receiver layer, receiver kind), output first. */
+/** Counted edges grouped by (receiver layer, receiver kind), output first; bench's grouping, with "direct" for its "q/k/v (direct)". */
 export function groups(g) {
-  const m = new Map();
-  for (const ed of g.edges) {
-    if (ed.type === "placeholder") continue;
-    const layer = g.nodes[ed.child].layer, kind = receiverKind(g, ed), key = `${layer} ${kind}`;
-    if (!m.has(key)) m.set(key, { layer, kind, edges: [] });
-    m.get(key).edges.push(ed.id);
-  }
-  const order = ["output", "mlp_in", "q_input", "k_input", "v_input", "direct"];
-  return [...m.values()].sort((a, b) => b.layer - a.layer || order.indexOf(a.kind) - order.indexOf(b.kind));
+  return trialGroups(g).map((x) => ({ ...x, kind: x.kind === "q/k/v (direct)" ? "direct" : x.kind }));
 }
