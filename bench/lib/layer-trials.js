@@ -63,3 +63,47 @@ export function layerTrials(p, { reps = 1, kinds = null } = {}) {
     timed: groups.reduce((a, x) => a + (x.trials?.length ?? 0), 0),
   };
 }
+
+/**
+ * The arithmetic a trial cannot avoid, in FLOPs (2 per multiply-add of the
+ * matmuls and of attention's QKᵀ and pattern·V; norms and activations left
+ * out), for a receiver of `kind` in `layer` of a sequential-residual model
+ * with B prompts × T positions and R metric rows (one per prompt, at the
+ * last position): the receiver's own node over every row (a head's q/k/v
+ * projection, its attention and result, then its layer's MLP; or the MLP),
+ * every later layer in full, the last layer's keys and values at every row
+ * and the rest at the metric rows, and the unembedding at the metric rows.
+ */
+export function trialFlops(cfg, B, T, R, layer, kind) {
+  const { dModel: D, nHeads: H, dHead: Dh, dMlp: M, dVocab: V, nLayers: L } = cfg;
+  const N = B * T;
+  const attnHead = (queries) => 2 * 2 * queries * T * Dh; // scores and pattern·V, every key (an upper bound under the causal mask)
+  const head = (rows) => 2 * rows * D * Dh + attnHead(rows) + 2 * rows * Dh * D;
+  const mlp = (rows) => 2 * 2 * rows * D * M;
+  const full = 2 * N * D * 3 * H * Dh + H * attnHead(N) + 2 * N * H * Dh * D + mlp(N);
+  const last = 2 * N * D * 2 * H * Dh + 2 * R * D * H * Dh + H * attnHead(R) + 2 * R * H * Dh * D + mlp(R);
+  const unembed = 2 * R * D * V;
+  if (kind === "output") return unembed;
+  const attention = kind !== "mlp_in";
+  if (layer === L - 1) {
+    // Only a head's keys or values need every row; its query and result, and the MLP, the metric rows.
+    const own = attention ? (kind === "q_input" ? head(R) : 2 * N * D * Dh + attnHead(R) + 2 * R * Dh * D) : 0;
+    return own + mlp(R) + unembed;
+  }
+  const own = (attention ? head(N) : 0) + mlp(N);
+  return own + (L - 2 - layer) * full + last + unembed;
+}
+
+/** layerTrials' result with FLOPs: per group, per layer (edge-weighted) and for the whole search, and the rates they imply. */
+export function withFlops(tr, cfg, B, T, R) {
+  const flopsOf = (x) => trialFlops(cfg, B, T, R, x.layer, x.kind === "q/k/v (direct)" ? "q_input" : x.kind);
+  for (const x of tr.groups) x.flops = flopsOf(x);
+  for (const o of tr.layers) {
+    const gs = tr.groups.filter((x) => x.layer === o.layer);
+    o.flops = gs.reduce((a, x) => a + x.count * x.flops, 0) / o.edges;
+    o.gflopsPerSec = o.flops / (o.msPerEdge * 1e6);
+  }
+  tr.flops = tr.groups.reduce((a, x) => a + x.count * x.flops, 0);
+  tr.gflopsPerSec = tr.flops / (tr.totalMs * 1e6);
+  return tr;
+}

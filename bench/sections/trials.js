@@ -15,7 +15,7 @@ import { line, section, f, table, errMsg, loadavgText } from "../lib/report.js";
 import { bench, warmup, timeOnce } from "../lib/timing.js";
 import { rng, randomTokens } from "../lib/random.js";
 import { GPT2, buildModel, weightBytes, writeRandomSafetensors } from "../lib/models.js";
-import { layerTrials } from "../lib/layer-trials.js";
+import { layerTrials, withFlops } from "../lib/layer-trials.js";
 
 const CHILD = fileURLToPath(new URL("../lib/rss-child.js", import.meta.url));
 const B = 10, T = 16, IG_STEPS = 5;
@@ -69,7 +69,7 @@ async function measure(model, P) {
   await warmup(fwdRun, 1, 0);
   const forward = await bench(`forward ${B}x${T}`, fwdRun, P.edgeForward);
   const t = performance.now();
-  const trials = layerTrials(p, { reps: P.trialReps, kinds: P.trialKinds });
+  const trials = withFlops(layerTrials(p, { reps: P.trialReps, kinds: P.trialKinds }), cfg, B, T, B);
   const trialsSec = (performance.now() - t) / 1e3;
   const eap = timeOnce(() => eapScores(p, { steps: 0 })).ms;
   const eapIg = timeOnce(() => eapScores(p, { steps: IG_STEPS })).ms;
@@ -87,11 +87,14 @@ function printRun(res, cfg) {
   const cell = (l, k) => { const gr = tr.groups.find((x) => x.layer === l && x.kind === k); return gr ? f(gr.ms, 0) : ""; };
   line();
   line(`  ${res.threads} thread${res.threads > 1 ? "s" : ""}: Patcher set-up ${f(res.patcherMs, 0)} ms; full forward ${B}x${T} ${f(forward.meanMs, 0)} ms (best ${f(forward.bestMs, 0)}, ±${f(forward.rmePct, 1)}%); ${tr.timed} trials timed in ${f(res.trialsSec, 1)} s`);
-  table(["receiver layer", "edges", "ms/trial", ...kinds.map((k) => `${head[k]} ms`), "Σ s", "share", "vs forward"],
+  table(["receiver layer", "edges", "ms/trial", ...kinds.map((k) => `${head[k]} ms`), "Σ s", "share", "vs forward", "GFLOP/trial", "GFLOP/s"],
     tr.layers.map((o) => [o.layer === cfg.nLayers ? "output" : `layer ${o.layer}`, o.edges, f(o.msPerEdge, 1),
       ...kinds.map((k) => (o.layer === cfg.nLayers ? "" : cell(o.layer, k))),
-      f(o.totalMs / 1e3, 0), f((100 * o.totalMs) / tr.totalMs, 0) + "%", f(o.msPerEdge / forward.meanMs, 2) + "x"]));
+      f(o.totalMs / 1e3, 0), f((100 * o.totalMs) / tr.totalMs, 0) + "%", f(o.msPerEdge / forward.meanMs, 2) + "x",
+      f(o.flops / 1e9, 2), f(o.gflopsPerSec, 1)]));
   line("  ms/trial = the layer's edge-weighted mean over receiver kinds; vs forward = ms/trial / the full forward's mean");
+  line("  GFLOP/trial = the matmul and attention arithmetic such a trial cannot avoid (bench/lib/layer-trials.js trialFlops); GFLOP/s = that / ms/trial");
+  line(`  whole search: ${f(tr.flops / 1e12, 1)} TFLOP in all, at ${f(tr.gflopsPerSec, 1)} GFLOP/s; at section 1's SGEMM rate or the f32x4 peak (section 4) it could not take less than TFLOP / that rate`);
   line(`  whole search (every counted edge tried once, all present): Σ ${f(tr.totalMs / 1e3, 0)} s = ${f(tr.totalMs / 6e4, 1)} min over ${tr.edges} edges; mean ${f(tr.msPerEdge, 1)} ms per trial, ${f(1e3 / tr.msPerEdge, 2)} edges/s`);
   line(`  EAP: ${f(res.eap.ms, 0)} ms = ${f(res.eap.forwards, 2)} forward passes; EAP-IG (${IG_STEPS} steps): ${f(res.eapIg.ms, 0)} ms = ${f(res.eapIg.forwards, 2)} forward passes (each over all ${tr.edges} edges)`);
 }
@@ -162,6 +165,7 @@ function printSummary(runs, cfg, rss) {
     ["layer-0 trial / forward", col((r) => f(r.trials.layers[cfg.nLayers].msPerEdge / r.forward.meanMs, 2) + "x")],
     ["mean trial over all edges, ms", col((r) => f(r.trials.msPerEdge, 1))],
     ["whole-search estimate, min", col((r) => f(r.trials.totalMs / 6e4, 1))],
+    ["trials' arithmetic rate, GFLOP/s", col((r) => f(r.trials.gflopsPerSec, 1))],
     ["EAP, forward passes", col((r) => f(r.eap.forwards, 2))],
     [`EAP-IG (${IG_STEPS}), forward passes`, col((r) => f(r.eapIg.forwards, 2))],
     ["peak RSS, MiB", col((r) => (r.rss?.peakBytes ? f(r.rss.peakBytes / MiB, 0) : "-"))],
