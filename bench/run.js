@@ -1,13 +1,13 @@
 // Benchmarks for acdc-wasm: the runner. It parses the flags, prints the
 // machine, runs the sections in bench/sections/ in order (each one module:
 // run(ctx) → the numbers it adds to the JSON report), prints the SGEMM
-// summary after sections 1–4 and writes --json. Not a test: nothing here
+// summary after sections 1–4 (with 2b) and writes --json. Not a test: nothing here
 // asserts; it prints a report. See bench/README.md for what each section
 // measures and how.
 //
 //   npm run bench                 full run (build first)
 //   node bench/run.js --quick     smoke run (fewer reps, smaller shapes, fewer steps)
-//   node bench/run.js --json out.json [--only sgemm,ort,...] [--edges N]
+//   node bench/run.js --json out.json [--only sgemm,ort,tfjs,...] [--edges N]
 //   node bench/run.js --threads N [--only threads,trials]   also 1 vs N threads
 import { writeFileSync } from "node:fs";
 import os from "node:os";
@@ -17,6 +17,7 @@ import { printSgemmSummary } from "./lib/summary.js";
 import { GPT2, buildModel } from "./lib/models.js";
 import * as sgemm from "./sections/sgemm.js";
 import * as ort from "./sections/ort.js";
+import * as tfjs from "./sections/tfjs.js";
 import * as blas from "./sections/blas.js";
 import * as peak from "./sections/peak.js";
 import * as forward from "./sections/forward.js";
@@ -29,7 +30,7 @@ import * as threads from "./sections/threads.js";
 
 // In run order. gpt: the section runs on the shared GPT-2-small-shaped model (built once, before the first such section).
 const SECTIONS = [
-  { key: "sgemm", mod: sgemm }, { key: "ort", mod: ort }, { key: "blas", mod: blas }, { key: "peak", mod: peak },
+  { key: "sgemm", mod: sgemm }, { key: "ort", mod: ort }, { key: "tfjs", mod: tfjs }, { key: "blas", mod: blas }, { key: "peak", mod: peak },
   { key: "forward", mod: forward, gpt: true }, { key: "edges", mod: edges, gpt: true }, { key: "acdc", mod: acdcSection },
   { key: "eap", mod: eap, gpt: true }, { key: "trials", mod: trials, gpt: true }, { key: "methods", mod: methods, gpt: true },
   { key: "threads", mod: threads },
@@ -79,7 +80,7 @@ async function main() {
 
   const ctx = { quick: QUICK, P, threads: THREADS, report, gpt: null };
   const lastGpt = SECTIONS.filter((s) => s.gpt && want(s.key)).map((s) => s.key).pop();
-  const lastGemm = ["sgemm", "ort", "blas", "peak"].filter(want).pop();
+  const lastGemm = ["sgemm", "ort", "tfjs", "blas", "peak"].filter(want).pop();
   for (const s of SECTIONS) {
     if (!want(s.key)) continue;
     if (s.gpt && !ctx.gpt) {
