@@ -1,49 +1,19 @@
-// Node-side input and output: resolve a --model argument to its files, read
-// weights in chunks straight into wasm memory (no JavaScript copy, no 2 GiB
-// readFileSync limit), read a data JSON, check output paths before any work
-// and write outputs atomically (temp file + rename), with errors that name
-// the file and what is wrong with it.
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants } from "node:fs";
+// Node-side inputs: resolve a --model argument to its files (local, or the
+// hub through the disk cache), read weights in chunks straight into wasm
+// memory (no JavaScript copy, no 2 GiB readFileSync limit) and read a data
+// JSON, with errors that name the file and what is wrong with it. Output
+// paths and atomic writes live in local-io.ts (re-exported here).
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { loadModel } from "../model/load.js";
 import { HUB_ALIASES, HubError, isHubRepoId } from "../model/hub.js";
 import { loadHubModelCached } from "./hub-cache.js";
+import { fileSource, UsageError } from "./local-io.js";
+export { UsageError, fileSource, checkOutputPath, removeOnExit, writeAtomic } from "./local-io.js";
 import type { Transformer } from "../model/transformer.js";
 import { parseDataJson, type DataJson } from "../io/data.js";
-import type { ByteSource } from "../model/formats/tensor.js";
 import type { Engine } from "../wasm/engine.js";
 import { AcdcError } from "../errors.js";
-
-export class UsageError extends AcdcError {
-  constructor(message: string) { super(message, "UsageError"); }
-}
-
-/** A file read on demand through one handle (positional reads; never the whole file at once). */
-export function fileSource(path: string): ByteSource & { close(): void } {
-  let fd: number;
-  try { fd = openSync(path, "r"); } catch (e) { throw new UsageError(`cannot open ${path}: ${(e as Error).message}`); }
-  const size = fstatSync(fd).size;
-  return {
-    byteLength: size,
-    name: path,
-    async read(offset, length) {
-      const buf = new Uint8Array(length);
-      await this.readInto!(offset, buf);
-      return buf;
-    },
-    async readInto(offset, buf) {
-      const length = buf.length;
-      if (offset < 0 || offset + length > size) throw new RangeError(`${path}: read [${offset}, ${offset + length}) beyond ${size} bytes`);
-      let got = 0;
-      while (got < length) {
-        const n = readSync(fd, buf, got, length - got, offset + got);
-        if (n === 0) throw new UsageError(`${path} ended after ${offset + got} bytes (it was ${size} when opened; was it changed while loading?)`);
-        got += n;
-      }
-    },
-    close() { closeSync(fd); },
-  };
-}
 
 /** Read and parse a JSON file, naming the file on failure. */
 export function readJsonFile(path: string, what: string): Record<string, unknown> {
@@ -187,54 +157,3 @@ export function readDataFile(path: string): DataJson {
   return parseDataJson(readJsonFile(path, "data"), path);
 }
 
-/** Refuse an output path that cannot be written, before any work: a folder, a missing or read-only folder. */
-export function checkOutputPath(path: string, option: string): void {
-  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${option} ${path} is a folder, not a file`);
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir)) throw new UsageError(`${option} ${path}: folder ${dir} does not exist`);
-  if (!statSync(dir).isDirectory()) throw new UsageError(`${option} ${path}: ${dir} is not a folder`);
-  try { accessSync(dir, constants.W_OK); } catch { throw new UsageError(`${option} ${path}: folder ${dir} is not writable`); }
-  if (existsSync(path)) {
-    try { accessSync(path, constants.W_OK); } catch { throw new UsageError(`${option} ${path} exists and is not writable`); }
-  }
-}
-
-/** Temp files being written now (a download streaming to disk, an output before its rename). */
-const tempFiles = new Set<string>();
-
-/**
- * On SIGINT/SIGTERM while temp files exist: remove them, then die of the
- * same signal. Installed only while there are any, so a long synchronous
- * search keeps the default Ctrl-C (a JavaScript handler would wait for it
- * to finish); SIGKILL leaves at most a hidden .part file beside the output.
- */
-function onSignal(sig: NodeJS.Signals): void {
-  for (const p of tempFiles) rmSync(p, { force: true });
-  tempFiles.clear();
-  process.off("SIGINT", onSignal);
-  process.off("SIGTERM", onSignal);
-  process.kill(process.pid, sig);
-}
-
-/** Note a temp file to remove if the process is interrupted; returns the function that forgets it. */
-export function removeOnExit(path: string): () => void {
-  if (!tempFiles.size) { process.on("SIGINT", onSignal); process.on("SIGTERM", onSignal); }
-  tempFiles.add(path);
-  return () => {
-    tempFiles.delete(path);
-    if (!tempFiles.size) { process.off("SIGINT", onSignal); process.off("SIGTERM", onSignal); }
-  };
-}
-
-/** Write a file whole or not at all: a temp file beside it, then a rename. */
-export function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = join(dirname(resolve(path)), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.part`);
-  const forget = removeOnExit(tmp);
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } finally {
-    rmSync(tmp, { force: true });
-    forget();
-  }
-}

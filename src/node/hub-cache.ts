@@ -9,7 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { checkHubWeights, downloadHubFile, hubRepoId, HubError, HUB_URL, parseHubConfig, tlCheckpointError, type HubOptions } from "../model/hub.js";
-import { fileSource, removeOnExit, UsageError } from "./files.js";
+import { fileSource, removeOnExit, UsageError } from "./local-io.js";
 
 export interface HubCacheOptions {
   /** Default $ACDC_CACHE, else $XDG_CACHE_HOME/acdc-wasm, else ~/.cache/acdc-wasm. */

@@ -19,7 +19,8 @@ import type { Transformer } from "../model/transformer.js";
 import { buildManifest, canonicalJson, checkRunManifest, circuitDigest, compareDigest, dataDigest, manifestText, paramsDigest, sealOf, sweepDigest, COMPARE_MANIFEST_KIND, MANIFEST_VERSION, SWEEP_MANIFEST_KIND,
   type CompareManifest, type CompareRunRecord, type DataSection, type FileRef, type ModelSection, type RunManifest, type SweepManifest, type SweepRunRecord,
   type TokenizerRef } from "../repro/manifest.js";
-import { optionsSection, type RunData, type RunSpec } from "../repro/run.js";
+import { type RunData, type RunSpec } from "../repro/run.js";
+import { optionsSection } from "../repro/manifest.js";
 import { sha256Hex } from "../repro/sha256.js";
 import { parseTaskJson, readTaskSpec } from "../tasks/task-file.js";
 import { resolvePath } from "../tokenizers/load.js";

@@ -32,11 +32,12 @@
 import type { Circuit } from "../circuit.js";
 import type { Graph } from "../graph/graph.js";
 import type { CircuitJson } from "../io/circuit.js";
-import { checkRunData, type RunData } from "./run.js";
+import { checkRunData, MASK_METHODS, type RunData, type RunSpec } from "./run.js";
 import { AcdcError } from "../errors.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
 import { Sha256, sha256Hex } from "./sha256.js";
 import type { Transformer } from "../model/transformer.js";
+import type { Ablation } from "../patch/patcher.js";
 import type { KernelBuild } from "../wasm/engine.js";
 import {
   KERNELS_WASM_BASE64, KERNELS_THREADS_WASM_BASE64, KERNELS_RELAXED_WASM_BASE64, KERNELS_RELAXED_THREADS_WASM_BASE64,
@@ -577,4 +578,39 @@ export function diffSweeps(a: SweepManifest | CompareManifest, b: SweepManifest 
     for (const [what, p, q] of pairs) if (p !== q) out.push(`${label}: ${what} differs`);
   }
   return out;
+}
+
+/**
+ * The manifest's options section of a spec run on `threads` threads. The
+ * mask methods' own options appear only for them (with the values used,
+ * defaults filled in), so manifests of acdc, eap, eap-ig and hybrid keep
+ * their sections exactly as before.
+ */
+export function optionsSection(spec: RunSpec, threads: number, deterministic: boolean): OptionsSection {
+  const mask = MASK_METHODS[spec.algorithm];
+  const own: Partial<OptionsSection> = {};
+  let seed: number | null = null;
+  if (mask) {
+    own[mask.knob] = spec[mask.knob] ?? null;
+    if (mask.trained) {
+      own.steps = spec.steps ?? mask.trained.steps;
+      own.lr = spec.lr ?? mask.trained.lr;
+      seed = spec.seed ?? mask.trained.seed;
+    }
+  }
+  return {
+    algorithm: spec.algorithm, threshold: spec.threshold ?? null, top_k: spec.topK ?? null, ig_steps: spec.igSteps ?? null, ...own,
+    metric: spec.metric, ablation: spec.ablation, split_input: spec.splitInput ?? false, seed, threads, deterministic,
+  };
+}
+
+/** The spec a manifest's options section describes. */
+export function specOf(o: OptionsSection): RunSpec {
+  const spec: RunSpec = {
+    algorithm: o.algorithm, threshold: o.threshold ?? undefined, topK: o.top_k ?? undefined, igSteps: o.ig_steps ?? undefined,
+    metric: o.metric, ablation: o.ablation as Ablation, splitInput: o.split_input,
+  };
+  for (const k of ["lambda", "masked", "sparsity", "steps", "lr"] as const) if (o[k] !== undefined && o[k] !== null) spec[k] = o[k]!;
+  if (o.seed !== null) spec.seed = o.seed;
+  return spec;
 }

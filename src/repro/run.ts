@@ -23,7 +23,6 @@ import type { Engine } from "../wasm/engine.js";
 import { InputError } from "../errors.js";
 import { createTracrModel, tracrTask, type TracrTaskName } from "../tasks/tracr.js";
 import { inductionOfflineTask } from "../tasks/induction-offline.js";
-import type { OptionsSection } from "./manifest.js";
 
 /** Token data of a run: what --data holds (correct/incorrect for logit-diff); task data may carry more (labels, nll's targets). */
 export type RunData = PatchData & { correct?: number[]; incorrect?: number[]; labels?: number[] | number[][] };
@@ -133,41 +132,6 @@ function checkMaskRun(model: Transformer, graph: Graph, metric: Metric, spec: Ru
     const n = maskedComponents(graph).length;
     if (spec.masked !== undefined && spec.masked > n) throw new InputError(`hisp: masked must be an integer from 0 to ${n} (the model's head q/k/v and MLP components), got ${spec.masked}`);
   }
-}
-
-/**
- * The manifest's options section of a spec run on `threads` threads. The
- * mask methods' own options appear only for them (with the values used,
- * defaults filled in), so manifests of acdc, eap, eap-ig and hybrid keep
- * their sections exactly as before.
- */
-export function optionsSection(spec: RunSpec, threads: number, deterministic: boolean): OptionsSection {
-  const mask = MASK_METHODS[spec.algorithm];
-  const own: Partial<OptionsSection> = {};
-  let seed: number | null = null;
-  if (mask) {
-    own[mask.knob] = spec[mask.knob] ?? null;
-    if (mask.trained) {
-      own.steps = spec.steps ?? mask.trained.steps;
-      own.lr = spec.lr ?? mask.trained.lr;
-      seed = spec.seed ?? mask.trained.seed;
-    }
-  }
-  return {
-    algorithm: spec.algorithm, threshold: spec.threshold ?? null, top_k: spec.topK ?? null, ig_steps: spec.igSteps ?? null, ...own,
-    metric: spec.metric, ablation: spec.ablation, split_input: spec.splitInput ?? false, seed, threads, deterministic,
-  };
-}
-
-/** The spec a manifest's options section describes. */
-export function specOf(o: OptionsSection): RunSpec {
-  const spec: RunSpec = {
-    algorithm: o.algorithm, threshold: o.threshold ?? undefined, topK: o.top_k ?? undefined, igSteps: o.ig_steps ?? undefined,
-    metric: o.metric, ablation: o.ablation as Ablation, splitInput: o.split_input,
-  };
-  for (const k of ["lambda", "masked", "sparsity", "steps", "lr"] as const) if (o[k] !== undefined && o[k] !== null) spec[k] = o[k]!;
-  if (o.seed !== null) spec.seed = o.seed;
-  return spec;
 }
 
 // ---- checking what a request sends ----

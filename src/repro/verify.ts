@@ -27,7 +27,8 @@ import {
   canonicalJson, circuitDigest, dataDigest, hexF64, kernelDigest, paramsDigest, runtimeInfo, sealOf, traceDigest, traceOf, f64Hex,
   type RunManifest, type TraceEntry,
 } from "./manifest.js";
-import { builtinTask, checkRunData, PreparedRun, specOf, type BuiltinTask, type RunData } from "./run.js";
+import { builtinTask, checkRunData, PreparedRun, type BuiltinTask, type RunData } from "./run.js";
+import { specOf } from "./manifest.js";
 
 /** The inputs a verification needs beyond the manifest: whatever its model and data sources call for. */
 export interface VerifyInputs {
