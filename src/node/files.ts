@@ -11,6 +11,7 @@ import { loadHubModelCached } from "./hub-cache.js";
 import { fileSource, UsageError } from "./local-io.js";
 export { UsageError, fileSource, checkOutputPath, removeOnExit, writeAtomic } from "./local-io.js";
 import type { Transformer } from "../model/transformer.js";
+import type { ByteSource } from "../model/formats/tensor.js";
 import { parseDataJson, type DataJson } from "../io/data.js";
 import type { Engine } from "../wasm/engine.js";
 import { AcdcError } from "../errors.js";
@@ -63,6 +64,11 @@ export function shardFiles(index: string): string[] {
     if (!existsSync(join(dirname(index), f))) throw new UsageError(`shard index ${index} names ${f}, which is missing`);
   }
   return files as string[];
+}
+
+/** A sharded checkpoint as loadModel takes it: the parsed index and a source per shard beside it, by the index's names (close them when done). */
+export function shardedWeights(index: string, names: string[] = shardFiles(index)): { index: Record<string, unknown>; shards: Map<string, ByteSource & { close(): void }> } {
+  return { index: readJsonFile(index, "shard index"), shards: new Map(names.map((f) => [f, fileSource(join(dirname(index), f))])) };
 }
 
 /**
@@ -136,12 +142,10 @@ export interface LoadFromPathOptions {
  */
 export async function loadModelFromPath(arg: string, opts: LoadFromPathOptions = {}): Promise<{ model: Transformer; name: string; config: Record<string, unknown> | null; files: ModelFiles }> {
   const { files, config } = await modelFiles(arg, opts);
-  const sources = files.shards ? files.shards.map((f) => fileSource(join(dirname(files.index!), f))) : [fileSource(files.weights)];
+  const sharded = files.shards ? shardedWeights(files.index!, files.shards) : null;
+  const sources = sharded ? [...sharded.shards.values()] : [fileSource(files.weights)];
   try {
-    const weights = files.shards
-      ? { index: readJsonFile(files.index!, "shard index"), shards: new Map(files.shards.map((f, i) => [f, sources[i]])) }
-      : sources[0];
-    const model = await loadModel(weights, config, { engine: opts.engine, onProgress: opts.onProgress });
+    const model = await loadModel(sharded ?? sources[0], config, { engine: opts.engine, onProgress: opts.onProgress });
     return { model, name: files.name, config, files };
   } catch (e) {
     // A hub model's files are in the cache, out of the user's sight: say which.

@@ -7,8 +7,7 @@ import { detectFormat } from "../../model/load.js";
 import { readCheckpoint, readShards } from "../../model/formats/checkpoint.js";
 import { LLAMA2C_HEADER_BYTES, llama2cConfig, parseLlama2cHeader } from "../../model/formats/llama2c.js";
 import type { ModelConfig } from "../../model/config.js";
-import { dirname, join } from "node:path";
-import { fileSource, modelFiles, readJsonFile, UsageError } from "../files.js";
+import { fileSource, modelFiles, shardedWeights, UsageError } from "../files.js";
 import { parseOptions } from "../args.js";
 
 export const INFO_HELP = `acdc info --model M [--quiet]
@@ -25,7 +24,8 @@ export async function infoCommand(args: string[]): Promise<void> {
   const arg = values.model as string | undefined;
   if (!arg) throw new UsageError("--model is required (see acdc info --help)");
   const { files, config } = await modelFiles(arg, { quiet: Boolean(values.quiet) });
-  const sources = files.shards ? files.shards.map((f) => fileSource(join(dirname(files.index!), f))) : [fileSource(files.weights)];
+  const sharded = files.shards ? shardedWeights(files.index!, files.shards) : null;
+  const sources = sharded ? [...sharded.shards.values()] : [fileSource(files.weights)];
   const src = sources[0];
   let cfg: ModelConfig, tensors = 0, format: string;
   try {
@@ -33,8 +33,7 @@ export async function infoCommand(args: string[]): Promise<void> {
     if (format === "llama2c") {
       cfg = llama2cConfig(parseLlama2cHeader(await src.read(0, Math.min(src.byteLength, LLAMA2C_HEADER_BYTES))));
     } else {
-      const index = files.shards ? { index: readJsonFile(files.index!, "shard index"), shards: new Map(files.shards.map((f, i) => [f, sources[i]])) } : null;
-      tensors = (index ? await readShards(index) : await readCheckpoint(src)).size;
+      tensors = (sharded ? await readShards(sharded) : await readCheckpoint(src)).size;
       cfg = configFromJson(config!);
     }
   } finally {

@@ -9,7 +9,7 @@ import { checkCircuitFile, replayText, verifyRun, type VerifyReport } from "../.
 import type { CircuitJson } from "../../io/circuit.js";
 import { dirname, join, resolve } from "node:path";
 import { findInputs, findTaskInputs } from "../manifest-files.js";
-import { fileSource, shardFiles, UsageError } from "../files.js";
+import { fileSource, shardedWeights, UsageError } from "../files.js";
 import { parseInteger, parseOptions, parseThreads } from "../args.js";
 import { progressBar } from "../progress.js";
 
@@ -97,9 +97,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
     if (taskInputs) Object.assign(found.how, taskInputs.how);
     const weights = found.weights ? fileSource(found.weights) : undefined;
     // A sharded checkpoint is recorded by its index: the shards are the files it names beside it.
-    const shards = found.weights?.endsWith(".index.json")
-      ? new Map(shardFiles(found.weights).map((f) => [f, fileSource(join(dirname(found.weights!), f))]))
-      : undefined;
+    const shards = found.weights?.endsWith(".index.json") ? shardedWeights(found.weights).shards : undefined;
     const bar = progressBar(process.stderr, `verify ${label}${m.options.algorithm}`, quiet);
     let report: VerifyReport;
     try {
