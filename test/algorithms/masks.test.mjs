@@ -12,11 +12,8 @@ import { EdgePruningObjective } from "../../dist/algorithms/edge-pruning.js";
 import { hispRanking } from "../../dist/algorithms/hisp.js";
 import { paramTable } from "../../dist/model/params.js";
 import { rng } from "../helpers/fixtures.mjs";
+import { randomWeights } from "../helpers/random-model.mjs";
 
-function randomWeights(cfg, seed) {
-  const r = rng(seed);
-  return new Map(paramTable(cfg).map(({ name, shape, size }) => [name, { shape, data: Float32Array.from({ length: size }, () => (name.endsWith(".w") ? 1 + 0.2 * (r() - 0.5) : (r() - 0.5) * 0.8)) }]));
-}
 const data = { clean: [[1, 4, 2, 7, 3], [9, 0, 5, 5, 2]], corrupted: [[3, 3, 8, 1, 6], [2, 7, 7, 0, 4]], positions: [4, 3] };
 const metric = () => logitDiffMetric([3, 8], [6, 1]);
 

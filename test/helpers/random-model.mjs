@@ -9,6 +9,7 @@ import { writeSafetensors } from "../../dist/model/formats/safetensors.js";
 import { paramTable } from "../../dist/model/params.js";
 import { configFromJson } from "../../dist/model/config-json.js";
 import { mulberry32 } from "../../dist/random.js";
+import { rng } from "./fixtures.mjs";
 
 /**
  * Write NAME.safetensors, NAME.config.json and NAME.data.json into a new
@@ -43,4 +44,15 @@ export function writeRandomModel({ name = "random", nLayers = 4, dModel = 256, n
   writeFileSync(paths.config, JSON.stringify(tl, null, 1) + "\n");
   writeFileSync(paths.data, JSON.stringify({ clean, corrupted, positions: clean.map(() => tokens - 1) }) + "\n");
   return { ...paths, cfg };
+}
+
+/**
+ * Weights for a tiny test model as a Map name → {shape, data}: norm weights
+ * 1 ± 0.1, everything else uniform in ±0.4, drawn in paramTable's order from
+ * `seed` (fixtures.mjs's rng), so a seed always gives the same model.
+ */
+export function randomWeights(cfg, seed) {
+  const r = rng(seed);
+  return new Map(paramTable(cfg).map(({ name, shape, size }) =>
+    [name, { shape, data: Float32Array.from({ length: size }, () => (name.endsWith(".w") ? 1 + 0.2 * (r() - 0.5) : (r() - 0.5) * 0.8)) }]));
 }

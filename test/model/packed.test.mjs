@@ -11,17 +11,11 @@
 // block holds no row-major copy, and readCanonical undoes the packing.
 import t from "tap";
 import { buildGraph, eapScores, klMetric, loadModel, makeConfig, Patcher, Transformer } from "../../dist/index.js";
-import { paramTable, readCanonical, storageFloats } from "../../dist/model/params.js";
-import { rng } from "../helpers/fixtures.mjs";
+import { readCanonical, storageFloats } from "../../dist/model/params.js";
 import { hfDir, hfWeights } from "../helpers/hf.mjs";
 import { readJson } from "../helpers/fixtures.mjs";
 import { join } from "node:path";
-
-function randomWeights(cfg, seed) {
-  const r = rng(seed);
-  return new Map(paramTable(cfg).map(({ name, shape, size }) =>
-    [name, { shape, data: Float32Array.from({ length: size }, () => (name.endsWith(".w") ? 1 + 0.2 * (r() - 0.5) : (r() - 0.5) * 0.8)) }]));
-}
+import { randomWeights } from "../helpers/random-model.mjs";
 
 const bitsEqual = (a, b) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 

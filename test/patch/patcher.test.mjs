@@ -7,81 +7,19 @@
 // weights (test/reference/slow-patch.mjs), under every ablation.
 import t from "tap";
 import { acdc, buildGraph, klMetric, makeConfig, Patcher, Transformer } from "../../dist/index.js";
-import { paramTable } from "../../dist/model/params.js";
-import { rng } from "../helpers/fixtures.mjs";
-import { slowPatchedKL } from "../reference/slow-patch.mjs";
+import { randomWeights } from "../helpers/random-model.mjs";
+import { checkPatcherCases, PATCH_BASE, PATCH_DATA } from "../helpers/patcher-check.mjs";
 
-function randomWeights(cfg, seed) {
-  const r = rng(seed);
-  const W = new Map();
-  for (const { name, shape, size } of paramTable(cfg)) {
-    const data = new Float32Array(size);
-    for (let i = 0; i < size; i++) data[i] = name.endsWith(".w") ? 1 + 0.2 * (r() - 0.5) : (r() - 0.5) * 0.8;
-    W.set(name, { shape, data });
-  }
-  return W;
-}
-
-const data = { clean: [[1, 4, 2, 7, 3], [9, 0, 5, 5, 2]], corrupted: [[3, 3, 8, 1, 6], [2, 7, 7, 0, 4]], positions: [[4, 2], [3]] };
-const base = { nLayers: 2, dModel: 16, nHeads: 4, dHead: 4, dMlp: 24, dVocab: 11, nCtx: 8 };
+const data = PATCH_DATA, base = PATCH_BASE;
 const llama = { normalization: "RMS", positional: "rotary", actFn: "swiglu" };
 
-for (const [name, over] of [
+checkPatcherCases(t, [
   ["GPT-2 style", {}],
   ["llama style (RMS, rotary, SwiGLU, 4 query heads on 2 kv heads)", { ...llama, nKvHeads: 2 }],
   ["multi-query (1 kv head)", { ...llama, nKvHeads: 1 }],
   ["bidirectional attention, relu MLP, no norm", { causal: false, actFn: "relu", normalization: "none" }],
   ["folded LayerNorm (LNPre), attention-only", { normalization: "LNPre", attnOnly: true, dMlp: 0 }],
-]) {
-  t.test(`${name}: trials equal a from-scratch float64 patched pass`, async (t) => {
-    const cfg = makeConfig({ ...base, ...over });
-    const W = randomWeights(cfg, 5);
-    const model = await Transformer.create(cfg, W);
-    const graph = buildGraph(cfg);
-    const full = model.forward(data.clean).logits;
-    for (const ablation of ["corrupted", "zero", "mean"]) {
-      const p = new Patcher(model, graph, data, { ablation, metric: klMetric() });
-      const e = model.engine, { B, T, N } = p, V = cfg.dVocab;
-      // The patcher's clean run is the model's forward pass at the metric rows.
-      const clean = e.f32(p.ctx.cleanLogits, p.R * V);
-      let d = 0;
-      p.rowIndex.forEach((row, r) => {
-        const b = Math.floor(row / T), pos = row % T;
-        for (let v = 0; v < V; v++) d = Math.max(d, Math.abs(clean[r * V + v] - full[(b * data.clean[0].length + pos) * V + v]));
-      });
-      t.ok(d < 1e-5, `${ablation}: the clean run equals the forward pass at the metric rows (max |diff| ${d.toExponential(2)})`);
-      const ids = [];
-      for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) ids.push(data.clean[b][i]);
-      const ablated = (id) => Float64Array.from(e.f32(p.ablated(id), graph.nodes[id].kind === "qkv" ? N * cfg.dHead : N * cfg.dModel));
-      const slow = (present, cleanLogProbs) => slowPatchedKL({ W, cfg, graph, present, ablated, ids, B, T, rows: Array.from(p.rowIndex), cleanLogProbs });
-      const { logProbs: cleanLogProbs } = slow(p.present);
-      const random = rng(name.length * 13 + ablation.length);
-      const testable = graph.edges.filter((x) => x.type !== "placeholder").map((x) => x.id);
-      let worst = 0, n = 0, moved = 0;
-      for (let step = 0; step < 30; step++) {
-        const eid = testable[Math.floor(random() * testable.length)];
-        if (!p.present[eid]) continue;
-        const fast = p.trial(eid);
-        const present = Uint8Array.from(p.present);
-        present[eid] = 0;
-        const want = slow(present, cleanLogProbs).kl;
-        worst = Math.max(worst, Math.abs(fast - want) / Math.max(1e-3, Math.abs(want)));
-        if (Math.abs(want - p.current) > 1e-6) moved++;
-        n++;
-        if (random() < 0.6) p.commit();
-        else p.reject();
-      }
-      const want = slow(p.present, cleanLogProbs).kl;
-      t.ok(n >= 15 && moved >= 5, `${ablation}: ${n} trials checked, ${moved} of them move the metric`);
-      t.ok(worst < 2e-4, `${ablation}: every trial within 2e-4 (relative, floor 1e-3) of float64 (worst ${worst.toExponential(2)})`);
-      t.ok(Math.abs(p.current - want) <= 2e-4 * Math.max(1e-3, want), `${ablation}: committed state ${p.current.toExponential(4)} vs ${want.toExponential(4)}`);
-    }
-    const r = acdc(new Patcher(model, graph, data, { metric: klMetric() }), { threshold: 1e-4 });
-    const r2 = acdc(new Patcher(model, graph, data, { metric: klMetric() }), { threshold: 1e-4 });
-    t.ok(r.stats.tested > 0 && r.edges.length > 0, `ACDC ran: ${r.stats.tested} tested, ${r.edges.length} kept`);
-    t.same(r2.trace.map((x) => x.metric), r.trace.map((x) => x.metric), "a second run is bit-identical");
-  });
-}
+], { weightSeed: 5, walkSalt: 13 });
 
 t.test("bad patching inputs are one-line InputErrors", async (t) => {
   const cfg = makeConfig(base);
