@@ -5,7 +5,7 @@
 // inputs are found by the recorded path, by sha256 after a move, or given.
 import t from "tap";
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixtures, readJson, root } from "../helpers/fixtures.mjs";
@@ -400,6 +400,13 @@ t.test("a sharded checkpoint's run verifies: the index recorded, its shards read
     t.equal(v.code, 0, `${args.join(" ")}: ${v.stdout}${v.stderr}`);
     t.match(v.stdout, new RegExp(`^ok: ${m.trace.length} decisions, ${m.results.num_kept} edges, every digest matches`));
   }
+  // A shard gone from beside the index: one line, exit 2, naming it.
+  const first = join(folder, "model-00001-of-00002.safetensors");
+  renameSync(first, `${first}.away`);
+  const gone = await acdc(["verify", "s.manifest.json", "--quiet"]);
+  renameSync(`${first}.away`, first);
+  t.equal(gone.code, 2, gone.stdout + gone.stderr);
+  t.match(gone.stderr, /^acdc verify: shard index .*model\.safetensors\.index\.json names model-00001-of-00002\.safetensors, which is missing\n$/);
   // The index records names, not contents: a changed shard shows as the loaded parameters.
   const shard = join(folder, "model-00002-of-00002.safetensors");
   const bytes = readFileSync(shard);
