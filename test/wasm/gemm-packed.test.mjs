@@ -4,7 +4,8 @@
 // the same operands; a 16-bit B those of the f32 B it widens to; every
 // widening the bits of the formats' definitions (test/reference/scalar.mjs
 // halfToF32, on all 65536 values). Shapes cross every block edge of
-// assembly/matmul.ts: MR=4, NR=8, KC=256, KCP=1024, MC=64, NC=1024.
+// assembly/matmul.ts: MR=4, NR=8, KC=256, KCP=1024, MC=64, NC=1024, and
+// sgemmPacked's column blocks of NCP_FLOATS/K columns past 16 rows.
 import t from "tap";
 import { createEngine } from "../../dist/index.js";
 import * as ref from "../reference/scalar.mjs";
@@ -71,9 +72,10 @@ t.test("packB writes the panel layout of the scalar twin", async (t) => {
 });
 
 // Shapes [M, N, K]: unit sizes, 1–3-row edge tiles, K across KC and KCP with
-// 1-wide tails, N across NR and NC, M across MC.
+// 1-wide tails, N across NR and NC, M across MC; past 16 rows, N across
+// sgemmPacked's column blocks (K=1300: 32 columns; K=300: 160).
 const SHAPES = [[1, 1, 1], [1, 8, 4], [2, 9, 5], [3, 17, 257], [5, 1031, 300], [10, 2049, 770], [16, 40, 1025],
-  [67, 131, 259], [130, 17, 33], [4, 8, 1300], [1, 1030, 2]];
+  [67, 131, 259], [130, 17, 33], [4, 8, 1300], [1, 1030, 2], [67, 131, 1300], [20, 700, 300]];
 const FLAGS = [[false, false, 0], [true, false, 3], [false, true, 1], [true, true, 5]]; // bias, accumulate, padding
 
 t.test("sgemmPacked gives sgemm's bits (and the scalar twin's values)", async (t) => {
