@@ -25,6 +25,7 @@ import * as edges from "./sections/edges.js";
 import * as acdcSection from "./sections/acdc.js";
 import * as eap from "./sections/eap.js";
 import * as trials from "./sections/trials.js";
+import * as torch from "./sections/torch.js";
 import * as methods from "./sections/methods.js";
 import * as threads from "./sections/threads.js";
 
@@ -32,7 +33,7 @@ import * as threads from "./sections/threads.js";
 const SECTIONS = [
   { key: "sgemm", mod: sgemm }, { key: "ort", mod: ort }, { key: "tfjs", mod: tfjs }, { key: "blas", mod: blas }, { key: "peak", mod: peak },
   { key: "forward", mod: forward, gpt: true }, { key: "edges", mod: edges, gpt: true }, { key: "acdc", mod: acdcSection },
-  { key: "eap", mod: eap, gpt: true }, { key: "trials", mod: trials, gpt: true }, { key: "methods", mod: methods, gpt: true },
+  { key: "eap", mod: eap, gpt: true }, { key: "trials", mod: trials, gpt: true }, { key: "torch", mod: torch }, { key: "methods", mod: methods, gpt: true },
   { key: "threads", mod: threads },
 ];
 const KEYS = SECTIONS.map((s) => s.key);
