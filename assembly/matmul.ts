@@ -357,9 +357,17 @@ let touched: i32 = 0;
 // one fixed order. Returns whether the k sum must start from C.
 function startC(M: i32, N: i32, K: i32, C: usize, ldc: i32, bias: usize, accumulate: i32): i32 {
   if (bias != 0 || (K <= 0 && !accumulate)) {
+    // Four columns at a time: each element is still C + b (or b, or 0) on its own.
+    const zero = f32x4.splat(0);
     for (let i = 0; i < M; i++) {
       const row = C + (<usize>i * ldc << 2);
-      for (let j = 0; j < N; j++) {
+      let j = 0;
+      for (; j + 4 <= N; j += 4) {
+        const p = row + (<usize>j << 2);
+        const b = bias != 0 ? v128.load(bias + (<usize>j << 2)) : zero;
+        v128.store(p, accumulate ? f32x4.add(v128.load(p), b) : b);
+      }
+      for (; j < N; j++) {
         const bj: f32 = bias != 0 ? load<f32>(bias + (<usize>j << 2)) : 0;
         const p = row + (<usize>j << 2);
         store<f32>(p, accumulate ? load<f32>(p) + bj : bj);

@@ -15,6 +15,6 @@ export function printSgemmSummary(report) {
       const ratio = (a, b) => (a && b ? f(a / b, 2) + "x" : "-");
       return [shapeName(sh), f(us, 2), f(oi, 2), f(oc, 2), f(tj, 2), f(nb, 2), f(peak, 2), ratio(us, oi), ratio(us, tj), ratio(us, nb), ratio(us, peak)];
     }));
-  line("  ours/ORT and ours/TF.js are against 'inputs' and 'new B' (same work per call). OpenBLAS uses AVX2 FMA (8 lanes, fused);");
-  line("  WebAssembly SIMD has 4 lanes and no FMA, so 'wasm peak' is the ceiling for any wasm kernel here.");
+  line("  ours/ORT and ours/TF.js are against 'inputs' and 'new B' (same work per call). OpenBLAS uses the CPU's widest vectors and FMA");
+  line(`  (host SIMD: ${report.machine?.simd ?? "?"}); WebAssembly SIMD has 4 lanes and no FMA, so 'wasm peak' is the ceiling for any wasm kernel here.`);
 }

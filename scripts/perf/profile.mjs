@@ -1,6 +1,8 @@
 // CPU profile of repeated trials of one receiver group on GPT-2-small
 // geometry (node --cpu-prof): where a trial's time goes.
-//   node scripts/perf/profile.mjs --layer 12 --kind output --reps 20 [--out /tmp/trial.cpuprofile]
+//   node scripts/perf/profile.mjs --layer 12 --kind output --reps 20 [--threads 2] [--out /tmp/trial.cpuprofile]
+// With --threads N the profile is the calling thread's: kernels it runs
+// itself, and the time it waits for the pool (Atomics.wait).
 //   node scripts/perf/profile-summary.mjs /tmp/trial.cpuprofile
 // --kind: output, mlp_in, q_input, k_input, v_input, direct, or eap, eap-ig, forward.
 import { writeFileSync } from "node:fs";
@@ -9,7 +11,7 @@ import { api, loadGpt2, patchData, groups, best, f } from "./common.mjs";
 const args = process.argv.slice(2);
 const opt = (n, d) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : d; };
 const layer = Number(opt("--layer", 12)), kind = opt("--kind", "output"), reps = Number(opt("--reps", 10));
-const { model, engine } = await loadGpt2(1);
+const { model, engine } = await loadGpt2(Number(opt("--threads", 1)));
 const g = api.buildGraph(model.cfg);
 const p = new api.Patcher(model, g, patchData(model.cfg.dVocab), { ablation: "corrupted", metric: api.klMetric() });
 // Profile only what follows (set-up excluded), into --out.
