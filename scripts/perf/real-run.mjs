@@ -13,6 +13,8 @@ const args = process.argv.slice(2);
 const opt = (n, d) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : d; };
 const threshold = Number(opt("--threshold", 0.005)), minutes = Number(opt("--minutes", 20)), threads = Number(opt("--threads", 1));
 const MiB = 2 ** 20, rss = () => process.resourceUsage().maxRSS * 1024;
+// Where resident memory sits now: the JavaScript heap, and wasm memory (its reserved size).
+const where = () => { const m = process.memoryUsage(); return `JS heap ${f(m.heapTotal / MiB, 0)} MiB, wasm ${f(engine.memory.buffer.byteLength / MiB, 0)} MiB, RSS now ${f(m.rss / MiB, 0)} MiB, reader inputs kept ${p.keptInputs}`; };
 const { model, engine } = await loadGpt2(threads);
 const g = api.buildGraph(model.cfg);
 const p = new api.Patcher(model, g, patchData(model.cfg.dVocab), { ablation: "corrupted", metric: api.klMetric() });
@@ -34,7 +36,7 @@ try {
       else r.skipped += pr.done - lastDone;
       rows.set(key, r);
       last = pr.ms; lastDone = pr.done;
-      if (pr.tested % 500 === 0 && pr.decision) console.log(`  ${pr.tested} tested, ${pr.skipped} skipped, at ${pr.node}; ${f(pr.ms / 6e4, 1)} min; peak RSS ${f(rss() / MiB, 0)} MiB (${f(rss() / wb, 2)}x)`);
+      if (pr.tested % 500 === 0 && pr.decision) console.log(`  ${pr.tested} tested, ${pr.skipped} skipped, at ${pr.node}; ${f(pr.ms / 6e4, 1)} min; peak RSS ${f(rss() / MiB, 0)} MiB (${f(rss() / wb, 2)}x); ${where()}`);
       if (performance.now() - t0 > minutes * 6e4) throw stop;
     },
   });
@@ -45,5 +47,5 @@ try {
 }
 console.log("receiver layer  tested  skipped  removed  ms/tested");
 for (const [k, r] of rows) console.log(`${k.padEnd(14)}  ${String(r.tested).padStart(6)}  ${String(r.skipped).padStart(7)}  ${String(r.removed).padStart(7)}  ${f(r.ms / Math.max(1, r.tested), 1).padStart(9)}`);
-console.log(`peak RSS ${f(rss() / MiB, 0)} MiB = ${f(rss() / wb, 2)}x the f32 weights`);
+console.log(`peak RSS ${f(rss() / MiB, 0)} MiB = ${f(rss() / wb, 2)}x the f32 weights; ${where()}`);
 engine.dispose();

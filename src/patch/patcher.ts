@@ -19,7 +19,10 @@
 // with the same operations in the same order (so the same bits), into the
 // classes' buffers; a class whose members now differ splits. So receivers
 // cost one buffer per distinct input rather than three per receiver, and
-// the buffers are taken only as classes split.
+// the buffers are taken only as classes split. A q/k/v input whose direct
+// edge is committed removed can no longer matter (its node keeps the ablated
+// value): it leaves its class and is not kept from then on, so a search that
+// prunes heads reuses their buffers instead of touching new ones.
 import type { Transformer } from "../model/transformer.js";
 import { checkTokens } from "../model/transformer.js";
 import type { Engine } from "../wasm/engine.js";
@@ -87,7 +90,7 @@ export class Patcher {
 
   // Readers (q/k/v inputs, MLP inputs, the output): committed inputs by class.
   private readonly isReader: Uint8Array;
-  /** Class of each reader's committed input. */
+  /** Class of each reader's committed input; −1 once retired (its direct edge removed: its input is not kept). */
   private readonly cls: Int32Array;
   /** Per class: its buffer and how many readers it holds (0: free). */
   private readonly clsBuf: number[] = [];
@@ -279,9 +282,15 @@ export class Patcher {
     if (--this.clsRef[c] === 0) { this.freeBuf.push(this.clsBuf[c]); this.freeCls.push(c); }
   }
 
+  /** How many distinct reader inputs are kept now (one [N,D] buffer each). */
+  get keptInputs(): number { return this.clsRef.reduce((a, r) => a + (r > 0 ? 1 : 0), 0); }
+
   /** Committed value of a node (offset of its [N,D] or [N,Dh] buffer; a reader's is its class's). */
   value(node: number): number {
-    if (this.isReader[node]) return this.clsBuf[this.cls[node]];
+    if (this.isReader[node]) {
+      if (this.cls[node] < 0) throw new InputError(`the input ${this.graph.nodes[node].label} is not kept once its edge into ${this.graph.nodes[this.graph.edges[this.graph.children[node][0]].child].label} is removed (setPresent rebuilds every input)`);
+      return this.clsBuf[this.cls[node]];
+    }
     return this.act[node] ? this.buf1[node] : this.buf0[node];
   }
   /** Ablated (corrupted, zero or mean) value of a node (a reader's: its input in the ablated run). */
@@ -337,6 +346,8 @@ export class Patcher {
     if (ed.type === "placeholder") throw new InputError("placeholder edges are never tested");
     this.reject();
     const R = ed.child;
+    // A retired input reaches nothing: removing an edge into it changes no value.
+    if (this.isReader[R] && this.cls[R] < 0) { this.pendingEdge = edgeId; return (this.pendingMetric = this.current); }
     if (ed.type === "addition") {
       this.join(R, `r${R}`, 2, [ed.parent]);
     } else {
@@ -395,6 +406,7 @@ export class Patcher {
       const kind = g.nodes[x].kind;
       const pe = g.parents[x];
       if (this.isReader[x]) {
+        if (this.cls[x] < 0) continue; // retired: its node reads the ablated value
         // Moves when a present edge comes from a changed sender; the senders that
         // make its change (removed dirty ones when shared, else present dirty ones) key its group.
         let changed = false;
@@ -482,6 +494,11 @@ export class Patcher {
     }
     this.nDirty = 0;
     this.clearGroups();
+    const ed = g.edges[this.pendingEdge];
+    if (ed.type === "direct" && this.isReader[ed.parent] && this.cls[ed.parent] >= 0) {
+      this.leave(this.cls[ed.parent]);
+      this.cls[ed.parent] = -1;
+    }
     this.current = this.pendingMetric;
     this.pendingEdge = -1;
   }

@@ -40,6 +40,34 @@ t.test("bad patching inputs are one-line InputErrors", async (t) => {
   t.throws(() => p.commit(), { name: "InputError", message: /without a pending trial/ });
 });
 
+t.test("a q/k/v input whose direct edge is removed is retired: nothing it feeds changes, its buffer goes back", async (t) => {
+  const cfg = makeConfig(base);
+  const model = await Transformer.create(cfg, randomWeights(cfg, 3));
+  const graph = buildGraph(cfg);
+  const p = new Patcher(model, graph, data, { metric: klMetric() });
+  const fresh = new Patcher(model, graph, data, { metric: klMetric() });
+  const byLabel = (s) => graph.nodes.find((n) => n.label === s).id;
+  const input = byLabel("blocks.1.hook_k_input[2]"), node = byLabel("blocks.1.attn.hook_k[2]");
+  const direct = graph.edges.find((x) => x.parent === input && x.child === node).id;
+  const into = graph.parents[input].filter((eid) => graph.edges[eid].type === "addition");
+  // Give the input a class of its own first (one of its edges removed), so retiring it frees that class's buffer.
+  p.trial(into[0]); p.commit();
+  const before = p.keptInputs;
+  const metric = p.trial(direct);
+  p.commit();
+  t.equal(p.current, metric, "the direct edge's trial is what commit keeps");
+  t.equal(p.keptInputs, before - 1, `its input's buffer is returned (${before} → ${p.keptInputs} kept inputs)`);
+  t.throws(() => p.value(input), { name: "InputError", message: /blocks\.1\.hook_k_input\[2\] is not kept once its edge into blocks\.1\.attn\.hook_k\[2\] is removed/ });
+  // Edges into it change nothing now, exactly: the metric stays the committed one, bit for bit.
+  for (const eid of into.slice(1)) t.equal(Object.is(p.trial(eid), p.current), true, `${graph.nodes[graph.edges[eid].parent].label} → k_input[2]: the current metric`);
+  p.commit();
+  t.equal(p.present[into[into.length - 1]], 0, "and such an edge can still be removed");
+  // setPresent rebuilds every input from scratch: with every edge back, the bits of a fresh patcher.
+  t.equal(p.setPresent(Uint8Array.from(fresh.present)), fresh.current, "every edge back: the fresh patcher's metric");
+  const n = fresh.N * cfg.dModel;
+  t.same(Array.from(model.engine.f32(p.value(input), n)), Array.from(model.engine.f32(fresh.value(input), n)), "and its input is kept again, as a fresh patcher has it");
+});
+
 t.test("a metric that becomes non-finite stops the search and says where", async (t) => {
   const cfg = makeConfig(base);
   const model = await Transformer.create(cfg, randomWeights(cfg, 2));
