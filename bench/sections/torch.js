@@ -25,7 +25,7 @@ export function run(ctx) {
   }
 }
 
-function benchTorch({ P, threads, report, quick }) {
+function benchTorch({ threads, report, quick }) {
   section("9b. Native peer: PyTorch forward pass (the paper's code's floor per trial) and torch.matmul");
   const python = process.env.PYTHON ?? "python3";
   const probe = spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });

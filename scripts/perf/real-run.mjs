@@ -21,7 +21,7 @@ const p = new api.Patcher(model, g, patchData(model.cfg.dVocab), { ablation: "co
 const wb = weightBytes(GPT2);
 console.log(`threshold ${threshold}, ${threads} thread(s), at most ${minutes} min; f32 weights ${f(wb / MiB, 0)} MiB; peak RSS after the Patcher ${f(rss() / MiB, 0)} MiB (${f(rss() / wb, 2)}x)`);
 
-const layerOf = (label) => g.nodes.find((n) => n.label === label);
+const byLabel = new Map(g.nodes.map((n) => [n.label, n])); // progress names the receiver by label
 const rows = new Map(); // receiver layer → { tested, skipped, removed, ms }
 let last = 0, lastDone = 0;
 const stop = new Error("time is up");
@@ -30,7 +30,7 @@ try {
   api.acdc(p, {
     threshold,
     onProgress: (pr) => {
-      const n = layerOf(pr.node), key = n.kind === "output" ? "output" : `layer ${n.layer}`;
+      const n = byLabel.get(pr.node), key = n.kind === "output" ? "output" : `layer ${n.layer}`;
       const r = rows.get(key) ?? { tested: 0, skipped: 0, removed: 0, ms: 0 };
       if (pr.decision) { r.tested++; r.ms += pr.ms - last; if (pr.decision.removed) r.removed++; }
       else r.skipped += pr.done - lastDone;

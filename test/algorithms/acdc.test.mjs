@@ -12,6 +12,7 @@ import {
 import { parseSafetensors } from "../../dist/model/formats/index.js";
 import { fixture, fixtures, readJson, rng } from "../helpers/fixtures.mjs";
 import { slowPatchedKL } from "../reference/slow-patch.mjs";
+import { walkAgainstSlow } from "../helpers/patcher-check.mjs";
 
 const FIXTURES = ["tiny-ln-mlp", "tiny-attn-only"];
 const key = (p, c, type) => `${p} -> ${c} (${type})`;
@@ -56,22 +57,8 @@ t.test("incremental patching equals a from-scratch float64 patched forward pass"
     const { logProbs: cleanLogProbs } = slow(p.present);
     t.ok(Math.abs(p.baseline) < 1e-6, `${name}: unpatched KL is 0 (${p.baseline.toExponential(2)})`);
 
-    const random = rng(name.length * 7 + ablation.length);
-    const testable = graph.edges.filter((x) => x.type !== "placeholder").map((x) => x.id);
     const topBefore = e.mark();
-    let worst = 0, n = 0;
-    for (let step = 0; step < 24; step++) {
-      const eid = testable[Math.floor(random() * testable.length)];
-      if (!p.present[eid]) continue;
-      const fast = p.trial(eid);
-      const present = Uint8Array.from(p.present);
-      present[eid] = 0;
-      const want = slow(present, cleanLogProbs).kl;
-      worst = Math.max(worst, Math.abs(fast - want) / Math.max(1e-2, Math.abs(want)));
-      n++;
-      if (random() < 0.6) p.commit();
-      else p.reject();
-    }
+    const { worst, n } = walkAgainstSlow(p, (present) => slow(present, cleanLogProbs).kl, rng(name.length * 7 + ablation.length), 24, 1e-2);
     const want = slow(p.present, cleanLogProbs).kl;
     t.ok(n >= 10, `${name}/${ablation}: ${n} trials checked`);
     t.ok(worst < 2e-4, `${name}/${ablation}: every trial metric within 2e-4 (relative, floor 0.01) of float64 (worst ${worst.toExponential(2)})`);

@@ -58,7 +58,7 @@ async function main() {
   ]);
   for (const r of runs) if (r.code !== 0) throw new Error(`CLI failed: ${r.stderr}`);
 
-  const { open, text, until, download } = await startExplorer(t, chromiumPath);
+  const { open, text, until, download, drop } = await startExplorer(t, chromiumPath);
   /** Save a download into `d` under its suggested name; its path. */
   const save = (d, file) => { const p = join(d, file.name); writeFileSync(p, file.bytes); return p; };
   /** The manifest fields that must not depend on where the run ran: seals (inputs without paths or thread count) and results. */
@@ -128,14 +128,7 @@ async function main() {
 
   await t.test("shards dropped on the page with their index, config and data: sorted and loaded", async (t) => {
     const page = await open();
-    const files = [index, join(shardDir, "config.json"), ...shards.map((f) => join(shardDir, f)), tiny.data]
-      .map((p) => ({ name: p.split("/").pop(), b64: readFileSync(p).toString("base64") }));
-    const dt = await page.evaluateHandle((files) => {
-      const dt = new DataTransfer();
-      for (const f of files) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name));
-      return dt;
-    }, files);
-    await page.dispatchEvent("main", "drop", { dataTransfer: dt });
+    await drop(page, [index, join(shardDir, "config.json"), ...shards.map((f) => join(shardDir, f)), tiny.data]);
     await until(page, "data-info", /tiny-ln-mlp\.data\.json: 6 prompts/);
     t.match(await text(page, "model-info"), /^model: 2 layers.*graph of 62 nodes, 134 edges/s, "the index is a model file: the shards load with it");
     t.same(page.errors, [], "no page errors");

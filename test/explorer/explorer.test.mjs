@@ -39,7 +39,7 @@ async function main() {
   ]);
   for (const r of runs) if (r.code !== 0) throw new Error(`CLI failed: ${r.stderr}`);
 
-  const { browser, open, text, until, download } = await startExplorer(t, chromiumPath);
+  const { browser, open, text, until, download, drop } = await startExplorer(t, chromiumPath);
   async function loadTiny(page) {
     await page.setInputFiles("[data-testid=model-file]", [tiny.weights, tiny.config]);
     await until(page, "model-info", /graph of 62 nodes, 134 edges/);
@@ -117,22 +117,13 @@ async function main() {
 
   await t.test("files dropped on the page are sorted: model and config, data, a circuit", async (t) => {
     const page = await open();
-    const drop = async (paths) => {
-      const files = paths.map((p) => ({ name: p.split("/").pop(), b64: readFileSync(p).toString("base64") }));
-      const dt = await page.evaluateHandle((files) => {
-        const dt = new DataTransfer();
-        for (const f of files) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name));
-        return dt;
-      }, files);
-      await page.dispatchEvent("main", "drop", { dataTransfer: dt });
-    };
-    await drop([tiny.weights, tiny.config, tiny.data]);
+    await drop(page, [tiny.weights, tiny.config, tiny.data]);
     await until(page, "data-info", /tiny-ln-mlp\.data\.json: 6 prompts/);
     t.match(await text(page, "model-info"), /^tiny-ln-mlp: 2 layers/, "model and config recognised");
-    await drop([cliOut]);
+    await drop(page, [cliOut]);
     await until(page, "status", /Opened cli\.json/);
     t.pass("a circuit JSON opens");
-    await drop([join(root, "README.md")]);
+    await drop(page, [join(root, "README.md")]);
     await page.waitForSelector("[data-testid=error]:not([hidden])");
     t.equal(await text(page, "error"), "error: not a model, data, task or circuit file: README.md", "anything else: says so");
     await page.context().close();

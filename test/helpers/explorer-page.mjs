@@ -1,6 +1,7 @@
 // The explorer's test harness, shared by test/explorer/*: the CLI as a child
 // process, the explorer served by `acdc explore` and driven in Chromium,
-// and the page helpers (wait for a control's text, download an export).
+// and the page helpers (wait for a control's text, download an export,
+// drop files on the page).
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -49,5 +50,15 @@ export async function startExplorer(t, chromiumPath) {
     const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`[data-testid=${id}]`)]);
     return { name: dl.suggestedFilename(), bytes: readFileSync(await dl.path()) };
   }
-  return { server, browser, open, text, until, download };
+  /** Drop the files at `paths` on the page, as a user drags them onto it. */
+  async function drop(page, paths) {
+    const files = paths.map((p) => ({ name: p.split("/").pop(), b64: readFileSync(p).toString("base64") }));
+    const dt = await page.evaluateHandle((files) => {
+      const dt = new DataTransfer();
+      for (const f of files) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name));
+      return dt;
+    }, files);
+    await page.dispatchEvent("main", "drop", { dataTransfer: dt });
+  }
+  return { server, browser, open, text, until, download, drop };
 }

@@ -15,6 +15,32 @@ export const PATCH_DATA = { clean: [[1, 4, 2, 7, 3], [9, 0, 5, 5, 2]], corrupted
 /** A 2-layer, 4-head, 16-wide model; each case overrides what its architecture changes. */
 export const PATCH_BASE = { nLayers: 2, dModel: 16, nHeads: 4, dHead: 4, dMlp: 24, dVocab: 11, nCtx: 8 };
 
+/**
+ * `steps` random draws over the testable edges (`random`: a seeded rng); each
+ * still present is tried and its metric set against `slowKl(present)` (the
+ * float64 pass with that edge removed), then committed (60%) or rejected.
+ * Returns the worst relative error (denominator floored at `floor`), the
+ * trials made, and how many moved the metric by more than 1e-6.
+ */
+export function walkAgainstSlow(p, slowKl, random, steps, floor) {
+  const testable = p.graph.edges.filter((x) => x.type !== "placeholder").map((x) => x.id);
+  let worst = 0, n = 0, moved = 0;
+  for (let step = 0; step < steps; step++) {
+    const eid = testable[Math.floor(random() * testable.length)];
+    if (!p.present[eid]) continue;
+    const fast = p.trial(eid);
+    const present = Uint8Array.from(p.present);
+    present[eid] = 0;
+    const want = slowKl(present);
+    worst = Math.max(worst, Math.abs(fast - want) / Math.max(floor, Math.abs(want)));
+    if (Math.abs(want - p.current) > 1e-6) moved++;
+    n++;
+    if (random() < 0.6) p.commit();
+    else p.reject();
+  }
+  return { worst, n, moved };
+}
+
 /** Register the check for each [name, config overrides] case: weights from `weightSeed`, the walk's edges from `walkSalt`. */
 export function checkPatcherCases(t, cases, { weightSeed, walkSalt }) {
   const data = PATCH_DATA, base = PATCH_BASE;
@@ -47,22 +73,7 @@ export function checkPatcherCases(t, cases, { weightSeed, walkSalt }) {
           for (let v = 0; v < V; v++) dl = Math.max(dl, Math.abs(lc[v] - lse - cleanLogProbs[r][v]));
         });
         t.ok(dl < 1e-5, `${ablation}: float64 oracle's clean log-probabilities match the model's (max |diff| ${dl.toExponential(2)})`);
-        const random = rng(name.length * walkSalt + ablation.length);
-        const testable = graph.edges.filter((x) => x.type !== "placeholder").map((x) => x.id);
-        let worst = 0, n = 0, moved = 0;
-        for (let step = 0; step < 30; step++) {
-          const eid = testable[Math.floor(random() * testable.length)];
-          if (!p.present[eid]) continue;
-          const fast = p.trial(eid);
-          const present = Uint8Array.from(p.present);
-          present[eid] = 0;
-          const want = slow(present, cleanLogProbs).kl;
-          worst = Math.max(worst, Math.abs(fast - want) / Math.max(1e-3, Math.abs(want)));
-          if (Math.abs(want - p.current) > 1e-6) moved++;
-          n++;
-          if (random() < 0.6) p.commit();
-          else p.reject();
-        }
+        const { worst, n, moved } = walkAgainstSlow(p, (present) => slow(present, cleanLogProbs).kl, rng(name.length * walkSalt + ablation.length), 30, 1e-3);
         const want = slow(p.present, cleanLogProbs).kl;
         t.ok(n >= 15 && moved >= 5, `${ablation}: ${n} trials checked, ${moved} of them move the metric`);
         t.ok(worst < 2e-4, `${ablation}: every trial within 2e-4 (relative, floor 1e-3) of float64 (worst ${worst.toExponential(2)})`);
