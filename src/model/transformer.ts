@@ -332,10 +332,11 @@ export class Transformer {
   mlpScratchFloats(N: number): number { return N * this.cfg.dModel + 3 * N * this.cfg.dMlp; }
 
   /** MlpBuffers in one scratch block of mlpScratchFloats(N) (no saved stats). */
-  mlpScratch(scratch: number, N: number): MlpBuffers {
+  mlpScratch(scratch: number, N: number, inPlace = false): MlpBuffers {
     const { dModel: D, dMlp: M } = this.cfg;
     const pre = scratch + N * D * 4, post = pre + N * M * 4;
-    return { ln: scratch, mean: 0, rstd: 0, pre, post, gate: post + N * M * 4 };
+    // inPlace (no backward reads pre): the activation overwrites pre (each kernel is elementwise), N·M floats fewer touched.
+    return { ln: scratch, mean: 0, rstd: 0, pre, post: inPlace ? pre : post, gate: post + N * M * 4 };
   }
 
   /** out[N,D] = act(norm2(x[N,D])·W_in + b_in)·W_out + b_out, keeping the intermediates in `s`. */

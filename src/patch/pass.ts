@@ -121,7 +121,7 @@ export class GraphPass {
     const R = this.R;
     this.s = {
       ln: e.allocF32(N * D), lnPos: cfg.positional === "shortformer" ? e.allocF32(N * D) : 0, z: e.allocF32(N * Dh), pattern: e.allocF32(B * T * T), rot: e.allocF32(2 * N * Dh),
-      mlp: cfg.attnOnly ? null : model.mlpScratch(e.allocF32(model.mlpScratchFloats(N)), N),
+      mlp: cfg.attnOnly ? null : model.mlpScratch(e.allocF32(model.mlpScratchFloats(N)), N, true),
       rowsIdx: e.alloc(R * 4), gathered: e.allocF32(R * D), lnf: e.allocF32(R * D), tmp: e.allocF32(N * D),
       rowsIn: e.allocF32(R * D), rowsOut: e.allocF32(R * D), ptrs: e.alloc(4 * Math.max(1, ...graph.parents.map((p) => p.length))),
     };
@@ -193,7 +193,7 @@ export class GraphPass {
       case "result": {
         const pattern = save ? save.pattern[x] : this.s.pattern;
         m.attend(n.layer, this.s.z, pattern, val(this.qkvIds[3 * x]), val(this.qkvIds[3 * x + 1]), val(this.qkvIds[3 * x + 2]), this.B, this.T, 1, 1, 0, 1, this.s.rot);
-        m.headResult(n.layer, n.head!, this.s.z, m.cfg.dHead, N, out, m.cfg.dModel);
+        this.headOutput(x, this.s.z, out);
         return;
       }
       case "mlp_out": {
@@ -207,6 +207,15 @@ export class GraphPass {
         throw new Error(`computeNode: ${n.label} is not a computed node`);
     }
   }
+
+  /** Head result node x's value out [N,D] from its attention-weighted values z [N,Dh] (z·W_O of its head). */
+  headOutput(x: number, z: number, out: number): void {
+    const m = this.model, n = this.graph.nodes[x];
+    m.headResult(n.layer, n.head!, z, m.cfg.dHead, this.N, out, m.cfg.dModel);
+  }
+
+  /** Offset of the z [N,Dh] of the head computeNode computed last (scratch: the next head overwrites it). */
+  get lastZ(): number { return this.s.z; }
 
   /**
    * s.ln = ln1 of layer l applied to the reader value at `src` (reader id

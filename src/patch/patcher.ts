@@ -23,6 +23,16 @@
 // edge is committed removed can no longer matter (its node keeps the ablated
 // value): it leaves its class and is not kept from then on, so a search that
 // prunes heads reuses their buffers instead of touching new ones.
+//
+// Ablated values are kept only where nothing cheap gives them back: a
+// head's under resample ablation comes from its ablated z [N,Dh] (z·W_O,
+// the kernel of the ablated run, so the same bits) and a zero-ablated
+// writer's is 0. A trial computes the one it needs into scratch;
+// ablated() computes one into its own buffer on first use and keeps it (so
+// a pass that reads many, setPresent or mask learning, computes each once),
+// and a search never touches those buffers. (q/k/v nodes' are kept: EAP
+// reads them on every backward pass, and recomputing them costs a fifth of
+// a forward pass.) Readers' ablated inputs are not kept at all.
 import type { Transformer } from "../model/transformer.js";
 import { checkTokens } from "../model/transformer.js";
 import type { Engine } from "../wasm/engine.js";
@@ -76,6 +86,12 @@ export class Patcher {
   private readonly buf1: Float64Array;
   private readonly act: Uint8Array;
   private readonly corr: Float64Array;
+  /** 1 where corr holds the node's ablated value; elsewhere it is computed when asked (ablatedInto). */
+  private readonly abKept: Uint8Array;
+  /** Per head result under resample ablation: its ablated z [N,Dh] (0 elsewhere). */
+  private readonly corrZ: Float64Array;
+  /** Scratch [N,D]: an ablated value computed for one use (ablatedScratch). */
+  private readonly abTmp: number;
   private readonly dirty: Uint8Array;
   private readonly dirtyList: Int32Array;
   private nDirty = 0;
@@ -98,8 +114,6 @@ export class Patcher {
   private readonly freeCls: number[] = [];
   /** Reader buffers not in use (a class's buffer returns here when it empties). */
   private readonly freeBuf: number[] = [];
-  /** Each reader's ablated input (readers with the same senders share one; never read by a trial). */
-  private readonly corrOf: Float64Array;
   /** Scratch [N,D]: the trial input of one reader class at a time. */
   private readonly tval: number;
   // This trial's reader groups: readers of one class whose inputs change by the
@@ -119,7 +133,7 @@ export class Patcher {
     this.metric = opts.metric;
     if (!ABLATIONS.includes(this.ablation)) throw new InputError(`ablation must be corrupted, zero or mean, got ${JSON.stringify(this.ablation)}`);
     const e = this.e;
-    const { dModel: D, dVocab: V } = cfg;
+    const { dModel: D, dVocab: V, dHead: Dh } = cfg;
 
     // Data: shapes, positions, causal truncation.
     const clean = checkTokens(cfg, data.clean, "clean");
@@ -152,17 +166,19 @@ export class Patcher {
     const R = (this.R = rowsList.length);
     const pass = (this.pass = new GraphPass(model, graph, B, T, this.rowIndex));
 
-    // Buffers: three per writer and q/k/v node; per reader one at most (a class
-    // per distinct input, + 1 while a commit splits one), the ablated inputs
-    // by initial class, and scratch; checked against the memory limit first.
+    // Buffers: three per writer and q/k/v node (the ablated one touched only
+    // when kept); per reader one at most (a class per distinct input, + 1
+    // while a commit splits one), and scratch; checked against the memory
+    // limit first.
     const nn = graph.nodes.length;
     this.isReader = new Uint8Array(nn);
     for (const n of graph.nodes) this.isReader[n.id] = READER_KINDS.has(n.kind) ? 1 : 0;
     const readers = graph.nodes.filter((n) => this.isReader[n.id]).map((n) => n.id);
     const initial = this.classes(null);
-    const nInitial = new Set(initial).size;
     const others = graph.nodes.reduce((a, n) => a + (this.isReader[n.id] ? 0 : pass.size[n.id]), 0);
-    const readerFloats = (readers.length + 1 + nInitial + 1) * N * D;
+    const heads = graph.nodes.filter((n) => n.kind === "result").length;
+    // The reader pool, tval and abTmp; heads' ablated z; the ablated run's q/k/v inputs past the pool.
+    const readerFloats = (readers.length + 3) * N * D + heads * N * Dh + new Set(initial).size * N * D;
     e.ensure((3 * others + readerFloats) * 4 + (N * D + R * V) * 8, `patching ${B} prompts × ${T} positions (${R} metric rows) on ${nn} graph nodes`, "use fewer prompts, or shorter prompts (under a causal mask only positions up to the last one the metric reads are kept)");
     this.buf0 = new Float64Array(nn);
     this.buf1 = new Float64Array(nn);
@@ -177,18 +193,31 @@ export class Patcher {
       this.buf1[n.id] = e.allocF32(sz);
       this.corr[n.id] = e.allocF32(sz);
     }
+    // Which ablated values are kept from the ablated run (see the header).
+    this.abKept = new Uint8Array(nn);
+    this.corrZ = new Float64Array(nn);
+    for (const n of graph.nodes) {
+      if (this.isReader[n.id] || (this.ablation === "zero" && n.kind !== "qkv")) continue;
+      if (n.kind === "result" && this.ablation === "corrupted") this.corrZ[n.id] = e.allocF32(N * Dh);
+      else this.abKept[n.id] = 1;
+    }
+    this.abTmp = e.allocF32(N * D);
     // Reader buffers in one block, handed out last-freed first, so memory is touched only as classes split.
     const pool = e.allocF32((readers.length + 1) * N * D);
     for (let i = readers.length; i >= 0; i--) this.freeBuf.push(pool + i * N * D * 4);
     this.cls = new Int32Array(nn).fill(-1);
     this.assignClasses(initial);
-    this.corrOf = new Float64Array(nn);
-    const corrBufs = new Map<number, number>();
-    for (const x of readers) {
-      if (!corrBufs.has(initial[x])) corrBufs.set(initial[x], e.allocF32(N * D));
-      this.corrOf[x] = corrBufs.get(initial[x])!;
-    }
     this.tval = e.allocF32(N * D);
+    // The ablated run's reader inputs, needed only within it: an MLP's or the
+    // output's is read right after it is summed, so in tval; q/k/v inputs (a
+    // layer's are all summed before its heads read them) in pool buffers lent
+    // for the run, one per initial class, which the first class splits reuse.
+    const abIn = new Float64Array(nn), lent: number[] = [], byCls = new Map<number, number>();
+    for (const x of readers) {
+      if (graph.nodes[x].kind !== "qkv_input") { abIn[x] = this.tval; continue; }
+      if (!byCls.has(initial[x])) { const b = this.freeBuf.pop() ?? e.allocF32(N * D); lent.push(b); byCls.set(initial[x], b); }
+      abIn[x] = byCls.get(initial[x])!;
+    }
     this.groupOf = new Int32Array(nn).fill(-1);
     this.values = { value: (x) => this.value(x), ablated: (x) => this.ablated(x) };
     this.present = new Uint8Array(graph.edges.length).fill(1);
@@ -207,26 +236,25 @@ export class Patcher {
     this.logits = e.allocF32(R * V);
     this.delta = e.allocF32(N * D);
 
-    // Clean run into the committed buffers; ablated run into corr.
+    // Clean run into the committed buffers; ablated run into corr where kept,
+    // else into the trial buffers (free until the first trial), keeping heads' z.
     const ids = e.alloc(N * 4);
     e.i32(ids, N).set(trunc(clean.ids));
     pass.run(this.values, ids, null);
-    const ablatedRun: NodeValues = { value: (x) => this.ablated(x), ablated: (x) => this.ablated(x) };
-    if (this.ablation === "corrupted") {
-      e.i32(ids, N).set(trunc(corrupted!.ids));
-      pass.run(ablatedRun, ids, null);
-    } else {
+    const abOut = (x: number) => (this.isReader[x] ? abIn[x] : this.abKept[x] ? this.corr[x] : this.buf1[x]);
+    const ablatedRun: NodeValues = { value: abOut, ablated: abOut };
+    if (this.ablation === "corrupted") e.i32(ids, N).set(trunc(corrupted!.ids));
+    pass.run(ablatedRun, ids, null, (x) => {
+      if (this.corrZ[x]) e.f32(this.corrZ[x], N * Dh).set(e.f32(pass.lastZ, N * Dh));
+      if (this.ablation === "corrupted" || !WRITER_KINDS.has(graph.nodes[x].kind)) return;
       // Every writer replaced as soon as it is computed, so later nodes read the ablated writers.
-      const zero = this.ablation === "zero";
-      pass.run(ablatedRun, ids, null, (x) => {
-        if (!WRITER_KINDS.has(graph.nodes[x].kind)) return;
-        const out = this.corr[x];
-        if (zero) { e.k.fill(out, 0, pass.size[x]); return; }
-        // Mean ablation: the writer's clean value averaged over prompts, per position.
-        e.k.batchMean(out, this.buf0[x], B, T, D);
-        for (let b = 1; b < B; b++) e.f32(out + b * T * D * 4, T * D).set(e.f32(out, T * D));
-      });
-    }
+      const out = abOut(x);
+      if (this.ablation === "zero") { e.k.fill(out, 0, pass.size[x]); return; }
+      // Mean ablation: the writer's clean value averaged over prompts, per position.
+      e.k.batchMean(out, this.buf0[x], B, T, D);
+      for (let b = 1; b < B; b++) e.f32(out + b * T * D * 4, T * D).set(e.f32(out, T * D));
+    });
+    for (let i = lent.length - 1; i >= 0; i--) this.freeBuf.push(lent[i]);
 
     const cleanLogits = e.allocF32(R * V);
     pass.logitsOf(this.value(graph.output), cleanLogits);
@@ -285,6 +313,9 @@ export class Patcher {
   /** How many distinct reader inputs are kept now (one [N,D] buffer each). */
   get keptInputs(): number { return this.clsRef.reduce((a, r) => a + (r > 0 ? 1 : 0), 0); }
 
+  /** How many writers and q/k/v nodes have their ablated value kept (the rest are computed when needed). */
+  get keptAblated(): number { return this.abKept.reduce((a, k) => a + k, 0); }
+
   /** Committed value of a node (offset of its [N,D] or [N,Dh] buffer; a reader's is its class's). */
   value(node: number): number {
     if (this.isReader[node]) {
@@ -293,8 +324,25 @@ export class Patcher {
     }
     return this.act[node] ? this.buf1[node] : this.buf0[node];
   }
-  /** Ablated (corrupted, zero or mean) value of a node (a reader's: its input in the ablated run). */
-  ablated(node: number): number { return this.isReader[node] ? this.corrOf[node] : this.corr[node]; }
+  /** Ablated (corrupted, zero or mean) value of a writer or q/k/v node, kept from the first call on (readers' are not kept). */
+  ablated(node: number): number {
+    if (this.isReader[node]) throw new InputError(`the ablated input of ${this.graph.nodes[node].label} is not kept (a pass sums a receiver's input from its senders' values)`);
+    if (!this.abKept[node]) { this.ablatedInto(node, this.corr[node]); this.abKept[node] = 1; }
+    return this.corr[node];
+  }
+
+  /** A writer's or q/k/v node's ablated value for one use: its kept buffer, or computed into a scratch the next call overwrites (nothing kept). */
+  ablatedScratch(node: number): number {
+    if (this.isReader[node] || this.abKept[node]) return this.ablated(node);
+    this.ablatedInto(node, this.abTmp);
+    return this.abTmp;
+  }
+
+  /** out = the ablated value of a writer not kept: a head's from its z, else 0 (zero ablation). */
+  private ablatedInto(x: number, out: number): void {
+    if (this.corrZ[x]) this.pass.headOutput(x, this.corrZ[x], out);
+    else this.e.k.fill(out, 0, this.pass.size[x]);
+  }
   private trialBuf(node: number): number { return this.act[node] ? this.buf0[node] : this.buf1[node]; }
 
   /**
@@ -390,7 +438,7 @@ export class Patcher {
    */
   private build(gi: number, out: number): void {
     const k = this.e.k, gr = this.groups[gi], src = this.clsBuf[gr.cls], n = this.N * this.model.cfg.dModel;
-    if (gr.kind === 2) { k.addDiff(out, src, this.corr[gr.ps[0]], this.value(gr.ps[0]), n); return; }
+    if (gr.kind === 2) { k.addDiff(out, src, this.ablatedScratch(gr.ps[0]), this.value(gr.ps[0]), n); return; }
     if (gr.kind === 0) {
       k.add(out, src, this.delta, n);
       for (const p of gr.ps) k.addDiff(out, out, this.value(p), this.trialBuf(p), n);

@@ -12,24 +12,8 @@ import t from "tap";
 import { buildGraph, eapScores, getAlgorithm, logitDiffMetric, klMetric, makeConfig, Patcher, Transformer } from "../../dist/index.js";
 import { paramTable } from "../../dist/model/params.js";
 import { rng } from "../helpers/fixtures.mjs";
+import { linearEstimates } from "../helpers/patcher-check.mjs";
 import { HF_MODELS, hfFixture } from "../helpers/hf.mjs";
-
-/** Linear estimate (d metric / dε at 0) of removing each edge, by central differences on the patcher. */
-function linearEstimates(p, edgeIds, eps) {
-  const g = p.graph, e = p.e;
-  const size = (id) => (g.nodes[id].kind === "qkv" ? p.N * p.model.cfg.dHead : p.N * p.model.cfg.dModel);
-  const saved = g.nodes.map((n) => Float32Array.from(e.f32(p.ablated(n.id), size(n.id))));
-  const setEps = (s) => g.nodes.forEach((n) => {
-    const a = e.f32(p.ablated(n.id), size(n.id)), c = e.f32(p.value(n.id), size(n.id)), d = saved[n.id];
-    for (let i = 0; i < a.length; i++) a[i] = c[i] + s * (d[i] - c[i]);
-  });
-  const plus = new Map(), minus = new Map(), out = new Map();
-  setEps(eps); for (const id of edgeIds) { plus.set(id, p.trial(id)); p.reject(); }
-  setEps(-eps); for (const id of edgeIds) { minus.set(id, p.trial(id)); p.reject(); }
-  g.nodes.forEach((n) => e.f32(p.ablated(n.id), size(n.id)).set(saved[n.id]));
-  for (const id of edgeIds) out.set(id, (plus.get(id) - minus.get(id)) / (2 * eps));
-  return out;
-}
 
 /** A random TransformerLens-style shortformer model (the paper's redwood_attn_2l layout, small). */
 async function shortformer() {

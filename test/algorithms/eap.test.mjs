@@ -8,28 +8,11 @@ import { acdc, buildGraph, eapScores, getAlgorithm, klMetric, logitDiffMetric, P
 import { tracrTask, createTracrModel } from "../../dist/tasks/index.js";
 import { pruneToOutput } from "../../dist/circuit.js";
 import { paramTable } from "../../dist/model/params.js";
+import { fixture, rng } from "../helpers/fixtures.mjs";
+import { linearEstimates } from "../helpers/patcher-check.mjs";
 
 /** An attribution circuit by the registry: EAP (steps 0) or EAP-IG. */
 const eap = (p, { steps = 0, ...o }) => getAlgorithm(steps ? "eap-ig" : "eap").run(p, { ...o, igSteps: steps || undefined });
-import { fixture, rng } from "../helpers/fixtures.mjs";
-
-/** Linear estimate (d metric / dε at 0) of removing each edge, by central differences on the patcher. */
-function linearEstimates(p, edgeIds, eps) {
-  const g = p.graph, e = p.e;
-  const size = (id) => (g.nodes[id].kind === "qkv" ? p.N * p.model.cfg.dHead : p.N * p.model.cfg.dModel);
-  const saved = g.nodes.map((n) => Float32Array.from(e.f32(p.ablated(n.id), size(n.id))));
-  const setEps = (s) => g.nodes.forEach((n) => {
-    const a = e.f32(p.ablated(n.id), size(n.id)), c = e.f32(p.value(n.id), size(n.id)), d = saved[n.id];
-    for (let i = 0; i < a.length; i++) a[i] = c[i] + s * (d[i] - c[i]);
-  });
-  const out = new Map();
-  const plus = new Map(), minus = new Map();
-  setEps(eps); for (const id of edgeIds) { plus.set(id, p.trial(id)); p.reject(); }
-  setEps(-eps); for (const id of edgeIds) { minus.set(id, p.trial(id)); p.reject(); }
-  g.nodes.forEach((n) => e.f32(p.ablated(n.id), size(n.id)).set(saved[n.id]));
-  for (const id of edgeIds) out.set(id, (plus.get(id) - minus.get(id)) / (2 * eps));
-  return out;
-}
 
 t.test("EAP scores equal finite-difference linear estimates (logit difference)", async (t) => {
   for (const [name, ablation] of [["tiny-ln-mlp", "corrupted"], ["tiny-attn-only", "zero"]]) {

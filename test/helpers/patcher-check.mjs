@@ -90,3 +90,25 @@ export function checkPatcherCases(t, cases, { weightSeed, walkSalt }) {
     });
   }
 }
+
+/**
+ * Linear estimate (d metric / dε at 0) of removing each edge, by central
+ * differences on the patcher: clean + ε·Δ in the ablated slot of every node
+ * a trial reads (writers and q/k/v nodes), the edge removed, ±ε.
+ */
+export function linearEstimates(p, edgeIds, eps) {
+  const g = p.graph, e = p.e;
+  const nodes = g.nodes.filter((n) => !["qkv_input", "mlp_in", "output"].includes(n.kind));
+  const size = (id) => (g.nodes[id].kind === "qkv" ? p.N * p.model.cfg.dHead : p.N * p.model.cfg.dModel);
+  const saved = new Map(nodes.map((n) => [n.id, Float32Array.from(e.f32(p.ablated(n.id), size(n.id)))]));
+  const setEps = (s) => nodes.forEach((n) => {
+    const a = e.f32(p.ablated(n.id), size(n.id)), c = e.f32(p.value(n.id), size(n.id)), d = saved.get(n.id);
+    for (let i = 0; i < a.length; i++) a[i] = c[i] + s * (d[i] - c[i]);
+  });
+  const plus = new Map(), minus = new Map(), out = new Map();
+  setEps(eps); for (const id of edgeIds) { plus.set(id, p.trial(id)); p.reject(); }
+  setEps(-eps); for (const id of edgeIds) { minus.set(id, p.trial(id)); p.reject(); }
+  nodes.forEach((n) => e.f32(p.ablated(n.id), size(n.id)).set(saved.get(n.id)));
+  for (const id of edgeIds) out.set(id, (plus.get(id) - minus.get(id)) / (2 * eps));
+  return out;
+}
