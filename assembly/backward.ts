@@ -71,6 +71,19 @@ export function biasGrad(dBias: usize, dC: usize, N: i32, D: i32): void {
  * dx, dout, x: [N,D]; dw, db, w: [D]; mean, rstd: [N] as saved by layernorm.
  */
 export function layernormBackward(dx: usize, dw: usize, db: usize, dout: usize, x: usize, mean: usize, rstd: usize, w: usize, N: i32, D: i32): void {
+  layernormBackwardRows(dx, dw, db, dout, x, mean, rstd, w, N, D, true);
+}
+
+/**
+ * layernormBackward's dx alone (no parameter gradients), the same bits:
+ * rows are independent, so the pool splits it (graph passes want no dw, db).
+ */
+export function layernormDx(dx: usize, dout: usize, x: usize, mean: usize, rstd: usize, w: usize, N: i32, D: i32): void {
+  layernormBackwardRows(dx, 0, 0, dout, x, mean, rstd, w, N, D, false);
+}
+
+// One body for both (params a constant at each call, so the unused stores compile away).
+@inline function layernormBackwardRows(dx: usize, dw: usize, db: usize, dout: usize, x: usize, mean: usize, rstd: usize, w: usize, N: i32, D: i32, params: bool): void {
   const invD: f32 = 1 / <f32>D;
   for (let n = 0; n < N; n++) {
     const off = <usize>n * D << 2;
@@ -102,8 +115,10 @@ export function layernormBackward(dx: usize, dw: usize, db: usize, dout: usize, 
       const o = <usize>d << 2;
       const go = v128.load(gr + o);
       const xh = f32x4.mul(f32x4.sub(v128.load(xr + o), mv), rv);
-      v128.store(db + o, f32x4.add(v128.load(db + o), go));
-      v128.store(dw + o, f32x4.add(v128.load(dw + o), f32x4.mul(go, xh)));
+      if (params) {
+        v128.store(db + o, f32x4.add(v128.load(db + o), go));
+        v128.store(dw + o, f32x4.add(v128.load(dw + o), f32x4.mul(go, xh)));
+      }
       const g = f32x4.mul(go, v128.load(w + o));
       v128.store(dr + o, f32x4.mul(f32x4.sub(f32x4.sub(g, mgv), f32x4.mul(xh, mgxv)), rv));
     }
@@ -111,8 +126,10 @@ export function layernormBackward(dx: usize, dw: usize, db: usize, dout: usize, 
       const o = <usize>d << 2;
       const go = load<f32>(gr + o);
       const xh = (load<f32>(xr + o) - m) * rs;
-      store<f32>(db + o, load<f32>(db + o) + go);
-      store<f32>(dw + o, load<f32>(dw + o) + go * xh);
+      if (params) {
+        store<f32>(db + o, load<f32>(db + o) + go);
+        store<f32>(dw + o, load<f32>(dw + o) + go * xh);
+      }
       store<f32>(dr + o, (go * load<f32>(w + o) - mg - xh * mgx) * rs);
     }
   }
@@ -124,6 +141,15 @@ export function layernormBackward(dx: usize, dw: usize, db: usize, dout: usize, 
  * dx, dout, x: [N,D]; dw, w: [D]; rstd: [N] as saved by rmsnorm.
  */
 export function rmsnormBackward(dx: usize, dw: usize, dout: usize, x: usize, rstd: usize, w: usize, N: i32, D: i32): void {
+  rmsnormBackwardRows(dx, dw, dout, x, rstd, w, N, D, true);
+}
+
+/** rmsnormBackward's dx alone, the same bits (rows independent: the pool splits it). */
+export function rmsnormDx(dx: usize, dout: usize, x: usize, rstd: usize, w: usize, N: i32, D: i32): void {
+  rmsnormBackwardRows(dx, 0, dout, x, rstd, w, N, D, false);
+}
+
+@inline function rmsnormBackwardRows(dx: usize, dw: usize, dout: usize, x: usize, rstd: usize, w: usize, N: i32, D: i32, params: bool): void {
   const invD: f32 = 1 / <f32>D;
   for (let n = 0; n < N; n++) {
     const off = <usize>n * D << 2;
@@ -143,13 +169,13 @@ export function rmsnormBackward(dx: usize, dw: usize, dout: usize, x: usize, rst
     for (; d + 4 <= D; d += 4) {
       const o = <usize>d << 2;
       const go = v128.load(gr + o), xv = v128.load(xr + o);
-      v128.store(dw + o, f32x4.add(v128.load(dw + o), f32x4.mul(go, f32x4.mul(xv, rv))));
+      if (params) v128.store(dw + o, f32x4.add(v128.load(dw + o), f32x4.mul(go, f32x4.mul(xv, rv))));
       v128.store(dr + o, f32x4.sub(f32x4.mul(f32x4.mul(go, v128.load(w + o)), rv), f32x4.mul(xv, cv)));
     }
     for (; d < D; d++) {
       const o = <usize>d << 2;
       const go = load<f32>(gr + o), xv = load<f32>(xr + o);
-      store<f32>(dw + o, load<f32>(dw + o) + go * (xv * rs));
+      if (params) store<f32>(dw + o, load<f32>(dw + o) + go * (xv * rs));
       store<f32>(dr + o, go * load<f32>(w + o) * rs - xv * c);
     }
   }

@@ -8,7 +8,7 @@ export { attention, rope } from "./attention";
 export { ropeHalf } from "./rope";
 export { geluErf, geluErfBackward } from "./gelu-erf";
 export { add, sub, axpy, lerp, fill, addBias, sumSlices, sumInputs, embed, addDiff, gatherRows, batchMean } from "./patch";
-export { biasGrad, layernormBackward, rmsnormBackward, geluBackward, reluBackward, swigluBackward, softmaxBackward, logSoftmaxBackward,
+export { biasGrad, layernormBackward, layernormDx, rmsnormBackward, rmsnormDx, geluBackward, reluBackward, swigluBackward, softmaxBackward, logSoftmaxBackward,
   attentionBackward, embedBackward, klBackward, klLogitsBackward, crossEntropy, crossEntropyBackward } from "./backward";
 export { adamw } from "./optim";
 

@@ -132,11 +132,17 @@ export class Transformer {
   normalizeBackward(dx: number, dw: number, db: number, dout: number, x: number, N: number, w: number, mean: number, rstd: number): void {
     const { k } = this.engine;
     const D = this.cfg.dModel;
+    const norm = this.cfg.normalization, ln = norm === "LN" || norm === "LNPre", rms = norm === "RMS" || norm === "RMSPre";
+    // No parameter gradient wanted (graph passes): the dx-only kernels, which the pool splits by rows (same dx bits).
+    if (dw === 0 && db === 0 && (ln || rms)) {
+      if (ln) k.layernormDx(dx, dout, x, mean, rstd, w || this.unitW, N, D);
+      else k.rmsnormDx(dx, dout, x, rstd, w || this.unitW, N, D);
+      return;
+    }
     if (dw === 0) dw = this.junk;
     if (db === 0) db = this.junk + D * 4;
-    const norm = this.cfg.normalization;
-    if (norm === "LN" || norm === "LNPre") k.layernormBackward(dx, dw, db, dout, x, mean, rstd, w || this.unitW, N, D);
-    else if (norm === "RMS" || norm === "RMSPre") k.rmsnormBackward(dx, dw, dout, x, rstd, w || this.unitW, N, D);
+    if (ln) k.layernormBackward(dx, dw, db, dout, x, mean, rstd, w || this.unitW, N, D);
+    else if (rms) k.rmsnormBackward(dx, dw, dout, x, rstd, w || this.unitW, N, D);
     else if (dx !== dout) this.engine.f32(dx, N * D).set(this.engine.f32(dout, N * D));
   }
 

@@ -47,6 +47,8 @@ const ROWS: Partial<Record<KernelName, RowKernel>> = {
   swigluBackward: EW([0, 1, 2, 3, 4], 5, MATH),
   adamw: EW([0, 1, 2, 3], 4, NORM),
   layernorm: ROW(6, 7, [[0, 7, 4], [1, -1, 4], [2, -1, 4], [3, 7, 4]], NORM),
+  layernormDx: ROW(6, 7, [[0, 7, 4], [1, 7, 4], [2, 7, 4], [3, -1, 4], [4, -1, 4]], NORM),
+  rmsnormDx: ROW(5, 6, [[0, 6, 4], [1, 6, 4], [2, 6, 4], [3, -1, 4]], NORM),
   rmsnorm: ROW(4, 5, [[0, 5, 4], [1, -1, 4], [2, 5, 4]], NORM),
   addBias: ROW(2, 3, [[0, 3, 4]], CHEAP),
   softmax: ROW(2, 3, [[0, 3, 4], [1, 3, 4]], MATH),

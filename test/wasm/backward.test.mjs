@@ -227,6 +227,13 @@ t.test("layernorm and rmsnorm backward", async (t) => {
     same(t, read(palias, N * D), dx.subarray(0, N * D), `layernormBackward dx may alias dout ${tag}`);
     fdCheck(t, r, `layernorm finite differences ${tag}`, "layernorm fd", (p) => layernorm64(p.x, p.w, p.b, N, D, eps),
       { x, w, b }, { x: read(palias, N * D), w: read(pdw2, D), b: read(pdb2, D) }, dout);
+    // The dx-only kernel: the full kernel's dx bits, written alone (guards intact), also over dout.
+    const pdx4 = e.upload(withGuard(new Float32Array(N * D).fill(NaN)));
+    e.k.layernormDx(pdx4, pdout, px, mean, rstd, pw, N, D);
+    same(t, read(pdx4, N * D + GUARD), dx, `layernormDx is layernormBackward's dx ${tag}`);
+    const palias4 = e.upload(dout);
+    e.k.layernormDx(palias4, palias4, px, mean, rstd, pw, N, D);
+    same(t, read(palias4, N * D), dx.subarray(0, N * D), `layernormDx may alias dout ${tag}`);
 
     const prs = e.allocF32(N);
     e.k.rmsnorm(out, prs, px, pw, N, D, eps);
@@ -236,6 +243,9 @@ t.test("layernorm and rmsnorm backward", async (t) => {
     const dx3 = read(pdx3, N * D + GUARD), dw3 = read(pdw3, D + GUARD);
     close(t, dx3, withGuard(want3.dx), `rmsnormBackward dx ${tag}`, "rmsnorm twin");
     close(t, dw3, withGuard(want3.dw), `rmsnormBackward dw (accumulated) ${tag}`, "rmsnorm twin");
+    const pdx5 = e.upload(withGuard(new Float32Array(N * D).fill(NaN)));
+    e.k.rmsnormDx(pdx5, pdout, px, prs, pw, N, D);
+    same(t, read(pdx5, N * D + GUARD), dx3, `rmsnormDx is rmsnormBackward's dx ${tag}`);
     // Not at D = 1: there dx = g·rstd·(1 − x²·rstd²) = g·rstd·eps/(x² + eps), an O(eps) difference of O(1)
     // float32 terms, so its relative error is set by rstd's rounding (≈1e-2 here), not by the kernel.
     if (D > 1) fdCheck(t, r, `rmsnorm finite differences ${tag}`, "rmsnorm fd", (p) => rmsnorm64(p.x, p.w, N, D, eps),

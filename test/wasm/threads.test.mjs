@@ -78,6 +78,12 @@ function kernelCases(big) {
     cases.push(["layernorm in place, no mean/rstd", { x: [nd, "f"], w: [D, "f"], b: [D, "f"] },
       (k, p) => k.layernorm(p.x, 0, 0, p.x, p.w, p.b, N, D, 1e-5)]);
     cases.push(["rmsnorm", { out: [nd, "z"], rstd: [N, "z"], x: [nd, "f"], w: [D, "f"] }, (k, p) => k.rmsnorm(p.out, p.rstd, p.x, p.w, N, D, 1e-6)]);
+    cases.push(["layernormDx", { dx: [nd, "z"], dout: [nd, "f"], x: [nd, "f"], mean: [N, "f"], rstd: [N, "p"], w: [D, "f"] },
+      (k, p) => k.layernormDx(p.dx, p.dout, p.x, p.mean, p.rstd, p.w, N, D)]);
+    cases.push(["layernormDx over dout", { dout: [nd, "f"], x: [nd, "f"], mean: [N, "f"], rstd: [N, "p"], w: [D, "f"] },
+      (k, p) => k.layernormDx(p.dout, p.dout, p.x, p.mean, p.rstd, p.w, N, D)]);
+    cases.push(["rmsnormDx", { dx: [nd, "z"], dout: [nd, "f"], x: [nd, "f"], rstd: [N, "p"], w: [D, "f"] },
+      (k, p) => k.rmsnormDx(p.dx, p.dout, p.x, p.rstd, p.w, N, D)]);
     cases.push(["addBias", { x: [nd, "f"], b: [D, "f"] }, (k, p) => k.addBias(p.x, p.b, N, D)]);
     cases.push(["softmax", { out: [nd, "z"], x: [nd, "f"] }, (k, p) => k.softmax(p.out, p.x, N, D)]);
     cases.push(["logSoftmax", { out: [nd, "z"], x: [nd, "f"] }, (k, p) => k.logSoftmax(p.out, p.x, N, D)]);
