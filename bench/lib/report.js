@@ -26,5 +26,17 @@ export function table(head, rows) {
 /** The first line of an error's message. */
 export const errMsg = (e) => (e && e.message ? e.message.split("\n")[0] : String(e));
 
+/** A peer section's run(ctx): { [key]: what bench(ctx) measured }, or one "`name` FAILED" line and { [key]: { skipped } } when it throws. */
+export function peerSection(key, name, bench) {
+  return async (ctx) => {
+    try {
+      return { [key]: await bench(ctx) };
+    } catch (e) {
+      line(`  ${name} FAILED: ${errMsg(e)}`);
+      return { [key]: { skipped: errMsg(e) } };
+    }
+  };
+}
+
 /** The 1, 5 and 15 minute load averages as "a b c". */
 export const loadavgText = () => os.loadavg().map((x) => x.toFixed(2)).join(" ");

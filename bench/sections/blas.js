@@ -6,19 +6,12 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { line, section, f, table, errMsg } from "../lib/report.js";
+import { line, section, f, table, peerSection } from "../lib/report.js";
 import { SHAPES, shapeName, gflop } from "../lib/gemm.js";
 
 const SOURCE = fileURLToPath(new URL("../native/sgemm.c", import.meta.url));
 
-export function run(ctx) {
-  try {
-    return { openblas: benchOpenBLAS(ctx) };
-  } catch (e) {
-    line(`  OpenBLAS FAILED: ${errMsg(e)}`);
-    return { openblas: { skipped: errMsg(e) } };
-  }
-}
+export const run = peerSection("openblas", "OpenBLAS", benchOpenBLAS);
 
 function findOpenBLAS() {
   const incDirs = ["/usr/include", "/usr/include/openblas", "/usr/local/include", "/usr/include/x86_64-linux-gnu", "/usr/include/aarch64-linux-gnu",

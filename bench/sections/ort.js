@@ -1,19 +1,12 @@
 // Section 2: the WebAssembly peer, onnxruntime-web (SIMD backend, MLAS,
 // 1 thread), running a one-node ONNX MatMul written in memory, at section 1's
 // shapes and data. Skips with a reason when ORT cannot load or run.
-import { line, section, f, table, errMsg } from "../lib/report.js";
+import { line, section, f, table, errMsg, peerSection } from "../lib/report.js";
 import { bench, warmup } from "../lib/timing.js";
 import { SHAPES, shapeName, gflop, gemmData, checkGemm } from "../lib/gemm.js";
 import { onnxMatMul } from "../lib/onnx-matmul.js";
 
-export async function run(ctx) {
-  try {
-    return { ort: await benchOrt(ctx) };
-  } catch (e) {
-    line(`  onnxruntime-web FAILED: ${errMsg(e)}`);
-    return { ort: { skipped: errMsg(e) } };
-  }
-}
+export const run = peerSection("ort", "onnxruntime-web", benchOrt);
 
 async function benchOrt({ P, report }) {
   section("2. Peer: onnxruntime-web WebAssembly SIMD backend (MLAS), 1 thread, MatMul");

@@ -3,18 +3,11 @@
 // Skips with a reason when TensorFlow.js cannot load or run.
 import { createRequire } from "node:module";
 import path from "node:path";
-import { line, section, f, table, errMsg } from "../lib/report.js";
+import { line, section, f, table, errMsg, peerSection } from "../lib/report.js";
 import { bench, warmup } from "../lib/timing.js";
 import { SHAPES, shapeName, gflop, gemmData, checkGemm } from "../lib/gemm.js";
 
-export async function run(ctx) {
-  try {
-    return { tfjs: await benchTfjs(ctx) };
-  } catch (e) {
-    line(`  TensorFlow.js wasm FAILED: ${errMsg(e)}`);
-    return { tfjs: { skipped: errMsg(e) } };
-  }
-}
+export const run = peerSection("tfjs", "TensorFlow.js wasm", benchTfjs);
 
 async function benchTfjs({ P, report }) {
   section("2b. Peer: TensorFlow.js WebAssembly backend (XNNPACK), 1 thread, tf.matMul");

@@ -7,7 +7,7 @@
 // Skips with one line when python3 or torch is missing.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { line, section, f, table, errMsg } from "../lib/report.js";
+import { line, section, f, table, errMsg, peerSection } from "../lib/report.js";
 import { GPT2 } from "../lib/models.js";
 import { SHAPES, shapeName } from "../lib/gemm.js";
 
@@ -16,14 +16,7 @@ const B = 10, T = 16;
 // Section 1's shapes, then a trial's own: an MLP over the 160 rows, one head's q, the unembedding at 10 metric rows.
 const GEMMS = [...SHAPES, [160, 3072, 768], [160, 64, 768], [10, 50257, 768]];
 
-export function run(ctx) {
-  try {
-    return { torch: benchTorch(ctx) };
-  } catch (e) {
-    line(`  PyTorch FAILED: ${errMsg(e)}`);
-    return { torch: { skipped: errMsg(e) } };
-  }
-}
+export const run = peerSection("torch", "PyTorch", benchTorch);
 
 function benchTorch({ threads, report, quick }) {
   section("9b. Native peer: PyTorch forward pass (the paper's code's floor per trial) and torch.matmul");

@@ -67,9 +67,9 @@ export function eapScores(p: Patcher, opts: EapOptions = {}): EapScores {
     const dlogits = e.allocF32(p.R * cfg.dVocab);
     const grads = new EdgeGradients(pass);
     // Δ = ablated − clean of the patcher's runs: the score is the linear estimate of removing the edge. A writer's
-    // ablated value is read once, here (computed for that use when the patcher does not keep it); a q/k/v node's on
-    // every backward pass (kept).
-    grads.setDeltas((x) => (g.nodes[x].kind === "qkv" ? p.ablated(x) : p.ablatedScratch(x)), (x) => p.value(x));
+    // ablated value is read once, here (computed for that use when the patcher does not keep it); a q/k/v node's,
+    // always kept, on every backward pass.
+    grads.setDeltas((x) => p.ablatedScratch(x), (x) => p.value(x));
     const runs = steps === 0 ? [1] : Array.from({ length: steps }, (_, k) => (k + 1) / steps);
     grads.scale = 1 / runs.length;
     const inputs = g.nodes.filter((n) => n.kind === "input" || n.kind === "embed" || n.kind === "pos_embed").map((n) => n.id);
