@@ -114,6 +114,7 @@ export class Patcher {
   private readonly freeCls: number[] = [];
   /** Reader buffers not in use (a class's buffer returns here when it empties). */
   private readonly freeBuf: number[] = [];
+  private readonly handedOut = new Set<number>();
   /** Scratch [N,D]: the trial input of one reader class at a time. */
   private readonly tval: number;
   // This trial's reader groups: readers of one class whose inputs change by the
@@ -210,14 +211,32 @@ export class Patcher {
     this.tval = e.allocF32(N * D);
     // The ablated run's reader inputs, needed only within it: an MLP's or the
     // output's is read right after it is summed, so in tval; q/k/v inputs (a
-    // layer's are all summed before its heads read them) in pool buffers lent
-    // for the run, one per initial class, which the first class splits reuse.
-    const abIn = new Float64Array(nn), lent: number[] = [], byCls = new Map<number, number>();
-    for (const x of readers) {
-      if (graph.nodes[x].kind !== "qkv_input") { abIn[x] = this.tval; continue; }
-      if (!byCls.has(initial[x])) { const b = this.freeBuf.pop() ?? e.allocF32(N * D); lent.push(b); byCls.set(initial[x], b); }
-      abIn[x] = byCls.get(initial[x])!;
-    }
+    // layer's are all summed before its heads read them) borrow a pool buffer
+    // per initial class, returned once every node that reads it has run, so
+    // the next layer's take the same pages (one buffer on a standard graph).
+    const readersOf = new Map<number, number>(), lentOf = new Map<number, number>();
+    const inputClass = (x: number) => {
+      const n = graph.nodes[x];
+      if (n.kind === "qkv") return initial[graph.edges[graph.parents[x][0]].parent];
+      return this.isReader[x] && n.kind !== "qkv_input" ? initial[x] : -1; // may copy a same-class q/k/v sum
+    };
+    for (const n of graph.nodes) { const c = inputClass(n.id); if (c >= 0) readersOf.set(c, (readersOf.get(c) ?? 0) + 1); }
+    const abIn = (x: number) => {
+      if (graph.nodes[x].kind !== "qkv_input") return this.tval;
+      const c = initial[x];
+      let b = lentOf.get(c);
+      if (b === undefined) { b = this.takeBuf() ?? e.allocF32(N * D); lentOf.set(c, b); }
+      else if (b < 0) throw new Error(`Patcher: the ablated input of ${graph.nodes[x].label} was asked after its buffer was returned`);
+      return b;
+    };
+    const doneReading = (x: number) => {
+      const c = inputClass(x);
+      if (c < 0) return;
+      const left = readersOf.get(c)! - 1;
+      readersOf.set(c, left);
+      const b = lentOf.get(c);
+      if (left === 0 && b !== undefined) { this.freeBuf.push(b); lentOf.set(c, -1); }
+    };
     this.groupOf = new Int32Array(nn).fill(-1);
     this.values = { value: (x) => this.value(x), ablated: (x) => this.ablated(x) };
     this.present = new Uint8Array(graph.edges.length).fill(1);
@@ -241,10 +260,11 @@ export class Patcher {
     const ids = e.alloc(N * 4);
     e.i32(ids, N).set(trunc(clean.ids));
     pass.run(this.values, ids, null);
-    const abOut = (x: number) => (this.isReader[x] ? abIn[x] : this.abKept[x] ? this.corr[x] : this.buf1[x]);
+    const abOut = (x: number) => (this.isReader[x] ? abIn(x) : this.abKept[x] ? this.corr[x] : this.buf1[x]);
     const ablatedRun: NodeValues = { value: abOut, ablated: abOut };
     if (this.ablation === "corrupted") e.i32(ids, N).set(trunc(corrupted!.ids));
     pass.run(ablatedRun, ids, null, (x) => {
+      doneReading(x);
       if (this.corrZ[x]) e.f32(this.corrZ[x], N * Dh).set(e.f32(pass.lastZ, N * Dh));
       if (this.ablation === "corrupted" || !WRITER_KINDS.has(graph.nodes[x].kind)) return;
       // Every writer replaced as soon as it is computed, so later nodes read the ablated writers.
@@ -254,7 +274,7 @@ export class Patcher {
       e.k.batchMean(out, this.buf0[x], B, T, D);
       for (let b = 1; b < B; b++) e.f32(out + b * T * D * 4, T * D).set(e.f32(out, T * D));
     });
-    for (let i = lent.length - 1; i >= 0; i--) this.freeBuf.push(lent[i]);
+    for (const b of lentOf.values()) if (b >= 0) this.freeBuf.push(b);
 
     const cleanLogits = e.allocF32(R * V);
     pass.logitsOf(this.value(graph.output), cleanLogits);
@@ -298,11 +318,18 @@ export class Patcher {
   /** A class with a buffer from the pool and no members yet. */
   private newClass(): number {
     const c = this.freeCls.length ? this.freeCls.pop()! : this.clsBuf.length;
-    const buf = this.freeBuf.pop();
+    const buf = this.takeBuf();
     if (buf === undefined) throw new Error("Patcher: reader buffer pool exhausted");
     this.clsBuf[c] = buf;
     this.clsRef[c] = 0;
     return c;
+  }
+
+  /** A reader buffer from the pool (undefined: none left), counted in readerBuffers. */
+  private takeBuf(): number | undefined {
+    const b = this.freeBuf.pop();
+    if (b !== undefined) this.handedOut.add(b);
+    return b;
   }
 
   /** A class loses a member; its buffer returns to the pool when it has none left. */
@@ -312,6 +339,9 @@ export class Patcher {
 
   /** How many distinct reader inputs are kept now (one [N,D] buffer each). */
   get keptInputs(): number { return this.clsRef.reduce((a, r) => a + (r > 0 ? 1 : 0), 0); }
+
+  /** How many distinct reader buffers have been used so far (each an [N,D] block of touched memory; a pool never handed out is never touched). */
+  get readerBuffers(): number { return this.handedOut.size; }
 
   /** How many writers and q/k/v nodes have their ablated value kept (the rest are computed when needed). */
   get keptAblated(): number { return this.abKept.reduce((a, k) => a + k, 0); }

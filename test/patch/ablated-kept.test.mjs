@@ -46,6 +46,8 @@ for (const [name, over] of CASES) {
       const make = (data = PATCH_DATA) => new Patcher(model, graph, data, { ablation, metric: klMetric() });
       const lazy = make(), kept = make();
       const fresh = lazy.keptAblated;
+      // The ablated run's q/k/v inputs are needed only until that layer's q/k/v nodes have read them: one pool buffer serves every layer.
+      t.equal(lazy.readerBuffers, lazy.keptInputs + 1, `${ablation}: the ablated run touches one reader buffer past the ${lazy.keptInputs} kept inputs (${cfg.nLayers} layers)`);
       for (const n of others) kept.ablated(n.id);
       t.equal(kept.keptAblated, others.length, `${ablation}: asking keeps every writer's and q/k/v node's`);
       const wantFresh = others.filter((n) => n.kind === "qkv" || ablation === "mean" || (ablation === "corrupted" && n.kind !== "result")).length;
