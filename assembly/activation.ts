@@ -1,6 +1,6 @@
 // Pointwise activations and row-wise softmax family over row-major buffers.
 // gelu, swiglu and softmax use vmath.ts's tanh/exp (four lanes at a time, the
-// scalar twin for the tail); logSoftmax and klRows keep Mathf.exp, which is
+// scalar twin for the tail); logSoftmax, klRows and klLogits keep Mathf.exp, which is
 // AssemblyScript's own software routine. Either way results do not depend on
 // the host's libm: the same bits in every runtime. Backwards: backward.ts.
 import { exp4, expf, tanh4, tanhf, kv, GELU_A, GELU_C, V_GELU_A, V_GELU_C, V_HALF } from "./vmath";
@@ -95,15 +95,20 @@ export function softmax(out: usize, x: usize, N: i32, C: i32): void {
   }
 }
 
+/** logsumexp of one row x[C] (the max, then Σ exp in f64), as logSoftmax and klLogits both take it. */
+@inline function rowLogSumExp(xr: usize, C: i32): f32 {
+  let mx = -Infinity as f32;
+  for (let c = 0; c < C; c++) mx = max(mx, load<f32>(xr + (<usize>c << 2)));
+  let s: f64 = 0;
+  for (let c = 0; c < C; c++) s += <f64>Mathf.exp(load<f32>(xr + (<usize>c << 2)) - mx);
+  return mx + <f32>Math.log(s);
+}
+
 /** Row log-softmax: out[N,C] = x - logsumexp(x) along C; may alias. */
 export function logSoftmax(out: usize, x: usize, N: i32, C: i32): void {
   for (let n = 0; n < N; n++) {
     const xr = x + (<usize>n * C << 2), or = out + (<usize>n * C << 2);
-    let mx = -Infinity as f32;
-    for (let c = 0; c < C; c++) mx = max(mx, load<f32>(xr + (<usize>c << 2)));
-    let s: f64 = 0;
-    for (let c = 0; c < C; c++) s += <f64>Mathf.exp(load<f32>(xr + (<usize>c << 2)) - mx);
-    const lse = mx + <f32>Math.log(s);
+    const lse = rowLogSumExp(xr, C);
     for (let c = 0; c < C; c++) store<f32>(or + (<usize>c << 2), load<f32>(xr + (<usize>c << 2)) - lse);
   }
 }
@@ -119,6 +124,24 @@ export function klRows(out: usize, lp: usize, lq: usize, N: i32, C: i32): void {
     for (let c = 0; c < C; c++) {
       const a = <f64>load<f32>(pr + (<usize>c << 2));
       s += Math.exp(a) * (a - <f64>load<f32>(qr + (<usize>c << 2)));
+    }
+    store<f64>(out + (<usize>n << 3), s);
+  }
+}
+
+/**
+ * klRows(out, lp, logSoftmax(logits)) without the [N,C] log q: each row's
+ * log q is rounded to f32 as logSoftmax stores it and used at once, so the
+ * same bits. out[N] (f64); lp, logits: [N,C] f32.
+ */
+export function klLogits(out: usize, lp: usize, logits: usize, N: i32, C: i32): void {
+  for (let n = 0; n < N; n++) {
+    const pr = lp + (<usize>n * C << 2), xr = logits + (<usize>n * C << 2);
+    const lse = rowLogSumExp(xr, C);
+    let s: f64 = 0;
+    for (let c = 0; c < C; c++) {
+      const a = <f64>load<f32>(pr + (<usize>c << 2)), q: f32 = load<f32>(xr + (<usize>c << 2)) - lse;
+      s += Math.exp(a) * (a - <f64>q);
     }
     store<f64>(out + (<usize>n << 3), s);
   }

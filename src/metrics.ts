@@ -28,20 +28,18 @@ export interface Metric {
 
 /** KL(clean ‖ patched) of the next-token distribution, natural log, mean over rows. */
 export function klMetric(): Metric {
-  let lp = 0, lq = 0, out = 0;
+  let lp = 0, out = 0;
   return {
     name: "kl",
     init(ctx) {
       const { engine: e, rows: R, vocab: V } = ctx;
       lp = e.allocF32(R * V);
-      lq = e.allocF32(R * V);
       out = e.alloc(R * 8);
       e.k.logSoftmax(lp, ctx.cleanLogits, R, V);
     },
     compute(logits, ctx) {
       const { engine: e, rows: R, vocab: V } = ctx;
-      e.k.logSoftmax(lq, logits, R, V);
-      e.k.klRows(out, lp, lq, R, V);
+      e.k.klLogits(out, lp, logits, R, V);
       const kl = e.f64(out, R);
       let s = 0;
       for (let r = 0; r < R; r++) s += kl[r];
@@ -49,8 +47,9 @@ export function klMetric(): Metric {
     },
     backward(logits, dlogits, ctx) {
       const { engine: e, rows: R, vocab: V } = ctx;
-      e.k.logSoftmax(lq, logits, R, V);
-      e.k.klLogitsBackward(dlogits, lp, lq, R, V, 1 / R);
+      // log q in dlogits' own buffer, then the gradient over it (the kernel may alias it).
+      e.k.logSoftmax(dlogits, logits, R, V);
+      e.k.klLogitsBackward(dlogits, lp, dlogits, R, V, 1 / R);
     },
   };
 }

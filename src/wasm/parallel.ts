@@ -54,6 +54,7 @@ const ROWS: Partial<Record<KernelName, RowKernel>> = {
   softmax: ROW(2, 3, [[0, 3, 4], [1, 3, 4]], MATH),
   logSoftmax: ROW(2, 3, [[0, 3, 4], [1, 3, 4]], MATH),
   klRows: ROW(3, 4, [[0, -1, 8], [1, 4, 4], [2, 4, 4]], MATH),
+  klLogits: ROW(3, 4, [[0, -1, 8], [1, 4, 4], [2, 4, 4]], MATH),
   softmaxBackward: ROW(3, 4, [[0, 4, 4], [1, 4, 4], [2, 4, 4]], NORM),
   logSoftmaxBackward: ROW(3, 4, [[0, 4, 4], [1, 4, 4], [2, 4, 4]], MATH),
   klBackward: ROW(2, 3, [[0, 3, 4], [1, 3, 4]], MATH),

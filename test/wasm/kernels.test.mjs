@@ -167,7 +167,7 @@ t.test("gelu and swiglu", async (t) => {
   });
 });
 
-t.test("softmax, logSoftmax, klRows", async (t) => {
+t.test("softmax, logSoftmax, klRows, klLogits", async (t) => {
   const r = rng(6);
   for (const [N, C] of [[1, 1], [2, 3], [4, 50], [3, 1001], [2, 50257]]) scoped(() => {
     const x = uniform(r, N * C, -10, 10);
@@ -187,6 +187,16 @@ t.test("softmax, logSoftmax, klRows", async (t) => {
     close(t, e.f64(kl, N + 1).slice(), Float64Array.from([...ref.klRows(lp, lq, N, C), SENTINEL]), `klRows N=${N} C=${C}`);
     e.k.klRows(kl, e.upload(lp), e.upload(lp), N, C);
     close(t, e.f64(kl, N).slice(), new Float64Array(N), `klRows(p, p) = 0 N=${N} C=${C}`);
+    // klLogits: klRows against logSoftmax(logits) without storing it, to the bit; logits far from log-probabilities too.
+    const logits = uniform(r, N * C, -30, 30), pl = e.upload(logits), lqk = e.upload(new Float32Array(N * C));
+    e.k.logSoftmax(lqk, pl, N, C);
+    e.k.klRows(kl, e.upload(lp), lqk, N, C);
+    const two = e.f64(kl, N).slice();
+    e.f64(kl, N + 1).fill(SENTINEL);
+    e.k.klLogits(kl, e.upload(lp), pl, N, C);
+    const fused = e.f64(kl, N + 1).slice();
+    t.ok(two.every((v, i) => Object.is(v, fused[i])) && fused[N] === SENTINEL, `klLogits = klRows(logSoftmax) bit for bit N=${N} C=${C}`);
+    close(t, fused.subarray(0, N), ref.klRows(lp, ref.logSoftmax(logits, N, C), N, C), `klLogits against the scalar reference N=${N} C=${C}`);
   });
 });
 

@@ -88,6 +88,7 @@ function kernelCases(big) {
     cases.push(["softmax", { out: [nd, "z"], x: [nd, "f"] }, (k, p) => k.softmax(p.out, p.x, N, D)]);
     cases.push(["logSoftmax", { out: [nd, "z"], x: [nd, "f"] }, (k, p) => k.logSoftmax(p.out, p.x, N, D)]);
     cases.push(["klRows", { out: [2 * N, "z"], lp: [nd, "f"], lq: [nd, "f"] }, (k, p) => k.klRows(p.out, p.lp, p.lq, N, D)]);
+    cases.push(["klLogits", { out: [2 * N, "z"], lp: [nd, "f"], x: [nd, "f"] }, (k, p) => k.klLogits(p.out, p.lp, p.x, N, D)]);
     cases.push(["softmaxBackward", { dx: [nd, "z"], y: [nd, "p"], dy: [nd, "f"] }, (k, p) => k.softmaxBackward(p.dx, p.y, p.dy, N, D)]);
     cases.push(["logSoftmaxBackward", { dx: [nd, "z"], y: [nd, "f"], dy: [nd, "f"] }, (k, p) => k.logSoftmaxBackward(p.dx, p.y, p.dy, N, D)]);
     cases.push(["klBackward", { d: [nd, "z"], lp: [nd, "f"] }, (k, p) => k.klBackward(p.d, p.lp, N, D, 0.25)]);
