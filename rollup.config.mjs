@@ -7,7 +7,7 @@ export default [
   {
     input: "dist/bundle.js",
     external: [/^node:/],
-    output: { file: "dist/acdc-wasm.mjs", format: "es" },
+    output: { file: "dist/acdc-wasm.mjs", format: "es", inlineDynamicImports: true },
   },
   // The tokenizers (acdc-wasm/tokenizers) as one self-contained ESM file:
   // gpt-tokenizer's r50k table and @huggingface/tokenizers are inlined, so a
@@ -15,7 +15,7 @@ export default [
   {
     input: "dist/tokenizers/index.js",
     plugins: [nodeResolve({ browser: true })],
-    output: { file: "dist/acdc-wasm-tokenizers.mjs", format: "es" },
+    output: { file: "dist/acdc-wasm-tokenizers.mjs", format: "es", inlineDynamicImports: true },
   },
   // The fetch handler (acdc-wasm/serve) as one ESM file for Deno, workerd and
   // any bundler, and as a classic script (a global `acdcServe`) for runtimes
@@ -24,8 +24,8 @@ export default [
     input: "dist/serve/index.js",
     external: [/^node:/],
     output: [
-      { file: "dist/acdc-wasm-serve.mjs", format: "es" },
-      { file: "dist/acdc-wasm-serve.iife.js", format: "iife", name: "acdcServe", exports: "named" },
+      { file: "dist/acdc-wasm-serve.mjs", format: "es", inlineDynamicImports: true },
+      { file: "dist/acdc-wasm-serve.iife.js", format: "iife", name: "acdcServe", exports: "named", inlineDynamicImports: true },
     ],
   },
 ];

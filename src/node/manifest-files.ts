@@ -36,9 +36,9 @@ export function manifestPathFor(outPath: string): string {
   return outPath.endsWith(".json") ? `${outPath.slice(0, -5)}.manifest.json` : `${outPath}.manifest.json`;
 }
 
-/** SHA-256 of a file, streamed in 16 MiB reads. */
+/** SHA-256 of a file, streamed in 1 MiB reads (a run hashes its weights file at the end, when its memory is at its peak: a bigger buffer only adds to that). */
 export function fileDigest(path: string): string {
-  const h = createHash("sha256"), buf = new Uint8Array(1 << 24);
+  const h = createHash("sha256"), buf = new Uint8Array(1 << 20);
   const fd = openSync(path, "r");
   try {
     for (;;) {

@@ -6,11 +6,12 @@
 // Files come through the caller's readFile, so this runs anywhere (Node's fs,
 // Deno.readFile, fetch in a browser). Relative paths are joined to baseDir
 // with string logic only: core code cannot use node:path.
+//
+// Each tokenizer's module is imported when one is asked for: gpt-tokenizer's
+// r50k table alone is 6 MiB of JavaScript heap, which a run on token ids
+// never needs.
 import { InputError } from "../errors.js";
 import type { Tokenizer } from "./tokenizer.js";
-import { R50kTokenizer } from "./r50k.js";
-import { HfTokenizer } from "./hf.js";
-import { Llama2cBinTokenizer } from "./llama2c.js";
 
 /** Reads a file's bytes, or returns null when there is no such file. */
 export type ReadFile = (path: string) => Promise<Uint8Array | null>;
@@ -55,7 +56,7 @@ async function readOrThrow(readFile: ReadFile, spec: string, path: string): Prom
 /** The Tokenizer a task file names: "gpt2"/"r50k", a tokenizer.json path, or a llama2.c .bin path. */
 export async function loadTokenizer(spec: string, readFile: ReadFile, baseDir?: string): Promise<Tokenizer> {
   if (typeof spec !== "string" || spec.trim() === "") throw new InputError(`tokenizer spec must be "gpt2", a tokenizer.json path or a llama2.c .bin path; got ${JSON.stringify(spec)}`);
-  if (NAMED.has(spec)) return new R50kTokenizer(spec);
+  if (NAMED.has(spec)) return new (await import("./r50k.js")).R50kTokenizer(spec);
   const path = resolvePath(spec, baseDir);
   const bytes = await readOrThrow(readFile, spec, path);
   if (/\.json$/i.test(path)) {
@@ -67,7 +68,7 @@ export async function loadTokenizer(spec: string, readFile: ReadFile, baseDir?: 
       try { configBytes = await readFile(configPath); } catch { configBytes = null; }
       if (configBytes !== null) configFile = { bytes: configBytes, name: configPath };
     }
-    return HfTokenizer.parse(bytes, path, configFile);
+    return (await import("./hf.js")).HfTokenizer.parse(bytes, path, configFile);
   }
-  return Llama2cBinTokenizer.parse(bytes, path);
+  return (await import("./llama2c.js")).Llama2cBinTokenizer.parse(bytes, path);
 }
