@@ -129,18 +129,26 @@ export function klRows(out: usize, lp: usize, lq: usize, N: i32, C: i32): void {
   }
 }
 
+/** out[N] (f32) = logsumexp of each row of x[N,C], as logSoftmax takes it (x − out is logSoftmax(x) to the bit). */
+export function logSumExp(out: usize, x: usize, N: i32, C: i32): void {
+  for (let n = 0; n < N; n++) store<f32>(out + (<usize>n << 2), rowLogSumExp(x + (<usize>n * C << 2), C));
+}
+
 /**
- * klRows(out, lp, logSoftmax(logits)) without the [N,C] log q: each row's
- * log q is rounded to f32 as logSoftmax stores it and used at once, so the
- * same bits. out[N] (f64); lp, logits: [N,C] f32.
+ * klRows(out, lp, logSoftmax(logits)) without storing either [N,C] log
+ * probability: lp[n,c] = p[n,c] − pShift[n] (pShift 0: p is lp itself), log q
+ * likewise from the row's logsumexp, each rounded to f32 as logSoftmax
+ * stores it and used at once, so the same bits. out[N] (f64); p, logits:
+ * [N,C] f32; pShift: [N] f32 or 0.
  */
-export function klLogits(out: usize, lp: usize, logits: usize, N: i32, C: i32): void {
+export function klLogits(out: usize, p: usize, pShift: usize, logits: usize, N: i32, C: i32): void {
   for (let n = 0; n < N; n++) {
-    const pr = lp + (<usize>n * C << 2), xr = logits + (<usize>n * C << 2);
+    const pr = p + (<usize>n * C << 2), xr = logits + (<usize>n * C << 2);
+    const ps: f32 = pShift ? load<f32>(pShift + (<usize>n << 2)) : 0;
     const lse = rowLogSumExp(xr, C);
     let s: f64 = 0;
     for (let c = 0; c < C; c++) {
-      const a = <f64>load<f32>(pr + (<usize>c << 2)), q: f32 = load<f32>(xr + (<usize>c << 2)) - lse;
+      const a = <f64>(load<f32>(pr + (<usize>c << 2)) - ps), q: f32 = load<f32>(xr + (<usize>c << 2)) - lse;
       s += Math.exp(a) * (a - <f64>q);
     }
     store<f64>(out + (<usize>n << 3), s);

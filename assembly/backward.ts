@@ -359,13 +359,17 @@ export function klBackward(dlq: usize, lp: usize, N: i32, C: i32, scale: f32): v
 /**
  * Gradient of scale·Σ_n KL(p_n ‖ softmax(logits_n)) with respect to the logits,
  * given lq = logSoftmax(logits): dlogits[N,C] = scale·(exp(lq) − exp(lp))
- * (written; may alias lq). lp, lq: [N,C].
+ * (written; may alias lq), lp[n,c] = p[n,c] − pShift[n] rounded to f32
+ * (pShift 0: p is lp itself; as klLogits). p, lq: [N,C]; pShift: [N] or 0.
  */
-export function klLogitsBackward(dlogits: usize, lp: usize, lq: usize, N: i32, C: i32, scale: f32): void {
-  const nc = N * C;
-  for (let i = 0; i < nc; i++) {
-    const o = <usize>i << 2;
-    store<f32>(dlogits + o, scale * (Mathf.exp(load<f32>(lq + o)) - Mathf.exp(load<f32>(lp + o))));
+export function klLogitsBackward(dlogits: usize, p: usize, pShift: usize, lq: usize, N: i32, C: i32, scale: f32): void {
+  for (let n = 0; n < N; n++) {
+    const ps: f32 = pShift ? load<f32>(pShift + (<usize>n << 2)) : 0;
+    const row = <usize>n * C << 2;
+    for (let c = 0; c < C; c++) {
+      const o = row + (<usize>c << 2);
+      store<f32>(dlogits + o, scale * (Mathf.exp(load<f32>(lq + o)) - Mathf.exp(load<f32>(p + o) - ps)));
+    }
   }
 }
 

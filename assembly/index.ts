@@ -3,7 +3,7 @@
 export { sgemm, sgemmWorkspaceBytes, sgemmPacked, packB, packedBFloats, packedBOffset } from "./matmul";
 export { widen16 } from "./half";
 export { layernorm, rmsnorm } from "./norm";
-export { gelu, relu, swiglu, softmax, logSoftmax, klRows, klLogits, tanh, exp } from "./activation";
+export { gelu, relu, swiglu, softmax, logSoftmax, logSumExp, klRows, klLogits, tanh, exp } from "./activation";
 export { attention, rope } from "./attention";
 export { ropeHalf } from "./rope";
 export { geluErf, geluErfBackward } from "./gelu-erf";

@@ -28,18 +28,20 @@ export interface Metric {
 
 /** KL(clean ‖ patched) of the next-token distribution, natural log, mean over rows. */
 export function klMetric(): Metric {
-  let lp = 0, out = 0;
+  // The clean log-probabilities are the clean logits shifted by each row's logsumexp (lse): kernels take the
+  // two and round each log-probability as logSoftmax would, so no [R,V] buffer of them is kept.
+  let lse = 0, out = 0;
   return {
     name: "kl",
     init(ctx) {
       const { engine: e, rows: R, vocab: V } = ctx;
-      lp = e.allocF32(R * V);
+      lse = e.allocF32(R);
       out = e.alloc(R * 8);
-      e.k.logSoftmax(lp, ctx.cleanLogits, R, V);
+      e.k.logSumExp(lse, ctx.cleanLogits, R, V);
     },
     compute(logits, ctx) {
       const { engine: e, rows: R, vocab: V } = ctx;
-      e.k.klLogits(out, lp, logits, R, V);
+      e.k.klLogits(out, ctx.cleanLogits, lse, logits, R, V);
       const kl = e.f64(out, R);
       let s = 0;
       for (let r = 0; r < R; r++) s += kl[r];
@@ -49,7 +51,7 @@ export function klMetric(): Metric {
       const { engine: e, rows: R, vocab: V } = ctx;
       // log q in dlogits' own buffer, then the gradient over it (the kernel may alias it).
       e.k.logSoftmax(dlogits, logits, R, V);
-      e.k.klLogitsBackward(dlogits, lp, dlogits, R, V, 1 / R);
+      e.k.klLogitsBackward(dlogits, ctx.cleanLogits, lse, dlogits, R, V, 1 / R);
     },
   };
 }

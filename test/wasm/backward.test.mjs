@@ -410,9 +410,18 @@ t.test("KL and cross-entropy: losses and gradients", async (t) => {
     close(t, dlq, withGuard(ref.klBackward(lp, N, C, scale)), `klBackward ${tag}`, "kl twin");
     // KL wrt the logits, and the same thing chained through logSoftmaxBackward.
     const pdl = e.upload(withGuard(new Float32Array(N * C)));
-    e.k.klLogitsBackward(pdl, plp, plq, N, C, scale);
+    e.k.klLogitsBackward(pdl, plp, 0, plq, N, C, scale);
     const dl = read(pdl, N * C + GUARD);
     close(t, dl, withGuard(ref.klLogitsBackward(lp, lq, N, C, scale)), `klLogitsBackward ${tag}`, "kl twin");
+    // p as logits with their rows' logsumexp: the bits of p as their logSoftmax; and over lq itself.
+    const praw = e.upload(uniform(r, N * C, -4, 4)), plse = e.allocF32(N), plp2 = e.allocF32(N * C);
+    e.k.logSumExp(plse, praw, N, C);
+    e.k.logSoftmax(plp2, praw, N, C);
+    const pa = e.allocF32(N * C), pb = e.allocF32(N * C);
+    e.k.klLogitsBackward(pa, plp2, 0, plq, N, C, scale);
+    e.f32(pb, N * C).set(lq);
+    e.k.klLogitsBackward(pb, praw, plse, pb, N, C, scale);
+    t.ok(read(pa, N * C).every((v, i) => Object.is(v, read(pb, N * C)[i])), `klLogitsBackward from logits and logsumexp, written over lq = from log-probabilities, bit for bit ${tag}`);
     const pchain = e.allocF32(N * C);
     e.k.logSoftmaxBackward(pchain, plq, pdlq, N, C);
     close(t, read(pchain, N * C), dl.subarray(0, N * C), `klLogitsBackward = logSoftmaxBackward ∘ klBackward ${tag}`, "kl chain");

@@ -167,7 +167,7 @@ t.test("gelu and swiglu", async (t) => {
   });
 });
 
-t.test("softmax, logSoftmax, klRows, klLogits", async (t) => {
+t.test("softmax, logSoftmax, logSumExp, klRows, klLogits", async (t) => {
   const r = rng(6);
   for (const [N, C] of [[1, 1], [2, 3], [4, 50], [3, 1001], [2, 50257]]) scoped(() => {
     const x = uniform(r, N * C, -10, 10);
@@ -187,16 +187,26 @@ t.test("softmax, logSoftmax, klRows, klLogits", async (t) => {
     close(t, e.f64(kl, N + 1).slice(), Float64Array.from([...ref.klRows(lp, lq, N, C), SENTINEL]), `klRows N=${N} C=${C}`);
     e.k.klRows(kl, e.upload(lp), e.upload(lp), N, C);
     close(t, e.f64(kl, N).slice(), new Float64Array(N), `klRows(p, p) = 0 N=${N} C=${C}`);
-    // klLogits: klRows against logSoftmax(logits) without storing it, to the bit; logits far from log-probabilities too.
+    // logSumExp: x − lse is logSoftmax(x) to the bit.
+    const clean = uniform(r, N * C, -30, 30), pc = e.upload(clean), lse = e.upload(withGuard(new Float32Array(N)));
+    e.k.logSumExp(lse, pc, N, C);
+    const lseV = read(lse, N + GUARD), lpc = e.upload(new Float32Array(N * C));
+    e.k.logSoftmax(lpc, pc, N, C);
+    const lpcV = read(lpc, N * C);
+    t.ok(lpcV.every((v, i) => Object.is(v, Math.fround(clean[i] - lseV[Math.floor(i / C)]))) && lseV[N] === SENTINEL, `logSumExp: x − lse = logSoftmax(x) bit for bit N=${N} C=${C}`);
+    // klLogits: klRows against logSoftmax(logits) without storing it, to the bit; logits far from log-probabilities too;
+    // p given as log-probabilities, or as logits with their rows' logsumexp.
     const logits = uniform(r, N * C, -30, 30), pl = e.upload(logits), lqk = e.upload(new Float32Array(N * C));
     e.k.logSoftmax(lqk, pl, N, C);
-    e.k.klRows(kl, e.upload(lp), lqk, N, C);
-    const two = e.f64(kl, N).slice();
-    e.f64(kl, N + 1).fill(SENTINEL);
-    e.k.klLogits(kl, e.upload(lp), pl, N, C);
-    const fused = e.f64(kl, N + 1).slice();
-    t.ok(two.every((v, i) => Object.is(v, fused[i])) && fused[N] === SENTINEL, `klLogits = klRows(logSoftmax) bit for bit N=${N} C=${C}`);
-    close(t, fused.subarray(0, N), ref.klRows(lp, ref.logSoftmax(logits, N, C), N, C), `klLogits against the scalar reference N=${N} C=${C}`);
+    for (const [what, p, shift, lpRef] of [["log-probabilities", e.upload(lp), 0, lp], ["logits and logsumexp", pc, lse, lpcV]]) {
+      e.k.klRows(kl, e.upload(lpRef), lqk, N, C);
+      const two = e.f64(kl, N).slice();
+      e.f64(kl, N + 1).fill(SENTINEL);
+      e.k.klLogits(kl, p, shift, pl, N, C);
+      const fused = e.f64(kl, N + 1).slice();
+      t.ok(two.every((v, i) => Object.is(v, fused[i])) && fused[N] === SENTINEL, `klLogits (p as ${what}) = klRows(logSoftmax) bit for bit N=${N} C=${C}`);
+      close(t, fused.subarray(0, N), ref.klRows(lpRef, ref.logSoftmax(logits, N, C), N, C), `klLogits (p as ${what}) against the scalar reference N=${N} C=${C}`);
+    }
   });
 });
 

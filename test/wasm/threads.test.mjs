@@ -88,11 +88,14 @@ function kernelCases(big) {
     cases.push(["softmax", { out: [nd, "z"], x: [nd, "f"] }, (k, p) => k.softmax(p.out, p.x, N, D)]);
     cases.push(["logSoftmax", { out: [nd, "z"], x: [nd, "f"] }, (k, p) => k.logSoftmax(p.out, p.x, N, D)]);
     cases.push(["klRows", { out: [2 * N, "z"], lp: [nd, "f"], lq: [nd, "f"] }, (k, p) => k.klRows(p.out, p.lp, p.lq, N, D)]);
-    cases.push(["klLogits", { out: [2 * N, "z"], lp: [nd, "f"], x: [nd, "f"] }, (k, p) => k.klLogits(p.out, p.lp, p.x, N, D)]);
+    cases.push(["klLogits", { out: [2 * N, "z"], lp: [nd, "f"], x: [nd, "f"] }, (k, p) => k.klLogits(p.out, p.lp, 0, p.x, N, D)]);
+    cases.push(["klLogits shifted", { out: [2 * N, "z"], p: [nd, "f"], sh: [N, "f"], x: [nd, "f"] }, (k, p) => k.klLogits(p.out, p.p, p.sh, p.x, N, D)]);
+    cases.push(["logSumExp", { out: [N, "z"], x: [nd, "f"] }, (k, p) => k.logSumExp(p.out, p.x, N, D)]);
     cases.push(["softmaxBackward", { dx: [nd, "z"], y: [nd, "p"], dy: [nd, "f"] }, (k, p) => k.softmaxBackward(p.dx, p.y, p.dy, N, D)]);
     cases.push(["logSoftmaxBackward", { dx: [nd, "z"], y: [nd, "f"], dy: [nd, "f"] }, (k, p) => k.logSoftmaxBackward(p.dx, p.y, p.dy, N, D)]);
     cases.push(["klBackward", { d: [nd, "z"], lp: [nd, "f"] }, (k, p) => k.klBackward(p.d, p.lp, N, D, 0.25)]);
-    cases.push(["klLogitsBackward", { d: [nd, "z"], lp: [nd, "f"], lq: [nd, "f"] }, (k, p) => k.klLogitsBackward(p.d, p.lp, p.lq, N, D, 0.25)]);
+    cases.push(["klLogitsBackward", { d: [nd, "z"], lp: [nd, "f"], lq: [nd, "f"] }, (k, p) => k.klLogitsBackward(p.d, p.lp, 0, p.lq, N, D, 0.25)]);
+    cases.push(["klLogitsBackward shifted", { d: [nd, "z"], p: [nd, "f"], sh: [N, "f"], lq: [nd, "f"] }, (k, p) => k.klLogitsBackward(p.d, p.p, p.sh, p.lq, N, D, 0.25)]);
     cases.push(["crossEntropy", { out: [2 * N, "z"], x: [nd, "f"], tg: [N, ["i", -1, D]] }, (k, p) => k.crossEntropy(p.out, p.x, p.tg, N, D)]);
     cases.push(["crossEntropyBackward", { d: [nd, "z"], x: [nd, "f"], tg: [N, ["i", -1, D]] }, (k, p) => k.crossEntropyBackward(p.d, p.x, p.tg, N, D, 0.5)]);
     cases.push(["gatherRows", { out: [nd, "z"], x: [nd, "f"], rows: [N, ["i", 0, N]] }, (k, p) => k.gatherRows(p.out, p.x, p.rows, N, D)]);
