@@ -225,10 +225,16 @@ export function dataDigest(data: object): string {
   return sha256Hex(canonicalJson(data));
 }
 
-/** Digest of the model's parameters as loaded into wasm memory. */
-export function paramsDigest(model: Transformer): string {
+/** An incremental SHA-256 (update…, then hex once): Sha256, or a runtime's native one with the same digest. */
+export interface Sha256Hasher {
+  update(data: Uint8Array): unknown;
+  hex(): string;
+}
+
+/** Digest of the model's parameters as loaded into wasm memory (`hasher`: a fresh SHA-256; default the portable Sha256). */
+export function paramsDigest(model: Transformer, hasher: Sha256Hasher = new Sha256()): string {
   const p = model.params, e = model.engine;
-  const h = new Sha256();
+  const h = hasher;
   const total = p.floats * 4, CHUNK = 1 << 24;
   // Views are re-made per chunk: nothing grows memory here, but a view must not outlive a grow.
   for (let off = 0; off < total; off += CHUNK) h.update(new Uint8Array(e.memory.buffer, p.base + off, Math.min(CHUNK, total - off)));

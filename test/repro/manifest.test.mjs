@@ -12,7 +12,9 @@ import {
   Sha256, sha256Hex, f64Hex, hexF64, canonicalJson, formatJson, manifestText, kernelDigest, traceDigest, circuitDigest,
   paramsDigest, dataDigest, checkRunManifest, parseManifest, buildManifest, sealOf, PreparedRun, optionsSection, replayText, runtimeInfo,
 } from "../../dist/repro/index.js";
-import { loadModel, createEngine } from "../../dist/index.js";
+import { loadModel, createEngine, makeConfig, Transformer } from "../../dist/index.js";
+import { nodeParamsDigest } from "../../dist/node/manifest-files.js";
+import { randomWeights } from "../helpers/random-model.mjs";
 import { PACKAGE_VERSION } from "../../dist/version.js";
 
 const nodeSha = (b) => createHash("sha256").update(b).digest("hex");
@@ -71,6 +73,19 @@ t.test("a real run's manifest: every digest recomputed independently", async (t)
   t.equal(kernelDigest("simd-threads"), nodeSha(readFileSync(join(root, "build", "kernels.threads.wasm"))), "and of the threads build");
   const p = model.params;
   t.equal(m.model.params_sha256, nodeSha(new Uint8Array(engine.memory.buffer, p.base, p.floats * 4)), "params digest = sha256 of the parameter block");
+  t.equal(nodeParamsDigest(model), m.model.params_sha256, "the command line's digest (node:crypto) is the portable one");
+  // On a threaded engine (shared memory) too, and past one 16 MiB chunk: a model of 4.6 M parameters.
+  const big = await createEngine({ threads: 2 });
+  try {
+    const cfg = makeConfig({ nLayers: 1, dModel: 64, nHeads: 2, dHead: 32, dMlp: 256, dVocab: 35000, nCtx: 8 });
+    const bigModel = await Transformer.create(cfg, randomWeights(cfg, 4), big);
+    const want = nodeSha(new Uint8Array(big.memory.buffer, bigModel.params.base, bigModel.params.floats * 4));
+    t.ok(bigModel.params.floats * 4 > 1 << 24, `${bigModel.params.floats} parameters: more than one chunk`);
+    t.equal(paramsDigest(bigModel), want, "portable digest on shared memory");
+    t.equal(nodeParamsDigest(bigModel), want, "node:crypto digest on shared memory");
+  } finally {
+    big.dispose();
+  }
   t.equal(m.trace.length, circuit.trace.length, `one entry per ACDC decision (${circuit.trace.length})`);
   const lines = circuit.trace.map((d) => {
     const e = circuit.graph.edges[d.edge];

@@ -8,13 +8,13 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { describeJob, type JobBase, type JobResult, type JobTokens, type SweepJob } from "../../eval/jobs.js";
-import { dataDigest, paramsDigest, type FileRef, type ModelSection } from "../../repro/manifest.js";
+import { dataDigest, type FileRef, type ModelSection } from "../../repro/manifest.js";
 import type { Transformer } from "../../model/transformer.js";
 import type { Ablation } from "../../patch/patcher.js";
 import { AcdcError } from "../../errors.js";
 import { parseInteger, type OptionSpec } from "../args.js";
 import { UsageError, type ModelFiles } from "../files.js";
-import { fileDigest } from "../manifest-files.js";
+import { fileDigest, nodeParamsDigest } from "../manifest-files.js";
 import { progressBar } from "../progress.js";
 import type { Dispatch, Failure } from "./dispatch.js";
 import { runOnPool } from "./pool.js";
@@ -74,7 +74,7 @@ export function jobBase(o: {
   task: string | null; tokens: JobTokens;
   splitInput: boolean; metric: string; ablation: Ablation; manifest: boolean;
 }): JobBase {
-  const params = paramsDigest(o.model);
+  const params = nodeParamsDigest(o.model);
   const model: ModelSection = o.files
     ? { source: "file", format: o.files.config ? "safetensors" : "llama2c", name: o.modelName, weights: absRef(o.files.weights), config: o.files.config ? absRef(o.files.config) : null, params_sha256: params }
     : { source: "builtin", format: "tracr", name: o.modelName, builtin: o.task ?? undefined, params_sha256: params };

@@ -12,12 +12,12 @@ import { buildGraph } from "../../graph/graph.js";
 import { loadModel } from "../../model/load.js";
 import type { Transformer } from "../../model/transformer.js";
 import { builtinTask } from "../../repro/run.js";
-import { canonicalJson, dataDigest, paramsDigest, type FileRef, type ModelSection } from "../../repro/manifest.js";
+import { canonicalJson, dataDigest, type FileRef, type ModelSection } from "../../repro/manifest.js";
 import { checkJob, jobData, jobMetric, runJob, type JobResult, type JobSetup, type SweepJob } from "../../eval/jobs.js";
 import { createEngine, type Engine } from "../../wasm/engine.js";
 import { InputError } from "../../errors.js";
 import { fileSource } from "../files.js";
-import { fileDigest, findByHash, packageModelsDir } from "../manifest-files.js";
+import { fileDigest, findByHash, nodeParamsDigest, packageModelsDir } from "../manifest-files.js";
 
 export interface RunnerOptions {
   /** Kernel threads per job. */
@@ -55,7 +55,7 @@ export class JobRunner {
     const engine = await createEngine({ threads: this.o.threads });
     try {
       const model = await this.loadModel(j.model, engine);
-      const params = paramsDigest(model);
+      const params = nodeParamsDigest(model);
       if (params !== j.model.params_sha256) {
         throw new InputError(`model ${j.model.name} loaded here has parameters with sha256 ${params.slice(0, 12)}…, the sweep's ${j.model.params_sha256.slice(0, 12)}… (another file or loader)`);
       }
