@@ -3,15 +3,20 @@
 // wasm memory in chunks), build a Patcher over 10 × 16 random tokens, run a
 // few ACDC trials and one EAP pass, and print one JSON line with the
 // process's peak resident set size after each stage. Its own process, so
-// nothing the bench did before counts.
-//   node bench/lib/rss-child.js '{"weights": PATH, "config": ModelConfig, "threads": 1, "trials": 2}'
+// nothing the bench did before counts. The JavaScript heap is set up as the
+// acdc command sets up its own (young generation held at its starting size),
+// unless "cliHeap" is false (V8's defaults, as a program embedding the library
+// may leave them).
+//   node bench/lib/rss-child.js '{"weights": PATH, "config": ModelConfig, "threads": 1, "trials": 2, "cliHeap": true}'
 import { createEngine, buildGraph, Patcher, klMetric, eapScores } from "../../dist/index.js";
 import { loadModel } from "../../dist/model/load.js";
 import { fileSource } from "../../dist/node/index.js";
+import { keepYoungGenerationSmall } from "../../dist/node/heap.js";
 import { rng, randomTokens } from "./random.js";
 import { trialGroups } from "./layer-trials.js";
 
 const args = JSON.parse(process.argv[2]);
+if (args.cliHeap !== false) keepYoungGenerationSmall();
 const peakBytes = () => process.resourceUsage().maxRSS * 1024; // maxRSS is in KiB
 const stages = [];
 const t0 = performance.now();

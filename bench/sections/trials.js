@@ -108,7 +108,8 @@ function peakRss(cfg, counts, P) {
     const w = timeOnce(() => writeRandomSafetensors(path, cfg, 3));
     line();
     line(`  peak RSS: a child process loads ${f(w.value / MiB, 0)} MiB of random GPT-2-small weights from a temporary safetensors file (written in ${f(w.ms / 1e3, 1)} s),`);
-    line(`  builds the ${B}x${T} Patcher, runs ${P.rssTrials} trial(s) (output, layer 0 q input${P.rssTrials > 2 ? ", last MLP" : ""}) and one EAP pass; maxRSS from process.resourceUsage()`);
+    line(`  builds the ${B}x${T} Patcher, runs ${P.rssTrials} trial(s) (output, layer 0 q input${P.rssTrials > 2 ? ", last MLP" : ""}) and one EAP pass; maxRSS from process.resourceUsage();`);
+    line("  its JavaScript heap set up as the acdc command sets up its own (young generation kept at its starting size), and once more with V8's defaults");
     for (const n of counts) {
       const args = JSON.stringify({ weights: path, config: cfg, threads: n, trials: P.rssTrials });
       const child = spawnChild(args);
@@ -121,6 +122,10 @@ function peakRss(cfg, counts, P) {
       const res = JSON.parse(child.stdout.trim().split("\n").pop());
       out.push({ requested: n, fileBytes: w.value, ...res, peakBytes: res.stages[res.stages.length - 1].peakBytes });
     }
+    // The same probe with V8's own young-generation growth, as a program that embeds the library may run it.
+    const plain = spawnChild(JSON.stringify({ weights: path, config: cfg, threads: counts[0], trials: P.rssTrials, cliHeap: false }));
+    if (plain.status === 0 && out[0] && !out[0].error) out[0].defaultHeap = JSON.parse(plain.stdout.trim().split("\n").pop()).stages;
+    else if (plain.status !== 0) line(`  peak RSS with V8's default heap FAILED: ${(plain.stderr || `status ${plain.status}`).trim().split("\n").pop()}`);
   } catch (e) {
     line(`  peak RSS FAILED: ${errMsg(e)}`);
     out.push({ error: errMsg(e) });
@@ -153,6 +158,8 @@ function printSummary(runs, cfg, rss) {
     table(["after", ...ok.map((x) => `${x.threads}t peak`), ...ok.map((x) => `${x.threads}t / weights`)],
       names.map((nm, i) => [nm, ...ok.map((x) => f(x.stages[i].peakBytes / MiB, 0)), ...ok.map((x) => f(x.stages[i].peakBytes / wb, 2) + "x")]));
     line(`  wasm memory at the end: ${ok.map((x) => `${x.threads}t ${f(x.wasmBytes / MiB, 0)} MiB`).join(", ")}`);
+    const d = ok[0].defaultHeap;
+    if (d) line(`  with V8's default young generation (${ok[0].threads}t): ` + d.map((s) => `${s.name} ${f(s.peakBytes / MiB, 0)} (${f(s.peakBytes / wb, 2)}x)`).join(", "));
   }
   line();
   line("  summary (GPT-2-small geometry, 10x16 tokens):");

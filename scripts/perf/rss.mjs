@@ -3,15 +3,23 @@
 // real run does, build the 10 × 16 Patcher, trials (into the output, layer
 // 0's q input, the last MLP), EAP, then EAP-IG (5 steps); maxRSS after each
 // stage beside the f32 weight bytes. Builds: this checkout's dist, and
-// $A when given (e.g. A=/tmp/perf-base/dist).
-//   node scripts/perf/rss.mjs [--threads 1]
+// $A when given (e.g. A=/tmp/perf-base/dist). The JavaScript heap is set up as
+// the acdc command sets up its own (young generation kept at its starting
+// size); --default-heap leaves V8's defaults.
+//   node scripts/perf/rss.mjs [--threads 1] [--default-heap]
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { DIST, weightsFile, weightBytes, GPT2, f } from "./common.mjs";
 
 if (process.argv[2] === "--child") {
   const o = JSON.parse(process.argv[3]);
+  if (o.cliHeap) {
+    const heap = join(o.dist, "node/heap.js");
+    if (existsSync(heap)) (await import(heap)).keepYoungGenerationSmall();
+    else (await import("node:v8")).setFlagsFromString("--semi-space-growth-factor=1"); // a build from before the command line did this
+  }
   const { openBuild, loadGpt2, patchData, groups } = await import("./common.mjs");
   const stages = [];
   const stage = (name) => stages.push({ name, peak: process.resourceUsage().maxRSS * 1024, wasm: engine?.memory.buffer.byteLength ?? 0 });
@@ -43,9 +51,9 @@ const dists = [...(process.env.A ? [["A", process.env.A]] : []), ["B", DIST]];
 const me = fileURLToPath(import.meta.url);
 const res = [];
 for (const [name, dist] of dists) {
-  const r = spawnSync(process.execPath, [me, "--child", JSON.stringify({ dist, threads })], { encoding: "utf8", env: process.env, maxBuffer: 1 << 20 });
+  const r = spawnSync(process.execPath, [me, "--child", JSON.stringify({ dist, threads, cliHeap: !process.argv.includes("--default-heap") })], { encoding: "utf8", env: process.env, maxBuffer: 1 << 20 });
   if (r.status !== 0) { console.log(`${name}: FAILED ${r.stderr.split("\n").slice(-4).join(" | ")}`); continue; }
   res.push([name, dist, JSON.parse(r.stdout.trim().split("\n").pop())]);
 }
-console.log(`f32 weights ${f(wb / MiB, 0)} MiB; peak RSS (MiB, ×weights) after each stage, ${threads} thread(s):`);
+console.log(`f32 weights ${f(wb / MiB, 0)} MiB; peak RSS (MiB, ×weights) after each stage, ${threads} thread(s), ${process.argv.includes("--default-heap") ? "V8's default heap" : "the heap as the acdc command sets it"}:`);
 for (const [name, dist, st] of res) console.log(`  ${name} (${dist}): ` + st.map((s) => `${s.name} ${f(s.peak / MiB, 0)} (${f(s.peak / wb, 2)}×)`).join(", ") + `; wasm memory ${f(st[st.length - 1].wasm / MiB, 0)} MiB`);
