@@ -8,7 +8,7 @@ import { checkRunManifest, parseManifest, runLabel, type CompareManifest, type R
 import { checkCircuitFile, replayText, verifyRun, type VerifyReport } from "../../repro/verify.js";
 import type { CircuitJson } from "../../io/circuit.js";
 import { dirname, join, resolve } from "node:path";
-import { findInputs, findTaskInputs } from "../manifest-files.js";
+import { findInputs, findTaskInputs, nodeSha256 } from "../manifest-files.js";
 import { fileSource, shardedWeights, UsageError } from "../files.js";
 import { parseInteger, parseOptions, parseThreads } from "../args.js";
 import { progressBar } from "../progress.js";
@@ -105,7 +105,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
         weights, shards, config: found.config ? new Uint8Array(readFileSync(found.config)) : undefined,
         data: found.data ? new Uint8Array(readFileSync(found.data)) : undefined,
         task: taskInputs?.task,
-        threads, onProgress: (p) => bar.update(p),
+        threads, onProgress: (p) => bar.update(p), sha256: nodeSha256,
       });
     } finally {
       bar.finish();
