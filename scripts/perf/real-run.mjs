@@ -5,16 +5,22 @@
 // nodes cut off from the circuit skipped) and receivers' inputs split into
 // more classes (more buffers touched). Prints, per receiver layer reached,
 // edges tested and skipped, mean ms per tested edge, edges removed, and the
-// peak RSS as the search goes. 1 thread unless --threads.
-//   node scripts/perf/real-run.mjs [--threshold 0.005] [--minutes 20] [--threads 1]
-import { api, loadGpt2, patchData, weightBytes, GPT2, f } from "./common.mjs";
+// peak RSS as the search goes. 1 thread unless --threads. The JavaScript heap
+// is set up as the acdc command sets up its own, unless --default-heap.
+//   node scripts/perf/real-run.mjs [--threshold 0.005] [--minutes 20] [--threads 1] [--default-heap]
+import { getHeapSpaceStatistics } from "node:v8";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { api, loadGpt2, patchData, weightBytes, GPT2, DIST, f } from "./common.mjs";
 
 const args = process.argv.slice(2);
 const opt = (n, d) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : d; };
 const threshold = Number(opt("--threshold", 0.005)), minutes = Number(opt("--minutes", 20)), threads = Number(opt("--threads", 1));
+if (!args.includes("--default-heap") && existsSync(join(DIST, "node/heap.js"))) (await import(join(DIST, "node/heap.js"))).keepYoungGenerationSmall();
 const MiB = 2 ** 20, rss = () => process.resourceUsage().maxRSS * 1024;
 // Where resident memory sits now: the JavaScript heap, and wasm memory (its reserved size).
-const where = () => { const m = process.memoryUsage(); return `JS heap ${f(m.heapTotal / MiB, 0)} MiB, wasm ${f(engine.memory.buffer.byteLength / MiB, 0)} MiB, RSS now ${f(m.rss / MiB, 0)} MiB, reader inputs kept ${p.keptInputs}`; };
+const space = (name) => f(getHeapSpaceStatistics().find((x) => x.space_name === name).physical_space_size / MiB, 0);
+const where = () => { const m = process.memoryUsage(); return `JS heap ${f(m.heapTotal / MiB, 0)} MiB (young ${space("new_space")}, old ${space("old_space")}), wasm ${f(engine.memory.buffer.byteLength / MiB, 0)} MiB, RSS now ${f(m.rss / MiB, 0)} MiB, reader inputs kept ${p.keptInputs}`; };
 const { model, engine } = await loadGpt2(threads);
 const g = api.buildGraph(model.cfg);
 const p = new api.Patcher(model, g, patchData(model.cfg.dVocab), { ablation: "corrupted", metric: api.klMetric() });
