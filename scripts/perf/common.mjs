@@ -72,6 +72,13 @@ export function weightsFile(cfg = GPT2, seed = 3) {
   return path;
 }
 
+/** The JavaScript heap set up as the acdc command sets up its own (young generation kept at its starting size), by build `dist`'s own helper where it has one. */
+export async function commandHeap(dist = DIST) {
+  const heap = join(dist, "node/heap.js");
+  if (existsSync(heap)) (await import(heap)).keepYoungGenerationSmall();
+  else (await import("node:v8")).setFlagsFromString("--semi-space-growth-factor=1"); // a build from before the command line did this
+}
+
 /** The model loaded from weightsFile() on an engine of `threads` (with build `b`, default DIST's). */
 export async function loadGpt2(threads = 1, b = main) {
   const engine = await b.api.createEngine({ threads });

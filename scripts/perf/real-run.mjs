@@ -9,14 +9,12 @@
 // is set up as the acdc command sets up its own, unless --default-heap.
 //   node scripts/perf/real-run.mjs [--threshold 0.005] [--minutes 20] [--threads 1] [--default-heap]
 import { getHeapSpaceStatistics } from "node:v8";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { api, loadGpt2, patchData, weightBytes, GPT2, DIST, f } from "./common.mjs";
+import { api, loadGpt2, patchData, weightBytes, GPT2, commandHeap, f } from "./common.mjs";
 
 const args = process.argv.slice(2);
 const opt = (n, d) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : d; };
 const threshold = Number(opt("--threshold", 0.005)), minutes = Number(opt("--minutes", 20)), threads = Number(opt("--threads", 1));
-if (!args.includes("--default-heap") && existsSync(join(DIST, "node/heap.js"))) (await import(join(DIST, "node/heap.js"))).keepYoungGenerationSmall();
+if (!args.includes("--default-heap")) await commandHeap();
 const MiB = 2 ** 20, rss = () => process.resourceUsage().maxRSS * 1024;
 // Where resident memory sits now: the JavaScript heap, and wasm memory (its reserved size).
 const space = (name) => f(getHeapSpaceStatistics().find((x) => x.space_name === name).physical_space_size / MiB, 0);

@@ -9,18 +9,12 @@
 //   node scripts/perf/rss.mjs [--threads 1] [--default-heap]
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
-import { existsSync } from "node:fs";
 import { DIST, weightsFile, weightBytes, GPT2, f } from "./common.mjs";
 
 if (process.argv[2] === "--child") {
   const o = JSON.parse(process.argv[3]);
-  if (o.cliHeap) {
-    const heap = join(o.dist, "node/heap.js");
-    if (existsSync(heap)) (await import(heap)).keepYoungGenerationSmall();
-    else (await import("node:v8")).setFlagsFromString("--semi-space-growth-factor=1"); // a build from before the command line did this
-  }
-  const { openBuild, loadGpt2, patchData, groups } = await import("./common.mjs");
+  const { openBuild, loadGpt2, patchData, groups, commandHeap } = await import("./common.mjs");
+  if (o.cliHeap) await commandHeap(o.dist);
   const stages = [];
   const stage = (name) => stages.push({ name, peak: process.resourceUsage().maxRSS * 1024, wasm: engine?.memory.buffer.byteLength ?? 0 });
   let engine = null;

@@ -231,10 +231,9 @@ export interface Sha256Hasher {
   hex(): string;
 }
 
-/** Digest of the model's parameters as loaded into wasm memory (`hasher`: a fresh SHA-256; default the portable Sha256). */
-export function paramsDigest(model: Transformer, hasher: Sha256Hasher = new Sha256()): string {
+/** Digest of the model's parameters as loaded into wasm memory (`h`: a fresh SHA-256; default the portable Sha256). */
+export function paramsDigest(model: Transformer, h: Sha256Hasher = new Sha256()): string {
   const p = model.params, e = model.engine;
-  const h = hasher;
   const total = p.floats * 4, CHUNK = 1 << 24;
   // Views are re-made per chunk: nothing grows memory here, but a view must not outlive a grow.
   for (let off = 0; off < total; off += CHUNK) h.update(new Uint8Array(e.memory.buffer, p.base + off, Math.min(CHUNK, total - off)));

@@ -76,9 +76,8 @@ export interface VerifyReport {
 
 const short = (h: string) => h.slice(0, 12);
 
-/** Digest of bytes or of a ByteSource read in chunks (with `hasher`, a fresh SHA-256). */
-export async function digestOf(src: Uint8Array | ByteSource, hasher: Sha256Hasher = new Sha256()): Promise<string> {
-  const h = hasher;
+/** Digest of bytes or of a ByteSource read in chunks (with `h`, a fresh SHA-256). */
+export async function digestOf(src: Uint8Array | ByteSource, h: Sha256Hasher = new Sha256()): Promise<string> {
   if (src instanceof Uint8Array) { h.update(src); return h.hex(); }
   const CHUNK = 1 << 24;
   for (let off = 0; off < src.byteLength; off += CHUNK) h.update(await src.read(off, Math.min(CHUNK, src.byteLength - off)));
