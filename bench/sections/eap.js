@@ -72,7 +72,7 @@ export async function run({ quick, gpt, report }) {
   }
   line();
   line(`  random L=${small.nLayers} D=${small.dModel} H=${small.nHeads} model, ${B}x${T} tokens, KL at the last position, corrupted ablation`);
-  line("  (plain EAP with KL scores ~0 everywhere: the clean run is KL's minimum, so its ranking rests on rounding-level gradients)");
+  line("  (plain EAP with KL scores exactly 0 everywhere: the clean run is KL's minimum, so its top k is a tie broken by edge order)");
   table(["method", "ms", "edges kept", "overlap with ACDC", "circuit KL"], rows);
   out.small = rows;
 

@@ -12,13 +12,16 @@
 // nodes are interpolated ablated + (k/m)(clean − ablated), k = 1..m.
 //
 // With every edge present, one graph pass forward and back per step gives
-// every receiver's gradient (patch/pass.ts); a receiver reads a prefix of
+// every receiver's gradient (patch/pass.ts). At α = 1 (plain EAP, IG's last
+// step) the forward pass is the patcher's clean run, already computed: only
+// what backward reads is (norm statistics, attention patterns, MLP
+// pre-activations). A receiver reads a prefix of
 // the writers (inputs, then each layer's heads and MLP in forward order),
 // so its scores against all of them are one GEMM with the stacked writer
 // differences.
 import type { Patcher } from "../patch/patcher.js";
 import type { GraphEdge } from "../graph/graph.js";
-import type { NodeValues } from "../patch/pass.js";
+import type { NodeValues, PassSave } from "../patch/pass.js";
 import { READER_KINDS } from "../patch/pass.js";
 import { EdgeGradients } from "../patch/edge-grads.js";
 import { InputError } from "../errors.js";
@@ -26,6 +29,11 @@ import { InputError } from "../errors.js";
 export interface EapOptions {
   /** Integrated-gradient steps m; 0 (default) for plain EAP. */
   steps?: number;
+  /**
+   * Rerun the clean forward pass for the α = 1 step (plain EAP, IG's last) instead of taking the patcher's clean
+   * values: the same bits, a forward pass slower; for checking.
+   */
+  recompute?: boolean;
   /** Called after each integrated-gradient step (done, total). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -50,18 +58,8 @@ export function eapScores(p: Patcher, opts: EapOptions = {}): EapScores {
   if (p.present.some((x) => x === 0)) throw new InputError("EAP scores the full model: use a patcher with every edge present");
   const mark = e.mark();
   try {
-    // The pass's own node values: the patcher's idle trial buffers for writers and q/k/v nodes; readers with the
-    // same senders share one new buffer (every edge is present).
-    const own = new Float64Array(g.nodes.length), spare = p.spare();
-    let lastReader = -1;
-    for (const x of pass.order) {
-      const n = g.nodes[x];
-      if (!READER_KINDS.has(n.kind)) own[x] = spare(x);
-      else if (lastReader >= 0 && sameSenders(g.parents, g.edges, lastReader, x)) own[x] = own[lastReader];
-      else own[x] = e.allocF32(pass.size[x]);
-      if (READER_KINDS.has(n.kind)) lastReader = x;
-    }
-    const vals: NodeValues = { value: (x) => own[x], ablated: (x) => p.ablated(x) };
+    const runs = steps === 0 ? [1] : Array.from({ length: steps }, (_, k) => (k + 1) / steps);
+    const reuse = !opts.recompute;
     // The last layer's query side at the metric rows only: its other rows reach neither the logits nor any gradient.
     const save = pass.allocSave({ rows: true });
     const dlogits = e.allocF32(p.R * cfg.dVocab);
@@ -70,14 +68,28 @@ export function eapScores(p: Patcher, opts: EapOptions = {}): EapScores {
     // ablated value is read once, here (computed for that use when the patcher does not keep it); a q/k/v node's,
     // always kept, on every backward pass.
     grads.setDeltas((x) => p.ablatedScratch(x), (x) => p.value(x));
-    const runs = steps === 0 ? [1] : Array.from({ length: steps }, (_, k) => (k + 1) / steps);
     grads.scale = 1 / runs.length;
+    // A step's node values: at α = 1 (plain EAP, IG's last step) the patcher's clean run is that step's forward
+    // pass, so only what backward reads is computed (pass.tape); other steps run the pass into buffers of their own.
+    const own = runs.some((a) => a !== 1 || !reuse) ? ownValues(p) : null;
+    const clean = reuse && runs.includes(1) ? cleanValues(p, save, own) : null;
+    const stepVals: NodeValues = { value: (x) => own![x], ablated: (x) => p.ablated(x) };
     const inputs = g.nodes.filter((n) => n.kind === "input" || n.kind === "embed" || n.kind === "pos_embed").map((n) => n.id);
     const ND = p.N * cfg.dModel;
     runs.forEach((alpha, k) => {
-      for (const id of inputs) e.k.lerp(own[id], p.ablatedScratch(id), p.value(id), alpha, ND);
-      pass.run(vals, 0, null, undefined, save);
-      pass.logitsOf(own[g.output], save.logits, save);
+      let vals = stepVals;
+      if (alpha === 1 && clean) {
+        vals = clean();
+        pass.tape(vals, save);
+      } else {
+        // Inputs ablated + α(clean − ablated); at α = 1 (recompute) the clean inputs themselves, as the patcher's run had them.
+        for (const id of inputs) {
+          if (alpha === 1) e.f32(own![id], ND).set(e.f32(p.value(id), ND));
+          else e.k.lerp(own![id], p.ablatedScratch(id), p.value(id), alpha, ND);
+        }
+        pass.run(vals, 0, null, undefined, save);
+      }
+      pass.logitsOf(vals.value(g.output), save.logits, save);
       metric.backward!(save.logits, dlogits, p.ctx);
       pass.backward(vals, save, dlogits, grads.callbacks());
       opts.onProgress?.(k + 1, runs.length);
@@ -88,6 +100,46 @@ export function eapScores(p: Patcher, opts: EapOptions = {}): EapScores {
   } finally {
     e.reset(mark);
   }
+}
+
+/**
+ * Buffers for a pass's own node values (offsets by node id): the patcher's idle trial buffers for writers and
+ * q/k/v nodes; readers with the same senders share one new buffer (every edge is present).
+ */
+function ownValues(p: Patcher): Float64Array {
+  const g = p.graph, e = p.e, pass = p.pass;
+  const own = new Float64Array(g.nodes.length), spare = p.spare();
+  let lastReader = -1;
+  for (const x of pass.order) {
+    const n = g.nodes[x];
+    if (!READER_KINDS.has(n.kind)) own[x] = spare(x);
+    else if (lastReader >= 0 && sameSenders(g.parents, g.edges, lastReader, x)) own[x] = own[lastReader];
+    else own[x] = e.allocF32(pass.size[x]);
+    if (READER_KINDS.has(n.kind)) lastReader = x;
+  }
+  return own;
+}
+
+/**
+ * The patcher's clean values as a saved run() would hold them: with save.rows, the last layer's queries zero
+ * outside the metric rows (copied into their trial buffers, or own's, when called). Returns the NodeValues maker.
+ */
+function cleanValues(p: Patcher, save: PassSave, own: Float64Array | null): () => NodeValues {
+  const g = p.graph, pass = p.pass, e = p.e, Dh = p.model.cfg.dHead;
+  const rowsQ = new Map<number, number>();
+  if (save.rows) {
+    const spare = own ? null : p.spare();
+    for (const n of g.nodes) if (n.kind === "qkv" && n.letter === "q" && n.layer === pass.rowsLayer) rowsQ.set(n.id, own ? own[n.id] : spare!(n.id));
+  }
+  const vals: NodeValues = { value: (x) => rowsQ.get(x) ?? p.value(x), ablated: (x) => p.ablated(x) };
+  return () => {
+    for (const [x, buf] of rowsQ) {
+      const src = e.f32(p.value(x), pass.size[x]), dst = e.f32(buf, pass.size[x]);
+      dst.fill(0);
+      for (const r of pass.rows) dst.set(src.subarray(r * Dh, (r + 1) * Dh), r * Dh);
+    }
+    return vals;
+  };
 }
 
 function sameSenders(parents: number[][], edges: GraphEdge[], a: number, b: number): boolean {

@@ -347,14 +347,26 @@ export class Transformer {
 
   /** out[N,D] = act(norm2(x[N,D])·W_in + b_in)·W_out + b_out, keeping the intermediates in `s`. */
   mlp(l: number, x: number, N: number, out: number, s: MlpBuffers): void {
+    this.mlpIn(l, x, N, s);
+    this.mlpOut(l, N, out, s);
+  }
+
+  /** The MLP's first half: s.pre [N,M] = norm2(x[N,D])·W_in + b_in (and s.gate for SwiGLU), the stats in s.mean/s.rstd. What backward reads. */
+  mlpIn(l: number, x: number, N: number, s: MlpBuffers): void {
+    const Lp = this.layers[l];
+    const { dModel: D, dMlp: M } = this.cfg;
+    this.normalize(s.ln, x, N, Lp.ln2w, Lp.ln2b, s.mean, s.rstd);
+    this.matmul(N, M, D, s.ln, Lp.Win, s.pre, Lp.bin);
+    // llama: silu(x·W_gate + b_gate) · (x·W_in + b_in)
+    if (this.cfg.actFn === "swiglu") this.matmul(N, M, D, s.ln, Lp.Wgate, s.gate, Lp.bgate);
+  }
+
+  /** The MLP's second half after mlpIn: out[N,D] = act(s.pre)·W_out + b_out. */
+  mlpOut(l: number, N: number, out: number, s: MlpBuffers): void {
     const Lp = this.layers[l];
     const { dModel: D, dMlp: M } = this.cfg;
     const e = this.engine;
-    this.normalize(s.ln, x, N, Lp.ln2w, Lp.ln2b, s.mean, s.rstd);
-    this.matmul(N, M, D, s.ln, Lp.Win, s.pre, Lp.bin);
     if (this.cfg.actFn === "swiglu") {
-      // llama: silu(x·W_gate + b_gate) · (x·W_in + b_in)
-      this.matmul(N, M, D, s.ln, Lp.Wgate, s.gate, Lp.bgate);
       e.k.swiglu(s.post, s.gate, s.pre, N * M);
     } else if (this.cfg.actFn === "relu") {
       e.k.relu(s.post, s.pre, N * M); // tracr's compiled MLPs

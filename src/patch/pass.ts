@@ -360,6 +360,37 @@ export class GraphPass {
     }
   }
 
+  /**
+   * What backward reads from a saved pass (norm statistics, attention
+   * patterns, MLP pre-activations) for node values `vals` already holds,
+   * as run() with every edge present would have left them (the Patcher's
+   * clean run): the bits run() saves, without its projections, sums and
+   * MLP outputs (about a third of its arithmetic). With save.rows, vals
+   * gives rowsLayer's queries as run() leaves them, zero outside the metric
+   * rows. The final norm's rows are logitsOf's.
+   */
+  tape(vals: NodeValues, save: PassSave): void {
+    const g = this.graph, m = this.model, e = m.engine;
+    this.lnOf = -1;
+    for (const x of this.order) {
+      const n = g.nodes[x];
+      const input = n.kind === "qkv" || n.kind === "mlp_out" ? g.edges[g.parents[x][0]].parent : -1;
+      if (n.kind === "qkv") this.normalizeInput(n.layer, vals.value(input), input, save, true);
+      else if (n.kind === "result") {
+        const [q, k, v] = [0, 1, 2].map((i) => vals.value(this.qkvIds[3 * x + i]));
+        m.attend(n.layer, this.s.z, save.pattern[x], q, k, v, this.B, this.T, 1, 1, 0, 1, this.s.rot);
+      } else if (n.kind === "mlp_out") {
+        const s = save.mlp[n.layer];
+        s.mean = save.mean[input]; s.rstd = save.rstd[input];
+        if (save.rows && n.layer === this.rowsLayer) {
+          e.k.gatherRows(this.s.rowsIn, vals.value(input), this.s.rowsIdx, this.R, m.cfg.dModel);
+          m.mlpIn(n.layer, this.s.rowsIn, this.R, s);
+        } else m.mlpIn(n.layer, vals.value(input), this.N, s);
+      }
+    }
+    this.lnOf = -1;
+  }
+
   /** Whether readers a and b have the same senders in the same order under the same weights (so the same input). */
   private sameMix(a: number, b: number, w: EdgeWeights | null): boolean {
     const g = this.graph, pa = g.parents[a], pb = g.parents[b];

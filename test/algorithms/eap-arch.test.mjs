@@ -42,6 +42,15 @@ for (const name of [...HF_MODELS, "shortformer (TransformerLens)"]) {
     t.ok(scale > 1e-3, `linear estimates are not trivially zero (largest ${scale.toFixed(4)})`);
     t.ok(worst < 1e-3, `all ${counted.length} EAP scores within 1e-3 of the largest estimate (worst ${worst.toExponential(2)})`);
 
+    // α = 1 (plain EAP, IG's last step) takes the patcher's clean values and computes only what backward reads:
+    // the same bits as rerunning that forward pass (recompute), with the last layer at the metric rows or not.
+    for (const [steps, mk] of [[0, metric], [3, klMetric]]) {
+      const p = new Patcher(model, graph, data, { metric: mk() });
+      const a = eapScores(p, { steps }).scores, b = eapScores(p, { steps, recompute: true }).scores;
+      const differ = counted.filter((id) => !Object.is(a[id], b[id]));
+      t.same(differ, [], `${steps ? `EAP-IG (${steps} steps)` : "EAP"} from the clean run's values equals a recomputed pass, bit for bit (last layer at the metric rows only: ${p.pass.rowsLayer >= 0})`);
+    }
+
     const c = getAlgorithm("eap-ig").run(new Patcher(model, graph, data, { metric: klMetric() }), { topK: 30, igSteps: 4 });
     const again = new Patcher(model, graph, data, { metric: klMetric() }).setPresent(c.present);
     t.ok(c.edges.length > 0 && c.edges.length <= 30, `EAP-IG kept ${c.edges.length} edges (top 30, pruned)`);
