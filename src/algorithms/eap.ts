@@ -72,14 +72,13 @@ export function eapScores(p: Patcher, opts: EapOptions = {}): EapScores {
     // A step's node values: at α = 1 (plain EAP, IG's last step) the patcher's clean run is that step's forward
     // pass, so only what backward reads is computed (pass.tape); other steps run the pass into buffers of their own.
     const own = runs.some((a) => a !== 1 || !reuse) ? ownValues(p) : null;
-    const clean = reuse && runs.includes(1) ? cleanValues(p, save, own) : null;
     const stepVals: NodeValues = { value: (x) => own![x], ablated: (x) => p.ablated(x) };
     const inputs = g.nodes.filter((n) => n.kind === "input" || n.kind === "embed" || n.kind === "pos_embed").map((n) => n.id);
     const ND = p.N * cfg.dModel;
     runs.forEach((alpha, k) => {
       let vals = stepVals;
-      if (alpha === 1 && clean) {
-        vals = clean();
+      if (alpha === 1 && reuse) {
+        vals = cleanValues(p, save, own);
         pass.tape(vals, save);
       } else {
         // Inputs ablated + α(clean − ablated); at α = 1 (recompute) the clean inputs themselves, as the patcher's run had them.
@@ -122,24 +121,23 @@ function ownValues(p: Patcher): Float64Array {
 
 /**
  * The patcher's clean values as a saved run() would hold them: with save.rows, the last layer's queries zero
- * outside the metric rows (copied into their trial buffers, or own's, when called). Returns the NodeValues maker.
+ * outside the metric rows, copied into their buffers in `own` (or their idle trial buffers).
  */
-function cleanValues(p: Patcher, save: PassSave, own: Float64Array | null): () => NodeValues {
+function cleanValues(p: Patcher, save: PassSave, own: Float64Array | null): NodeValues {
   const g = p.graph, pass = p.pass, e = p.e, Dh = p.model.cfg.dHead;
   const rowsQ = new Map<number, number>();
   if (save.rows) {
     const spare = own ? null : p.spare();
-    for (const n of g.nodes) if (n.kind === "qkv" && n.letter === "q" && n.layer === pass.rowsLayer) rowsQ.set(n.id, own ? own[n.id] : spare!(n.id));
-  }
-  const vals: NodeValues = { value: (x) => rowsQ.get(x) ?? p.value(x), ablated: (x) => p.ablated(x) };
-  return () => {
-    for (const [x, buf] of rowsQ) {
-      const src = e.f32(p.value(x), pass.size[x]), dst = e.f32(buf, pass.size[x]);
+    for (const n of g.nodes) {
+      if (n.kind !== "qkv" || n.letter !== "q" || n.layer !== pass.rowsLayer) continue;
+      const buf = own ? own[n.id] : spare!(n.id);
+      const src = e.f32(p.value(n.id), pass.size[n.id]), dst = e.f32(buf, pass.size[n.id]);
       dst.fill(0);
       for (const r of pass.rows) dst.set(src.subarray(r * Dh, (r + 1) * Dh), r * Dh);
+      rowsQ.set(n.id, buf);
     }
-    return vals;
-  };
+  }
+  return { value: (x) => rowsQ.get(x) ?? p.value(x), ablated: (x) => p.ablated(x) };
 }
 
 function sameSenders(parents: number[][], edges: GraphEdge[], a: number, b: number): boolean {
