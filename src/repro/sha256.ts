@@ -2,7 +2,10 @@
 // every runtime (Node, Deno, browsers, workerd, edge isolates) hashes model
 // files in chunks, wasm memory and trace text the same way without
 // crypto.subtle (asynchronous, whole-buffer only, and refusing shared
-// memory). Not a general crypto library: no HMAC, no other digests.
+// memory); and memorySha256, the same digest of a stretch of wasm memory
+// with the rounds in the kernels (the parameters, hashed where they lie).
+// Not a general crypto library: no HMAC, no other digests.
+import type { Engine } from "../wasm/engine.js";
 
 const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -15,11 +18,27 @@ const K = new Int32Array([
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
+const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
 const encoder = new TextEncoder();
+
+/** The bytes that end a message of `length` bytes: 0x80, zeros, the length in bits (big-endian 64-bit), to a whole block. */
+function padding(length: number): Uint8Array {
+  const fill = length % 64;
+  const pad = new Uint8Array(((fill < 56 ? 56 : 120) - fill) + 8);
+  pad[0] = 0x80;
+  // Hi word from the float: lengths pass 2^32 bits at 512 MiB.
+  const bits = length * 8, hi = Math.floor(bits / 2 ** 32), lo = bits >>> 0, e = pad.length;
+  pad[e - 8] = hi >>> 24; pad[e - 7] = hi >>> 16; pad[e - 6] = hi >>> 8; pad[e - 5] = hi;
+  pad[e - 4] = lo >>> 24; pad[e - 3] = lo >>> 16; pad[e - 2] = lo >>> 8; pad[e - 1] = lo;
+  return pad;
+}
+
+const hexOf = (h: ArrayLike<number>): string => Array.from(h, (x) => (x >>> 0).toString(16).padStart(8, "0")).join("");
 
 /** An incremental SHA-256: update(bytes or text)…, then hex() once. */
 export class Sha256 {
-  private readonly h = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  private readonly h = new Int32Array(IV);
   private readonly w = new Int32Array(64);
   private readonly block = new Uint8Array(64);
   private fill = 0;
@@ -47,21 +66,11 @@ export class Sha256 {
   /** The digest as 64 lowercase hex digits; the hash cannot be updated afterwards. */
   hex(): string {
     if (this.done) throw new Error("sha256: digest taken twice");
-    const bits = this.length * 8;
-    const pad = new Uint8Array(((this.fill < 56 ? 56 : 120) - this.fill) + 8);
-    pad[0] = 0x80;
-    // Message length in bits, big-endian 64-bit (hi word from the float: lengths pass 2^32 bits at 512 MiB).
-    const hi = Math.floor(bits / 2 ** 32), lo = bits >>> 0;
-    const e = pad.length;
-    pad[e - 8] = hi >>> 24; pad[e - 7] = hi >>> 16; pad[e - 6] = hi >>> 8; pad[e - 5] = hi;
-    pad[e - 4] = lo >>> 24; pad[e - 3] = lo >>> 16; pad[e - 2] = lo >>> 8; pad[e - 1] = lo;
     const length = this.length;
-    this.update(pad);
+    this.update(padding(length));
     this.length = length;
     this.done = true;
-    let out = "";
-    for (let i = 0; i < 8; i++) out += (this.h[i] >>> 0).toString(16).padStart(8, "0");
-    return out;
+    return hexOf(this.h);
   }
 
   /** Hash every whole 64-byte block of b from offset o on; returns the offset after the last one. */
@@ -95,4 +104,30 @@ export class Sha256 {
 /** SHA-256 of bytes or a string (UTF-8), as 64 hex digits. */
 export function sha256Hex(data: Uint8Array | string): string {
   return new Sha256().update(data).hex();
+}
+
+/**
+ * SHA-256 of `bytes` bytes of engine e's memory from byte `offset` (any
+ * alignment): the whole blocks hashed in place by the sha256Blocks kernel,
+ * the last partial block and the padding from a copy. Takes 512 bytes of
+ * the engine's arena for the call. The digest of sha256Hex on those bytes.
+ */
+export function memorySha256(e: Engine, offset: number, bytes: number): string {
+  const mark = e.mark();
+  try {
+    const state = e.alloc(32 + 256 + 128), w = state + 32, tail = w + 256;
+    e.i32(state, 8).set(IV);
+    const whole = Math.floor(bytes / 64);
+    // A few MiB a call, so a 600 MB block is not one uninterruptible 2-second call into wasm either.
+    for (let b = 0; b < whole; b += 1 << 16) e.k.sha256Blocks(state, offset + b * 64, Math.min(1 << 16, whole - b), w);
+    const rest = bytes - whole * 64, pad = padding(bytes);
+    const bytesAt = (at: number, n: number) => new Uint8Array(e.memory.buffer, at, n);
+    const t = bytesAt(tail, rest + pad.length);
+    t.set(bytesAt(offset + whole * 64, rest));
+    t.set(pad, rest);
+    e.k.sha256Blocks(state, tail, (rest + pad.length) / 64, w);
+    return hexOf(e.i32(state, 8));
+  } finally {
+    e.reset(mark);
+  }
 }

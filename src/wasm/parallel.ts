@@ -84,6 +84,8 @@ export const MAIN_THREAD_KERNELS: KernelName[] = [
   "batchMean", "biasGrad", "layernormBackward", "rmsnormBackward", "embedBackward",
   // Rotate-half RoPE runs once per layer on q and k; not split yet.
   "ropeHalf",
+  // A hash is one sequential chain of blocks.
+  "sha256Blocks",
 ];
 const OP = Object.fromEntries(POOL_KERNELS.map((n, i) => [n, i])) as Record<string, number>;
 

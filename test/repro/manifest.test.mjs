@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { root, fixtures, readJson } from "../helpers/fixtures.mjs";
 import {
-  Sha256, sha256Hex, f64Hex, hexF64, canonicalJson, formatJson, manifestText, kernelDigest, traceDigest, circuitDigest,
+  Sha256, sha256Hex, memorySha256, f64Hex, hexF64, canonicalJson, formatJson, manifestText, kernelDigest, traceDigest, circuitDigest,
   paramsDigest, dataDigest, checkRunManifest, parseManifest, buildManifest, sealOf, PreparedRun, optionsSection, replayText, runtimeInfo,
 } from "../../dist/repro/index.js";
 import { loadModel, createEngine, makeConfig, Transformer } from "../../dist/index.js";
@@ -34,6 +34,28 @@ t.test("sha256 equals node:crypto for every length around the block edges, fed w
   t.equal(sha256Hex("é✓"), nodeSha(Buffer.from("é✓", "utf8")), "strings hash as UTF-8");
   const shared = new Uint8Array(new SharedArrayBuffer(100)).fill(7);
   t.equal(sha256Hex(shared), nodeSha(Buffer.alloc(100, 7)), "shared memory hashes too");
+});
+
+t.test("memorySha256 (the rounds in wasm, in place) equals node:crypto at every length around the block edges and any offset", async (t) => {
+  for (const threads of [1, 2]) {
+    const e = await createEngine({ threads });
+    try {
+      const n = 70000, at = e.alloc(n + 64);
+      const bytes = new Uint8Array(e.memory.buffer, at, n + 64);
+      bytes.set(randomBytes(n + 64));
+      let bad = [];
+      for (const len of [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 65537]) for (const off of [0, 1, 3, 8, 61]) {
+        const got = memorySha256(e, at + off, len), want = nodeSha(new Uint8Array(e.memory.buffer, at + off, len));
+        if (got !== want) bad.push(`${len}@${off}`);
+      }
+      t.same(bad, [], `${threads} thread(s): 13 lengths × 5 offsets agree`);
+      const mark = e.mark();
+      memorySha256(e, at, 100);
+      t.equal(e.mark(), mark, "the arena is left as it was");
+    } finally {
+      e.dispose();
+    }
+  }
 });
 
 t.test("float64 bits survive what JSON does not", async (t) => {
@@ -81,7 +103,8 @@ t.test("a real run's manifest: every digest recomputed independently", async (t)
     const bigModel = await Transformer.create(cfg, randomWeights(cfg, 4), big);
     const want = nodeSha(new Uint8Array(big.memory.buffer, bigModel.params.base, bigModel.params.floats * 4));
     t.ok(bigModel.params.floats * 4 > 1 << 24, `${bigModel.params.floats} parameters: more than one chunk`);
-    t.equal(paramsDigest(bigModel), want, "portable digest on shared memory");
+    t.equal(paramsDigest(bigModel), want, "portable digest (wasm rounds) on shared memory");
+    t.equal(paramsDigest(bigModel, new Sha256()), want, "streamed through the TypeScript Sha256");
     t.equal(nodeParamsDigest(bigModel), want, "node:crypto digest on shared memory");
   } finally {
     big.dispose();
