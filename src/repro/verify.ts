@@ -49,7 +49,7 @@ export interface VerifyInputs {
   task?: { file: Uint8Array | string; source?: string; tokenizer?: Tokenizer | null; tokenizerFile?: Uint8Array };
   /** Threads for the re-run (default the manifest's; any count gives the same bits). */
   threads?: number | "auto";
-  /** A fresh incremental SHA-256 for the big digests (weights file, loaded parameters): default the portable Sha256; Node's node:crypto gives the same digests about 12× faster. */
+  /** A fresh incremental SHA-256 for the big digests (weights file, loaded parameters): default the portable Sha256 for the file and the kernels' rounds for the parameters; Node's node:crypto gives the same digests 7–12× faster. */
   sha256?: () => Sha256Hasher;
   onProgress?: (p: Progress) => void;
 }
@@ -219,7 +219,7 @@ export async function verifyRun(m: RunManifest, inputs: VerifyInputs = {}): Prom
         model = await loadModel(src, config, { engine });
       }
     }
-    const pd = paramsDigest(model, newHash());
+    const pd = paramsDigest(model, inputs.sha256?.());
     if (pd !== m.model.params_sha256 && !diffs.some((d) => d.kind === "model" || d.kind === "config")) {
       diffs.push({ kind: "params", message: `loaded parameters differ (sha256 ${short(pd)}…, manifest ${short(m.model.params_sha256)}…) although the files match: ${inputs.shards ? "a shard's contents changed (the index records only their names), or " : ""}the loader or built-in model changed` });
     }
