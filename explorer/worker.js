@@ -126,7 +126,7 @@ const HANDLERS = {
     const chosen = new Uint8Array(graph.edges.length);
     for (const e of graph.edges) if (e.type !== "placeholder" && Math.abs(circuit.scores[e.id]) >= threshold) chosen[e.id] = 1;
     const present = acdc.pruneToOutput(graph, chosen);
-    const metric = patcher.setPresent(present);
+    const metric = patcher.measure(present);
     const c = { ...circuit, present, edges: acdc.keptEdges(graph, present), metric, knob: { name: "threshold", value: threshold },
       stats: { tested: circuit.stats.tested, ms: circuit.stats.ms + performance.now() - t0 } };
     // Cut by this threshold alone: the circuit a run of the same method at τ = threshold finds (the scores are the same).

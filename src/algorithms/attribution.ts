@@ -1,7 +1,9 @@
 // Circuits from attribution scores (EAP, EAP-IG): keep the top-k edges by
 // |score| or those at or above a threshold, drop what cannot reach the
 // output, and measure the circuit with a real patched pass (the scores are
-// linear estimates; the reported metric is not).
+// linear estimates; the reported metric is not). Measuring leaves the
+// patcher as it was, unless asked to commit the circuit (hybrid's ACDC
+// starts from it).
 import type { Patcher } from "../patch/patcher.js";
 import { keptEdges, pruneToOutput, type Circuit } from "../circuit.js";
 import { InputError } from "../errors.js";
@@ -15,6 +17,8 @@ export interface AttributionOptions {
   threshold?: number;
   /** Integrated-gradient steps (0: plain EAP). */
   steps?: number;
+  /** Leave the circuit set on the patcher (setPresent) for a search that starts from it; by default it is only measured. */
+  commit?: boolean;
   onProgress?: (p: Progress) => void;
 }
 
@@ -43,7 +47,7 @@ export function attributionCircuit(p: Patcher, key: string, o: AttributionOption
   chooseEdges(p, new Float64Array(g.edges.length), chosenCheck); // option errors before the expensive part
   const { scores } = eapScores(p, { steps, onProgress: (d, t) => o.onProgress?.({ phase: key, done: d, total: t, ms: performance.now() - t0 }) });
   const present = pruneToOutput(g, chooseEdges(p, scores, chosenCheck));
-  const metric = p.setPresent(present);
+  const metric = o.commit ? p.setPresent(present) : p.measure(present);
   return {
     algorithm: key, graph: g, present, edges: keptEdges(g, present), scores, scoreKind: "attribution", baseline, metric, trace: [],
     knob: o.topK !== undefined ? { name: "topK", value: o.topK } : { name: "threshold", value: o.threshold! },

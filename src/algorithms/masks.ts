@@ -175,10 +175,10 @@ export function edgesWithoutComponents(g: Graph, masked: Iterable<MaskedComponen
   return present;
 }
 
-/** A learned or ranked mask as a Circuit: `present` measured by a real patched pass on the patcher (which keeps it set). */
+/** A learned or ranked mask as a Circuit: `present` measured by a real patched pass on the patcher (its committed state left as it was). */
 export function measuredCircuit(p: Patcher, run: { algorithm: string; present: Uint8Array; scores: Float64Array; scoreKind: ScoreKind;
   baseline: number; knob: { name: string; value: number }; tested: number; t0: number }): Circuit {
-  const metric = p.setPresent(run.present);
+  const metric = p.measure(run.present);
   return {
     algorithm: run.algorithm, graph: p.graph, present: run.present, edges: keptEdges(p.graph, run.present), scores: run.scores, scoreKind: run.scoreKind,
     baseline: run.baseline, metric, trace: [], knob: run.knob, stats: { tested: run.tested, ms: performance.now() - run.t0 },

@@ -63,8 +63,8 @@ export const ALGORITHMS: readonly Algorithm[] = [
     key: "hybrid", name: "EAP-IG candidates, then ACDC", knob: { option: "threshold", shrinks: true }, requires: ["topK"],
     run: (p, o) => {
       const t0 = performance.now();
-      // The EAP-IG circuit is left set on the patcher (attributionCircuit measured it); ACDC starts from there.
-      const first = attributionCircuit(p, "eap-ig", { topK: need(o.topK, "topK", "hybrid"), steps: o.igSteps ?? IG_STEPS, onProgress: o.onProgress });
+      // The EAP-IG circuit is left set on the patcher (commit); ACDC starts from there.
+      const first = attributionCircuit(p, "eap-ig", { topK: need(o.topK, "topK", "hybrid"), steps: o.igSteps ?? IG_STEPS, commit: true, onProgress: o.onProgress });
       const c = acdc(p, { threshold: need(o.threshold, "threshold", "hybrid"), onProgress: o.onProgress });
       return { ...c, algorithm: "hybrid", stats: { tested: c.stats.tested, ms: performance.now() - t0, candidates: first.edges.length } };
     },

@@ -209,34 +209,6 @@ export class Patcher {
     this.cls = new Int32Array(nn).fill(-1);
     this.assignClasses(initial);
     this.tval = e.allocF32(N * D);
-    // The ablated run's reader inputs, needed only within it: an MLP's or the
-    // output's is read right after it is summed, so in tval; q/k/v inputs (a
-    // layer's are all summed before its heads read them) borrow a pool buffer
-    // per initial class, returned once every node that reads it has run, so
-    // the next layer's take the same pages (one buffer on a standard graph).
-    const readersOf = new Map<number, number>(), lentOf = new Map<number, number>();
-    const inputClass = (x: number) => {
-      const n = graph.nodes[x];
-      if (n.kind === "qkv") return initial[graph.edges[graph.parents[x][0]].parent];
-      return this.isReader[x] && n.kind !== "qkv_input" ? initial[x] : -1; // may copy a same-class q/k/v sum
-    };
-    for (const n of graph.nodes) { const c = inputClass(n.id); if (c >= 0) readersOf.set(c, (readersOf.get(c) ?? 0) + 1); }
-    const abIn = (x: number) => {
-      if (graph.nodes[x].kind !== "qkv_input") return this.tval;
-      const c = initial[x];
-      let b = lentOf.get(c);
-      if (b === undefined) { b = this.takeBuf() ?? e.allocF32(N * D); lentOf.set(c, b); }
-      else if (b < 0) throw new Error(`Patcher: the ablated input of ${graph.nodes[x].label} was asked after its buffer was returned`);
-      return b;
-    };
-    const doneReading = (x: number) => {
-      const c = inputClass(x);
-      if (c < 0) return;
-      const left = readersOf.get(c)! - 1;
-      readersOf.set(c, left);
-      const b = lentOf.get(c);
-      if (left === 0 && b !== undefined) { this.freeBuf.push(b); lentOf.set(c, -1); }
-    };
     this.groupOf = new Int32Array(nn).fill(-1);
     this.values = { value: (x) => this.value(x), ablated: (x) => this.ablated(x) };
     this.present = new Uint8Array(graph.edges.length).fill(1);
@@ -260,11 +232,12 @@ export class Patcher {
     const ids = e.alloc(N * 4);
     e.i32(ids, N).set(trunc(clean.ids));
     pass.run(this.values, ids, null);
-    const abOut = (x: number) => (this.isReader[x] ? abIn(x) : this.abKept[x] ? this.corr[x] : this.buf1[x]);
+    const lent = this.lentInputs(initial, false);
+    const abOut = (x: number) => (this.isReader[x] ? lent.input(x) : this.abKept[x] ? this.corr[x] : this.buf1[x]);
     const ablatedRun: NodeValues = { value: abOut, ablated: abOut };
     if (this.ablation === "corrupted") e.i32(ids, N).set(trunc(corrupted!.ids));
     pass.run(ablatedRun, ids, null, (x) => {
-      doneReading(x);
+      lent.done(x);
       if (this.corrZ[x]) e.f32(this.corrZ[x], N * Dh).set(e.f32(pass.lastZ, N * Dh));
       if (this.ablation === "corrupted" || !WRITER_KINDS.has(graph.nodes[x].kind)) return;
       // Every writer replaced as soon as it is computed, so later nodes read the ablated writers.
@@ -274,7 +247,7 @@ export class Patcher {
       e.k.batchMean(out, this.buf0[x], B, T, D);
       for (let b = 1; b < B; b++) e.f32(out + b * T * D * 4, T * D).set(e.f32(out, T * D));
     });
-    for (const b of lentOf.values()) if (b >= 0) this.freeBuf.push(b);
+    lent.release();
 
     const cleanLogits = e.allocF32(R * V);
     pass.logitsOf(this.value(graph.output), cleanLogits);
@@ -397,14 +370,92 @@ export class Patcher {
   }
 
   /**
+   * Reader inputs for a pass that keeps none (the ablated run, measure()):
+   * an MLP's or the output's in tval (each is read right after it is
+   * summed); q/k/v inputs (a layer's are all summed before its heads read
+   * them) borrow a pool buffer per class of `key`, returned once every node
+   * reading it has run (done(x) after each node), so the next layer's take
+   * the same pages. Past the pool, new arena memory: joining the pool
+   * (`temporary` false: the constructor) or not (the caller resets the arena
+   * after the pass).
+   */
+  private lentInputs(key: Int32Array, temporary: boolean): { input: (x: number) => number; done: (x: number) => void; release: () => void } {
+    const g = this.graph, e = this.e, size = this.N * this.model.cfg.dModel;
+    const readersOf = new Map<number, number>(), lentOf = new Map<number, number>(), extra = new Set<number>();
+    const giveBack = (b: number) => { if (!extra.has(b)) this.freeBuf.push(b); };
+    const inputClass = (x: number) => {
+      const n = g.nodes[x];
+      if (n.kind === "qkv") return key[g.edges[g.parents[x][0]].parent];
+      return this.isReader[x] && n.kind !== "qkv_input" ? key[x] : -1; // may copy a same-class q/k/v sum
+    };
+    for (const n of g.nodes) { const c = inputClass(n.id); if (c >= 0) readersOf.set(c, (readersOf.get(c) ?? 0) + 1); }
+    return {
+      input: (x) => {
+        if (g.nodes[x].kind !== "qkv_input") return this.tval;
+        const c = key[x];
+        let b = lentOf.get(c);
+        if (b === undefined) {
+          b = this.takeBuf();
+          if (b === undefined) { b = e.allocF32(size); if (temporary) extra.add(b); }
+          lentOf.set(c, b);
+        } else if (b < 0) throw new Error(`Patcher: the input of ${g.nodes[x].label} was asked after its buffer was returned`);
+        return b;
+      },
+      done: (x) => {
+        const c = inputClass(x);
+        if (c < 0) return;
+        const left = readersOf.get(c)! - 1;
+        readersOf.set(c, left);
+        const b = lentOf.get(c);
+        if (left === 0 && b !== undefined) { giveBack(b); lentOf.set(c, -1); }
+      },
+      release: () => { for (const b of lentOf.values()) if (b >= 0) giveBack(b); },
+    };
+  }
+
+  /** Errors for a mask that is not one per edge, or that removes a placeholder. */
+  private checkMask(mask: Uint8Array, what: string): void {
+    const g = this.graph;
+    if (mask.length !== g.edges.length) throw new InputError(`${what}: mask has ${mask.length} entries, the graph ${g.edges.length} edges`);
+    for (const ed of g.edges) if (ed.type === "placeholder" && !mask[ed.id]) throw new InputError(`${what}: placeholder edges cannot be removed`);
+  }
+
+  /**
+   * The metric of `mask` (as setPresent takes it) by a real patched forward
+   * pass, leaving the committed state as it is: writers and q/k/v nodes go
+   * to their idle trial buffers and readers' inputs to lent buffers
+   * (lentInputs), so a sparse circuit, whose readers' inputs are nearly all
+   * different, touches no more memory than the full model. The value
+   * setPresent(mask) returns, without its commitment.
+   */
+  measure(mask: Uint8Array): number {
+    this.checkMask(mask, "measure");
+    this.reject();
+    const g = this.graph, source = (x: number) => g.parents[x].length === 0, mark = this.e.mark();
+    const lent = this.lentInputs(this.classes(mask), true);
+    // Sources keep their committed values (the pass does not recompute them); an ablated value is consumed where it is read.
+    const vals: NodeValues = {
+      value: (x) => (this.isReader[x] ? lent.input(x) : source(x) ? this.value(x) : this.trialBuf(x)),
+      ablated: (x) => this.ablatedScratch(x),
+    };
+    try {
+      this.pass.run(vals, 0, mask, lent.done);
+      this.pass.logitsOf(vals.value(g.output), this.logits);
+    } finally {
+      lent.release();
+      this.e.reset(mark);
+    }
+    return this.checkedMetric(this.logits, "the circuit measured");
+  }
+
+  /**
    * Make `mask` (1 = present, per edge; placeholders must be 1) the committed
    * state, recomputing every node from scratch, and return its metric: a real
    * patched forward pass for circuits chosen by other means (EAP, a file).
    */
   setPresent(mask: Uint8Array): number {
     const g = this.graph;
-    if (mask.length !== g.edges.length) throw new InputError(`setPresent: mask has ${mask.length} entries, the graph ${g.edges.length} edges`);
-    for (const ed of g.edges) if (ed.type === "placeholder" && !mask[ed.id]) throw new InputError("setPresent: placeholder edges cannot be removed");
+    this.checkMask(mask, "setPresent");
     this.reject();
     this.present.set(mask);
     this.assignClasses(this.classes(this.present));
