@@ -2,7 +2,8 @@
 // data lives in wasm memory; a grown young generation is 15–20 MiB resident
 // holding nothing). Two child processes keep the same 2 million small objects
 // alive: with V8's defaults the young generation grows to its maximum, after
-// keepYoungGenerationSmall() it stays where it started. And bin/acdc.js makes
+// keepYoungGenerationSmall() it stays where it started, also once a worker
+// thread has started (which resets V8's flags). And bin/acdc.js makes
 // the call before it runs a command.
 import t from "tap";
 import { spawnSync } from "node:child_process";
@@ -10,14 +11,21 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const HEAP = fileURLToPath(new URL("../../dist/node/heap.js", import.meta.url));
+const INDEX = fileURLToPath(new URL("../../dist/index.js", import.meta.url));
+// mode: "default", "small", or "small-threads" (keepYoungGenerationSmall, then a 2-thread engine: its worker starts after the call).
 const CHILD = `
 import v8 from "node:v8";
 import { keepYoungGenerationSmall } from ${JSON.stringify(HEAP)};
-if (process.argv[1] === "small") keepYoungGenerationSmall();
+import { createEngine } from ${JSON.stringify(INDEX)};
+const mode = process.argv[1];
+if (mode.startsWith("small")) keepYoungGenerationSmall();
+const engine = mode.endsWith("threads") ? await createEngine({ threads: 2 }) : null;
+if (engine && engine.threads !== 2) throw new Error("no worker thread started");
 const keep = [];
 for (let i = 0; i < 400; i++) keep.push(Array.from({ length: 5000 }, (_, j) => ({ i, j })));
 const ns = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
 console.log(JSON.stringify({ size: ns.space_size, kept: keep.length }));
+engine?.dispose();
 `;
 
 function youngGeneration(mode) {
@@ -31,6 +39,9 @@ t.test("keepYoungGenerationSmall holds the young generation at its starting size
   t.equal(small.kept, 400, "the objects are alive at the end");
   t.ok(plain.size >= 8 * MiB, `V8's default grows it (${(plain.size / MiB).toFixed(1)} MiB)`);
   t.ok(small.size <= 8 * MiB && small.size * 4 <= plain.size, `kept small it stays at ${(small.size / MiB).toFixed(1)} MiB`);
+  // Node 20 resets V8's flags when a worker thread starts; the setting is made again then.
+  const threads = youngGeneration("small-threads");
+  t.ok(threads.size <= 8 * MiB && threads.size * 4 <= plain.size, `and with a 2-thread engine's worker started after it, ${(threads.size / MiB).toFixed(1)} MiB`);
 });
 
 t.test("the acdc command calls it before running a command", async (t) => {
