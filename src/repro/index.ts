@@ -14,4 +14,4 @@ export {
   PreparedRun, builtinTask, checkRunData, checkRunOptions, resolveMetric, builtinOptionContext, BUILTIN_TASKS, MASK_METHODS,
   type RunSpec, type RunData, type BuiltinTask, type OptionContext,
 } from "./run.js";
-export { Sha256, sha256Hex, memorySha256 } from "./sha256.js";
+export { Sha256, sha256Hex, memorySha256, MemorySha256 } from "./sha256.js";

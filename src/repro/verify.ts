@@ -22,7 +22,7 @@ import { AcdcError, InputError } from "../errors.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
 import { parseTaskJson, readTaskSpec } from "../tasks/task-file.js";
 import { buildTextTask } from "../tasks/text-task.js";
-import { Sha256, sha256Hex } from "./sha256.js";
+import { MemorySha256, Sha256, sha256Hex } from "./sha256.js";
 import {
   canonicalJson, circuitDigest, dataDigest, hexF64, kernelDigest, paramsDigest, runtimeInfo, sealOf, traceDigest, traceOf, f64Hex,
   type RunManifest, type Sha256Hasher, type TraceEntry,
@@ -49,7 +49,7 @@ export interface VerifyInputs {
   task?: { file: Uint8Array | string; source?: string; tokenizer?: Tokenizer | null; tokenizerFile?: Uint8Array };
   /** Threads for the re-run (default the manifest's; any count gives the same bits). */
   threads?: number | "auto";
-  /** A fresh incremental SHA-256 for the big digests (weights file, loaded parameters): default the portable Sha256 for the file and the kernels' rounds for the parameters; Node's node:crypto gives the same digests 7–12× faster. */
+  /** A fresh incremental SHA-256 for the big digests (weights file, loaded parameters): default the rounds in the kernels (MemorySha256); Node's node:crypto gives the same digests 7–12× faster. */
   sha256?: () => Sha256Hasher;
   onProgress?: (p: Progress) => void;
 }
@@ -169,7 +169,6 @@ function rebuildTaskData(m: RunManifest, t: NonNullable<VerifyInputs["task"]>, c
 /** Re-run a manifest's search and compare everything; ok only when every digest matches. */
 export async function verifyRun(m: RunManifest, inputs: VerifyInputs = {}): Promise<VerifyReport> {
   const diffs: Difference[] = [];
-  const newHash = inputs.sha256 ?? (() => new Sha256());
   const seal = sealOf(m);
   for (const k of ["model", "data", "options"] as const) {
     if (seal[k] !== m.seal[k]) diffs.push({ kind: k, message: `the manifest's ${k} section was changed after the run (its seal is ${short(seal[k])}…, written ${short(m.seal[k])}…)` });
@@ -203,7 +202,7 @@ export async function verifyRun(m: RunManifest, inputs: VerifyInputs = {}): Prom
     } else {
       if (!inputs.weights) throw new InputError(`the manifest's model weights (${m.model.weights?.path ?? m.model.weights?.url ?? m.model.name}, sha256 ${short(m.model.weights!.sha256)}…) were not given`);
       const src = inputs.weights instanceof Uint8Array ? bytesSource(inputs.weights, m.model.weights?.path ?? "weights") : inputs.weights;
-      const wd = await digestOf(src, newHash());
+      const wd = await digestOf(src, inputs.sha256?.() ?? new MemorySha256(engine));
       if (wd !== m.model.weights!.sha256) diffs.push({ kind: "model", message: `model weights differ: ${src.name} has sha256 ${short(wd)}… (${src.byteLength} bytes), the manifest ${short(m.model.weights!.sha256)}… (${m.model.weights!.bytes} bytes)` });
       let config: Record<string, unknown> | null = null;
       if (m.model.format === "safetensors") {

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { root, fixtures, readJson } from "../helpers/fixtures.mjs";
 import {
-  Sha256, sha256Hex, memorySha256, f64Hex, hexF64, canonicalJson, formatJson, manifestText, kernelDigest, traceDigest, circuitDigest,
+  Sha256, sha256Hex, memorySha256, MemorySha256, f64Hex, hexF64, canonicalJson, formatJson, manifestText, kernelDigest, traceDigest, circuitDigest,
   paramsDigest, dataDigest, checkRunManifest, parseManifest, buildManifest, sealOf, PreparedRun, optionsSection, replayText, runtimeInfo,
 } from "../../dist/repro/index.js";
 import { loadModel, createEngine, makeConfig, Transformer } from "../../dist/index.js";
@@ -52,6 +52,32 @@ t.test("memorySha256 (the rounds in wasm, in place) equals node:crypto at every 
       const mark = e.mark();
       memorySha256(e, at, 100);
       t.equal(e.mark(), mark, "the arena is left as it was");
+    } finally {
+      e.dispose();
+    }
+  }
+});
+
+t.test("MemorySha256 fed in pieces, from wasm memory and from other buffers, equals node:crypto", async (t) => {
+  for (const threads of [1, 2]) {
+    const e = await createEngine({ threads });
+    try {
+      const n = 3 << 20, at = e.alloc(n);
+      new Uint8Array(e.memory.buffer, at, n).set(randomBytes(n));
+      const bad = [];
+      for (const len of [0, 63, 64, 65, 1000, n - 5]) for (const where of ["wasm", "js"]) {
+        const want = nodeSha(new Uint8Array(e.memory.buffer, at, len));
+        const own = where === "js" ? new Uint8Array(new Uint8Array(e.memory.buffer, at, len)) : null;
+        const mark = e.mark(), h = new MemorySha256(e);
+        // Pieces of 1 to 1.3 MiB, odd sizes included, so blocks straddle updates and the 1 MiB copies.
+        for (let i = 0, k = 0; i < len; k++) {
+          const m = Math.min(len - i, [1, 63, 200_001, 1_300_000, 7][k % 5]);
+          h.update(own ? own.subarray(i, i + m) : new Uint8Array(e.memory.buffer, at + i, m));
+          i += m;
+        }
+        if (h.hex() !== want || e.mark() !== mark) bad.push(`${len} from ${where}`);
+      }
+      t.same(bad, [], `${threads} thread(s): 6 lengths × 2 sources agree, the arena left as it was`);
     } finally {
       e.dispose();
     }
