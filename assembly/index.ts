@@ -11,7 +11,7 @@ export { add, sub, axpy, lerp, fill, addBias, sumSlices, sumInputs, embed, addDi
 export { biasGrad, layernormBackward, layernormDx, rmsnormBackward, rmsnormDx, geluBackward, reluBackward, swigluBackward, softmaxBackward, logSoftmaxBackward,
   attentionBackward, embedBackward, klBackward, klLogitsBackward, crossEntropy, crossEntropyBackward } from "./backward";
 export { adamw } from "./optim";
-export { sha256Blocks } from "./sha256";
+export { sha256Blocks, sha256State } from "./sha256";
 
 /** First free byte after the module's static data: where the host's arena starts. */
 export function heapBase(): usize { return __heap_base; }

@@ -2,7 +2,9 @@
 // linear memory, so a model's parameters are hashed where they lie, about
 // twice as fast as the same rounds in JavaScript. The host keeps the
 // running length, the partial block and the padding (src/repro/sha256.ts);
-// this does the rounds only. Runs on the calling thread.
+// this does the rounds only, on a state of its own in static memory, so a
+// hash of bytes already in memory needs no allocation (which could grow the
+// memory under the caller's views). Runs on the calling thread.
 
 const K = memory.data<u32>([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -15,12 +17,17 @@ const K = memory.data<u32>([
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
-/**
- * state: u32 [8] (h0 … h7), updated in place; data: n blocks of 64 bytes,
- * each read as 16 big-endian words; w: u32 [64] scratch (the message
- * schedule).
- */
-export function sha256Blocks(state: usize, data: usize, n: i32, w: usize): void {
+/** The running state: u32 [8] (h0 … h7). */
+const STATE = memory.data(32);
+/** The message schedule: u32 [64]. */
+const W = memory.data(256);
+
+/** Offset of the state sha256Blocks updates: u32 [8], set and read by the host. */
+export function sha256State(): usize { return STATE; }
+
+/** Update the state with n blocks of 64 bytes at data, each read as 16 big-endian words. */
+export function sha256Blocks(data: usize, n: i32): void {
+  const state = STATE, w = W;
   let h0 = load<u32>(state), h1 = load<u32>(state, 4), h2 = load<u32>(state, 8), h3 = load<u32>(state, 12);
   let h4 = load<u32>(state, 16), h5 = load<u32>(state, 20), h6 = load<u32>(state, 24), h7 = load<u32>(state, 28);
   for (let blk = 0; blk < n; blk++) {

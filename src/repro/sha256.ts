@@ -36,14 +36,16 @@ function padding(length: number): Uint8Array {
 
 const hexOf = (h: ArrayLike<number>): string => Array.from(h, (x) => (x >>> 0).toString(16).padStart(8, "0")).join("");
 
-/** An incremental SHA-256: update(bytes or text)…, then hex() once. */
-export class Sha256 {
-  private readonly h = new Int32Array(IV);
-  private readonly w = new Int32Array(64);
-  private readonly block = new Uint8Array(64);
+/** What both hashers share: the running length, the partial block carried between updates, the padding. */
+abstract class BlockHash {
+  protected readonly h = new Int32Array(IV);
+  private readonly tail = new Uint8Array(64);
   private fill = 0;
   private length = 0;
   private done = false;
+
+  /** Hash whole blocks into h (bytes.length a multiple of 64). */
+  protected abstract blocks(bytes: Uint8Array): void;
 
   /** Add bytes (any view, shared memory included) or a string (as UTF-8). */
   update(data: Uint8Array | string): this {
@@ -53,13 +55,17 @@ export class Sha256 {
     const n = bytes.length;
     this.length += n;
     if (this.fill > 0) {
-      while (i < n && this.fill < 64) this.block[this.fill++] = bytes[i++];
+      i = Math.min(n, 64 - this.fill);
+      this.tail.set(bytes.subarray(0, i), this.fill);
+      this.fill += i;
       if (this.fill < 64) return this;
-      this.compress(this.block, 0);
+      this.blocks(this.tail);
       this.fill = 0;
     }
-    i = this.compress(bytes, i, n);
-    while (i < n) this.block[this.fill++] = bytes[i++];
+    const whole = (n - i) & ~63;
+    if (whole > 0) this.blocks(bytes.subarray(i, i + whole));
+    this.tail.set(bytes.subarray(i + whole), 0);
+    this.fill = n - i - whole;
     return this;
   }
 
@@ -71,6 +77,15 @@ export class Sha256 {
     this.length = length;
     this.done = true;
     return hexOf(this.h);
+  }
+}
+
+/** An incremental SHA-256 in TypeScript: update(bytes or text)…, then hex() once. */
+export class Sha256 extends BlockHash {
+  private readonly w = new Int32Array(64);
+
+  protected blocks(bytes: Uint8Array): void {
+    this.compress(bytes, 0, bytes.length);
   }
 
   /** Hash every whole 64-byte block of b from offset o on; returns the offset after the last one. */
@@ -109,72 +124,34 @@ export function sha256Hex(data: Uint8Array | string): string {
 /**
  * An incremental SHA-256 whose rounds run in engine e's sha256Blocks kernel
  * (update…, then hex once; the digest of Sha256, about twice as fast): bytes
- * that lie in e's memory are hashed where they are, others through a copy
- * of at most 1 MiB at a time. Each update takes its scratch from e's arena
- * and gives it back before returning, so updates may be awaited between.
+ * that lie in e's memory are hashed where they are, allocating nothing;
+ * others through a copy of at most 1 MiB at a time, taken from e's arena and
+ * given back within the update, so updates may be awaited between.
  */
-export class MemorySha256 {
-  private readonly h = new Int32Array(IV);
-  /** The partial block carried between updates. */
-  private readonly tail = new Uint8Array(64);
-  private fill = 0;
-  private length = 0;
-  private done = false;
+export class MemorySha256 extends BlockHash {
+  constructor(private readonly e: Engine) { super(); }
 
-  constructor(private readonly e: Engine) {}
-
-  /** Add bytes (any view: wasm memory, shared or not, or any other buffer). */
-  update(data: Uint8Array): this {
-    if (this.done) throw new Error("sha256: update after digest");
-    let i = 0;
-    const n = data.length;
-    this.length += n;
-    if (this.fill > 0) {
-      const k = Math.min(n, 64 - this.fill);
-      this.tail.set(data.subarray(0, k), this.fill);
-      this.fill += k; i = k;
-      if (this.fill < 64) return this;
-      this.blocks(this.tail);
-      this.fill = 0;
-    }
-    const whole = (n - i) & ~63;
-    if (whole > 0) this.blocks(data.subarray(i, i + whole));
-    i += whole;
-    this.tail.set(data.subarray(i), 0);
-    this.fill = n - i;
-    return this;
-  }
-
-  /** The digest as 64 lowercase hex digits; the hash cannot be updated afterwards. */
-  hex(): string {
-    if (this.done) throw new Error("sha256: digest taken twice");
-    const length = this.length;
-    this.update(padding(length));
-    this.length = length;
-    this.done = true;
-    return hexOf(this.h);
-  }
-
-  /** Hash whole blocks (bytes.length a multiple of 64). */
-  private blocks(bytes: Uint8Array): void {
-    const e = this.e, CHUNK = 1 << 20;
-    // Where the bytes lie, taken before the scratch: growing memory may detach a view on it.
-    const inPlace = bytes.buffer === e.memory.buffer, at = bytes.byteOffset;
-    const mark = e.mark();
-    try {
-      const state = e.alloc(32 + 256 + (inPlace ? 0 : Math.min(bytes.length, CHUNK))), w = state + 32, copy = w + 256;
-      e.i32(state, 8).set(this.h);
-      // A few MiB a call, so a 600 MB block is not one uninterruptible 2-second call into wasm either.
-      for (let o = 0; o < bytes.length; o += CHUNK) {
-        const len = Math.min(CHUNK, bytes.length - o);
-        let from = at + o;
-        if (!inPlace) { new Uint8Array(e.memory.buffer, copy, len).set(bytes.subarray(o, o + len)); from = copy; }
-        e.k.sha256Blocks(state, from, len / 64, w);
+  protected blocks(bytes: Uint8Array): void {
+    const e = this.e, CHUNK = 1 << 20, state = e.k.sha256State();
+    e.i32(state, 8).set(this.h);
+    if (bytes.buffer === e.memory.buffer) {
+      // In place: nothing is allocated, so no view on memory is detached. A few MiB a call, so a 600 MB block
+      // is not one uninterruptible 2-second call into wasm either.
+      for (let o = 0; o < bytes.length; o += CHUNK) e.k.sha256Blocks(bytes.byteOffset + o, Math.min(CHUNK, bytes.length - o) / 64);
+    } else {
+      const mark = e.mark();
+      try {
+        const copy = e.alloc(Math.min(bytes.length, CHUNK));
+        for (let o = 0; o < bytes.length; o += CHUNK) {
+          const len = Math.min(CHUNK, bytes.length - o);
+          new Uint8Array(e.memory.buffer, copy, len).set(bytes.subarray(o, o + len));
+          e.k.sha256Blocks(copy, len / 64);
+        }
+      } finally {
+        e.reset(mark);
       }
-      this.h.set(e.i32(state, 8));
-    } finally {
-      e.reset(mark);
     }
+    this.h.set(e.i32(state, 8));
   }
 }
 

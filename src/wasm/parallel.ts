@@ -85,7 +85,7 @@ export const MAIN_THREAD_KERNELS: KernelName[] = [
   // Rotate-half RoPE runs once per layer on q and k; not split yet.
   "ropeHalf",
   // A hash is one sequential chain of blocks.
-  "sha256Blocks",
+  "sha256Blocks", "sha256State",
 ];
 const OP = Object.fromEntries(POOL_KERNELS.map((n, i) => [n, i])) as Record<string, number>;
 
