@@ -78,7 +78,7 @@ export function eapScores(p: Patcher, opts: EapOptions = {}): EapScores {
     runs.forEach((alpha, k) => {
       let vals = stepVals;
       if (alpha === 1 && reuse) {
-        vals = cleanValues(p, save, own);
+        vals = cleanValues(p, save);
         pass.tape(vals, save);
       } else {
         // Inputs ablated + α(clean − ablated); at α = 1 (recompute) the clean inputs themselves, as the patcher's run had them.
@@ -121,16 +121,16 @@ function ownValues(p: Patcher): Float64Array {
 
 /**
  * The patcher's clean values as a saved run() would hold them: with save.rows, the last layer's queries zero
- * outside the metric rows, copied into their buffers in `own` (or their idle trial buffers).
+ * outside the metric rows, copied into their idle trial buffers (own values' too: no earlier step needs them now).
  */
-function cleanValues(p: Patcher, save: PassSave, own: Float64Array | null): NodeValues {
+function cleanValues(p: Patcher, save: PassSave): NodeValues {
   const g = p.graph, pass = p.pass, e = p.e, Dh = p.model.cfg.dHead;
   const rowsQ = new Map<number, number>();
   if (save.rows) {
-    const spare = own ? null : p.spare();
+    const spare = p.spare();
     for (const n of g.nodes) {
       if (n.kind !== "qkv" || n.letter !== "q" || n.layer !== pass.rowsLayer) continue;
-      const buf = own ? own[n.id] : spare!(n.id);
+      const buf = spare(n.id);
       const src = e.f32(p.value(n.id), pass.size[n.id]), dst = e.f32(buf, pass.size[n.id]);
       dst.fill(0);
       for (const r of pass.rows) dst.set(src.subarray(r * Dh, (r + 1) * Dh), r * Dh);

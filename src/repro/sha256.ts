@@ -84,15 +84,10 @@ abstract class BlockHash {
 export class Sha256 extends BlockHash {
   private readonly w = new Int32Array(64);
 
-  protected blocks(bytes: Uint8Array): void {
-    this.compress(bytes, 0, bytes.length);
-  }
-
-  /** Hash every whole 64-byte block of b from offset o on; returns the offset after the last one. */
-  private compress(b: Uint8Array, o: number, end = o + 64): number {
+  protected blocks(b: Uint8Array): void {
     const w = this.w, h = this.h;
     let h0 = h[0], h1 = h[1], h2 = h[2], h3 = h[3], h4 = h[4], h5 = h[5], h6 = h[6], h7 = h[7];
-    for (; o + 64 <= end; o += 64) {
+    for (let o = 0; o + 64 <= b.length; o += 64) {
       for (let t = 0, p = o; t < 16; t++, p += 4) w[t] = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
       for (let t = 16; t < 64; t++) {
         const x = w[t - 15], y = w[t - 2];
@@ -112,7 +107,6 @@ export class Sha256 extends BlockHash {
       h4 = (h4 + e) | 0; h5 = (h5 + f) | 0; h6 = (h6 + g) | 0; h7 = (h7 + hh) | 0;
     }
     h[0] = h0; h[1] = h1; h[2] = h2; h[3] = h3; h[4] = h4; h[5] = h5; h[6] = h6; h[7] = h7;
-    return o;
   }
 }
 
