@@ -12,6 +12,7 @@ export { biasGrad, layernormBackward, layernormDx, rmsnormBackward, rmsnormDx, g
   attentionBackward, embedBackward, klBackward, klLogitsBackward, crossEntropy, crossEntropyBackward } from "./backward";
 export { adamw } from "./optim";
 export { sha256Blocks, sha256State } from "./sha256";
+export { scatterRows, scatterRows16 } from "./scatter";
 
 /** First free byte after the module's static data: where the host's arena starts. */
 export function heapBase(): usize { return __heap_base; }

@@ -158,6 +158,8 @@ function printSummary(runs, cfg, rss) {
     table(["after", ...ok.map((x) => `${x.threads}t peak`), ...ok.map((x) => `${x.threads}t / weights`)],
       names.map((nm, i) => [nm, ...ok.map((x) => f(x.stages[i].peakBytes / MiB, 0)), ...ok.map((x) => f(x.stages[i].peakBytes / wb, 2) + "x")]));
     line(`  wasm memory at the end: ${ok.map((x) => `${x.threads}t ${f(x.wasmBytes / MiB, 0)} MiB`).join(", ")}`);
+    const secs = (x, name) => x.stages.find((s) => s.name === name)?.sec;
+    line(`  loading the weights file (engine created → model loaded): ${ok.map((x) => `${x.threads}t ${f(secs(x, "load") - secs(x, "engine"), 2)} s`).join(", ")}`);
     const d = ok[0].defaultHeap;
     if (d) line(`  with V8's default young generation (${ok[0].threads}t): ` + d.map((s) => `${s.name} ${f(s.peakBytes / MiB, 0)} (${f(s.peakBytes / wb, 2)}x)`).join(", "));
   }

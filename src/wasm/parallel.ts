@@ -86,6 +86,8 @@ export const MAIN_THREAD_KERNELS: KernelName[] = [
   "ropeHalf",
   // A hash is one sequential chain of blocks.
   "sha256Blocks", "sha256State",
+  // Loading weights: bound by memory, once per chunk read.
+  "scatterRows", "scatterRows16",
 ];
 const OP = Object.fromEntries(POOL_KERNELS.map((n, i) => [n, i])) as Record<string, number>;
 

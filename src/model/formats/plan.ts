@@ -7,9 +7,9 @@
 // JavaScript buffer load as well. Every value is checked to be finite.
 import { WeightError } from "../../errors.js";
 import type { Engine } from "../../wasm/engine.js";
-import type { Params, ParamSpec } from "../params.js";
-import { checkShape, scatterPacked, scatterPackedRows, storageFloats, storageStrides } from "../params.js";
-import { DTYPE_BYTES, type ByteSource, type StoredTensor } from "./tensor.js";
+import type { Packing, Params, ParamSpec } from "../params.js";
+import { checkShape, storageFloats, storageStrides } from "../params.js";
+import { DTYPE_BYTES, type AnyDType, type ByteSource, type StoredTensor } from "./tensor.js";
 
 /** Where a box of values comes from: a stored tensor's bytes in a file, or an array already in memory. */
 export type PlanSource = { stored: StoredTensor; array?: undefined } | { array: Float32Array; stored?: undefined };
@@ -50,56 +50,71 @@ export function transposePlan(spec: ParamSpec, from: string, src: PlanSource, ro
   return { param: spec.name, from, src, dims: [rows, cols], srcOffset: offset, srcStrides: [cols, 1], dstOffset: 0, dstStrides: [1, rows] };
 }
 
-const F16_TABLE = (() => {
-  // Every f16 bit pattern's exact f32 value, once: conversion is a lookup.
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
-    t[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-  }
-  return t;
-})();
+/** Zero a parameter's storage (a 16-bit one is half as many bytes as its floats). */
+function zeroParam(engine: Engine, params: Params, s: ParamSpec): void {
+  engine.k.fill(params.ptr(s.name), 0, s.dtype && s.dtype !== "f32" ? Math.ceil(s.size / 2) : storageFloats(s));
+}
 
-/** Decode little-endian stored elements to f32 (bf16 is the top half of an f32; f16 by table). */
-function decode(bytes: Uint8Array, dtype: string, n: number): Float32Array {
-  const aligned = (bytes.byteOffset % 8 === 0) ? bytes : bytes.slice();
-  switch (dtype) {
-    case "F32": return new Float32Array(aligned.buffer, aligned.byteOffset, n);
-    case "F64": return Float32Array.from(new Float64Array(aligned.buffer, aligned.byteOffset, n));
-    case "BF16": {
-      const u = new Uint16Array(aligned.buffer, aligned.byteOffset, n), out = new Uint32Array(n);
-      for (let i = 0; i < n; i++) out[i] = u[i] << 16;
-      return new Float32Array(out.buffer);
-    }
-    case "F16": {
-      const u = new Uint16Array(aligned.buffer, aligned.byteOffset, n), out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = F16_TABLE[u[i]];
-      return out;
-    }
-    default: throw new WeightError(`dtype ${dtype} cannot be a weight`);
+/** Zero the columns past G in the last panel of each of a packed matrix's groups (G not a multiple of 8). */
+function zeroPadding(engine: Engine, ptr: number, p: Packing): void {
+  const panels = Math.ceil(p.G / 8), group = panels * 8 * p.K, real = p.G % 8;
+  for (let g = 0; g < p.N / p.G; g++) {
+    const last = ptr + (g * group + (panels - 1) * 8 * p.K) * 4;
+    for (let k = 0; k < p.K; k++) engine.k.fill(last + (k * 8 + real) * 4, 0, 8 - real);
   }
 }
 
-/** n little-endian u16 (a 16-bit float's bits, kept as they are). */
-function bits16(bytes: Uint8Array, n: number): Uint16Array {
-  const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
-  return new Uint16Array(aligned.buffer, aligned.byteOffset, n);
-}
+/** A chunk of a plan's source as read: stored bytes of a dtype, or f32 values already in memory. */
+type ChunkValues = { bytes: Uint8Array; dtype: AnyDType } | { f32: Float32Array };
 
-/** Rows [r0, r1) of a plan into a 16-bit parameter's storage, refusing NaN and infinity (exponent bits all ones: `expMask`). */
-function copy16(engine: Engine, ptr: number, size: number, vals: Uint16Array, plan: CopyPlan, r0: number, r1: number, first: number,
-  rowOffsets: (r: number) => [number, number], expMask: number): void {
-  const n = plan.dims.length, inner = plan.dims[n - 1], sIn = plan.srcStrides[n - 1], dIn = plan.dstStrides[n - 1];
-  const dst = new Uint16Array(engine.memory.buffer, ptr, size);
-  for (let r = r0; r < r1; r++) {
-    const [s0, d0] = rowOffsets(r);
-    let s = s0 - first, d = d0;
-    for (let i = 0; i < inner; i++, s += sIn, d += dIn) {
-      const h = vals[s];
-      if ((h & expMask) === expMask) throw new WeightError(`tensor "${plan.from}" holds ${h & (expMask === 0x7f80 ? 0x7f : 0x3ff) ? "a NaN" : "an infinity"} (not finite) at element ${s + first}; refusing weights that are NaN or infinite`);
-      dst[d] = h;
+const HALF: Record<string, number> = { BF16: 1, F16: 2 }; // assembly/half.ts's formats
+
+/**
+ * Rows of a plan (starts: each row's [index in the values, storage index]),
+ * their values from source element `first` on, into a parameter's storage
+ * at ptr by the scatterRows kernels: the values (16-bit
+ * ones widened by widen16 unless the parameter keeps them) and each row's
+ * (value index, storage index) are copied into arena memory given back
+ * before returning (no await between, so no other allocation can come in
+ * between). Throws on a value that is not finite, naming its element.
+ */
+function scatterChunk(engine: Engine, ptr: number, spec: ParamSpec, plan: CopyPlan, vals: ChunkValues, starts: Int32Array, first: number): void {
+  const n = plan.dims.length, rows = starts.length / 2, mark = engine.mark();
+  const refuse = (bad: number, what: string) => new WeightError(`tensor "${plan.from}" holds ${what} (not finite) at element ${bad + first}; refusing weights that are NaN or infinite`);
+  try {
+    const at = engine.alloc(rows * 8);
+    engine.i32(at, 2 * rows).set(starts);
+    const inner = plan.dims[n - 1], sIn = plan.srcStrides[n - 1], dIn = plan.dstStrides[n - 1];
+    let v: number, count: number;
+    if ("f32" in vals) {
+      count = vals.f32.length;
+      v = engine.upload(vals.f32);
+    } else if (vals.dtype === "F64") {
+      const b = vals.bytes, aligned = b.byteOffset % 8 === 0 ? b : b.slice();
+      count = b.length / 8;
+      v = engine.upload(Float32Array.from(new Float64Array(aligned.buffer, aligned.byteOffset, count)));
+    } else {
+      if (vals.dtype !== "F32" && !HALF[vals.dtype]) throw new WeightError(`dtype ${vals.dtype} cannot be a weight`);
+      count = vals.bytes.length / DTYPE_BYTES[vals.dtype];
+      const raw = engine.alloc(vals.bytes.length);
+      new Uint8Array(engine.memory.buffer, raw, vals.bytes.length).set(vals.bytes);
+      if (vals.dtype === "F32") v = raw;
+      else if (spec.dtype === "bf16" || spec.dtype === "f16") {
+        const bad = engine.k.scatterRows16(ptr, raw, at, rows, inner, sIn, dIn, HALF[vals.dtype]);
+        if (bad >= 0) {
+          const h = new Uint16Array(engine.memory.buffer, raw, count)[bad];
+          throw refuse(bad, h & (vals.dtype === "BF16" ? 0x7f : 0x3ff) ? "a NaN" : "an infinity");
+        }
+        return;
+      } else {
+        v = engine.allocF32(count);
+        engine.k.widen16(v, raw, count, HALF[vals.dtype]);
+      }
     }
-  }
+    const pk = spec.pack;
+    const bad = engine.k.scatterRows(ptr, v, at, rows, inner, sIn, dIn, pk ? pk.K : 0, pk ? pk.N : 0, pk ? pk.G : 0, pk?.transposed ? 1 : 0);
+    if (bad >= 0) throw refuse(bad, String(engine.f32(v, count)[bad]));
+  } finally { engine.reset(mark); }
 }
 
 /** Bytes read per chunk: big enough to stream, small enough to stay off the peak. */
@@ -120,23 +135,24 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
     if (s.tiedTo && planned.has(s.name)) throw new WeightError(`${s.name} is tied to ${s.tiedTo}: it cannot be filled`);
     if (planned.has(s.name) || s.tiedTo) continue;
     if (!s.optional) throw new WeightError(`missing tensor "${s.name}" (shape [${s.shape}])`);
-    engine.k.fill(params.ptr(s.name), 0, s.size);
+    zeroParam(engine, params, s);
   }
-  // A packed matrix's panels are zero past its columns (arena memory may hold anything).
-  for (const s of params.specs) if (s.pack && !s.tiedTo) engine.k.fill(params.ptr(s.name), 0, storageFloats(s));
+  // Arena memory may hold anything: zero a packed matrix's panels past its
+  // columns, and the whole of a planned parameter its plans do not cover.
+  const covered = new Map<string, number>();
+  for (const p of plans) covered.set(p.param, (covered.get(p.param) ?? 0) + p.dims.reduce((a, b) => a * b, 1));
+  for (const s of params.specs) {
+    if (s.tiedTo || !planned.has(s.name)) continue;
+    if (covered.get(s.name)! < s.size) zeroParam(engine, params, s);
+    else if (s.pack && s.pack.G % 8) zeroPadding(engine, params.ptr(s.name), s.pack);
+  }
   const total = plans.reduce((a, p) => a + (p.src.stored ? p.dims.reduce((x, y) => x * y, 1) * DTYPE_BYTES[p.src.stored.dtype] : 0), 0);
   let done = 0;
   let chunk = new Uint8Array(0);
   for (const plan of plans) {
     const spec = params.specs.find((s) => s.name === plan.param)!;
     const n = plan.dims.length, inner = plan.dims[n - 1], rows = plan.dims.slice(0, n - 1).reduce((a, b) => a * b, 1);
-    const sIn = plan.srcStrides[n - 1], dIn = plan.dstStrides[n - 1];
-    // Offsets of row r (all indices but the innermost) in source and destination.
-    const rowOffsets = (r: number): [number, number] => {
-      let s = plan.srcOffset, d = plan.dstOffset;
-      for (let k = n - 2; k >= 0; k--) { const i = r % plan.dims[k]; r = Math.floor(r / plan.dims[k]); s += i * plan.srcStrides[k]; d += i * plan.dstStrides[k]; }
-      return [s, d];
-    };
+    const sIn = plan.srcStrides[n - 1];
     const eb = plan.src.stored ? DTYPE_BYTES[plan.src.stored.dtype] : 4;
     // A parameter kept 16-bit takes its source's bits as they are (the loader chose it only where every source has its dtype).
     const keep16 = spec.dtype === "bf16" || spec.dtype === "f16";
@@ -145,9 +161,18 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(1, (n > 1 ? plan.srcStrides[n - 2] : rowSpan) * eb)));
     for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
       const r1 = Math.min(rows, r0 + rowsPerChunk);
-      const first = rowOffsets(r0)[0], last = rowOffsets(r1 - 1)[0] + rowSpan;
-      let vals: Float32Array | Uint16Array;
-      if (plan.src.array) vals = plan.src.array.subarray(first, last);
+      // Each row's offsets (all indices but the innermost) in source and storage; the chunk reads the source from the least to past the greatest row.
+      const starts = new Int32Array(2 * (r1 - r0));
+      let first = Infinity, last = 0;
+      for (let r = r0, o = 0; r < r1; r++, o += 2) {
+        let q = r, s = plan.srcOffset, d = plan.dstOffset;
+        for (let k = n - 2; k >= 0; k--) { const i = q % plan.dims[k]; q = Math.floor(q / plan.dims[k]); s += i * plan.srcStrides[k]; d += i * plan.dstStrides[k]; }
+        starts[o] = s; starts[o + 1] = d;
+        first = Math.min(first, s); last = Math.max(last, s + rowSpan);
+      }
+      for (let o = 0; o < starts.length; o += 2) starts[o] -= first;
+      let vals: ChunkValues;
+      if (plan.src.array) vals = { f32: plan.src.array.subarray(first, last) };
       else {
         const st = plan.src.stored, from = st.source ?? source!, len = (last - first) * eb;
         let bytes: Uint8Array;
@@ -157,42 +182,10 @@ export async function fillParams(engine: Engine, params: Params, plans: CopyPlan
           bytes = chunk.subarray(0, len);
           await from.readInto(st.offset + first * eb, bytes);
         } else bytes = await from.read(st.offset + first * eb, len);
-        vals = keep16 ? bits16(bytes, last - first) : decode(bytes, st.dtype, last - first);
+        vals = { bytes, dtype: st.dtype };
         done += (r1 - r0) * inner * eb;
       }
-      if (keep16) {
-        copy16(engine, params.ptr(plan.param), spec.size, vals as Uint16Array, plan, r0, r1, first, rowOffsets, spec.dtype === "bf16" ? 0x7f80 : 0x7c00);
-        if (plan.src.stored) opts.onProgress?.(done, total);
-        continue;
-      }
-      // Views die when memory grows (an await may let other code allocate): take one per chunk.
-      const dst = engine.f32(params.ptr(plan.param), storageFloats(spec));
-      if (spec.pack) {
-        // Straight into the packed panels: storage index d → its panel slot (whole chunks panel by panel when rows run along storage rows).
-        let bad = -1;
-        if (dIn === 1 && !spec.pack.transposed && inner <= spec.pack.N) {
-          const rowsAt: [number, number][] = [];
-          for (let r = r0; r < r1; r++) { const [s0, d0] = rowOffsets(r); rowsAt.push([s0 - first, d0]); }
-          bad = scatterPackedRows(spec.pack, dst, vals, rowsAt, sIn, inner);
-        } else {
-          for (let r = r0; r < r1 && bad < 0; r++) {
-            const [s0, d0] = rowOffsets(r);
-            bad = scatterPacked(spec.pack, dst, vals, s0 - first, sIn, d0, dIn, inner);
-          }
-        }
-        if (bad >= 0) throw new WeightError(`tensor "${plan.from}" holds ${vals[bad]} (not finite) at element ${bad + first}; refusing weights that are NaN or infinite`);
-        if (plan.src.stored) opts.onProgress?.(done, total);
-        continue;
-      }
-      for (let r = r0; r < r1; r++) {
-        const [s0, d0] = rowOffsets(r);
-        let s = s0 - first, d = d0;
-        for (let i = 0; i < inner; i++, s += sIn, d += dIn) {
-          const v = vals[s];
-          if (v - v !== 0) throw new WeightError(`tensor "${plan.from}" holds ${v} (not finite) at element ${s + first}; refusing weights that are NaN or infinite`);
-          dst[d] = v;
-        }
-      }
+      scatterChunk(engine, params.ptr(plan.param), spec, plan, vals, starts, first);
       if (plan.src.stored) opts.onProgress?.(done, total);
     }
   }
