@@ -72,11 +72,11 @@ const HALF: Record<string, number> = { BF16: 1, F16: 2 }; // assembly/half.ts's 
 /**
  * Rows of a plan (starts: each row's [index in the values, storage index]),
  * their values from source element `first` on, into a parameter's storage
- * at ptr by the scatterRows kernels: the values (16-bit
- * ones widened by widen16 unless the parameter keeps them) and each row's
- * (value index, storage index) are copied into arena memory given back
- * before returning (no await between, so no other allocation can come in
- * between). Throws on a value that is not finite, naming its element.
+ * at ptr by the scatterRows kernels. The values (16-bit ones widened by
+ * widen16 unless the parameter keeps 16 bits) and the row starts go into
+ * arena memory given back before returning (no await in between, so no
+ * other allocation can come in between). Throws on a value that is not
+ * finite, naming its element.
  */
 function scatterChunk(engine: Engine, ptr: number, spec: ParamSpec, plan: CopyPlan, vals: ChunkValues, starts: Int32Array, first: number): void {
   const n = plan.dims.length, rows = starts.length / 2, mark = engine.mark();
