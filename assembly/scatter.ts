@@ -71,7 +71,7 @@ export function scatterRows(dst: usize, vals: usize, rows: usize, nRows: i32, n:
         store<u32>(dst + (<usize>d << 2), v);
       }
     }
-    return acc >> 31 ? firstBad(vals, rows, nRows, n, sIn) : -1;
+    return acc >> 31 ? firstBad(vals, rows, nRows, n, sIn, EXP, false) : -1;
   }
   const group = ((G + 7) >> 3) * 8 * K, cols = transposed ? K : N;
   if (!transposed && dIn == 1) {
@@ -106,7 +106,7 @@ export function scatterRows(dst: usize, vals: usize, rows: usize, nRows: i32, n:
         i += run;
       }
     }
-    return acc >> 31 ? firstBad(vals, rows, nRows, n, sIn) : -1;
+    return acc >> 31 ? firstBad(vals, rows, nRows, n, sIn, EXP, false) : -1;
   }
   // Row by row. (a, b) is the storage matrix's (row, column) of index d.
   // When a step moves only the packed matrix's k (along a row of the
@@ -137,16 +137,20 @@ export function scatterRows(dst: usize, vals: usize, rows: usize, nRows: i32, n:
       store<u32>(dst + (<usize>(transposed ? slotOf(b, a, K, G, group) : slotOf(a, b, K, G, group)) << 2), v);
     }
   }
-  return acc >> 31 ? firstBad(vals, rows, nRows, n, sIn) : -1;
+  return acc >> 31 ? firstBad(vals, rows, nRows, n, sIn, EXP, false) : -1;
 }
 
-/** The least index in vals, over scatterRows' rows, of a value that is not finite (−1: none). */
-function firstBad(vals: usize, rows: usize, nRows: i32, n: i32, sIn: i32): i32 {
+/**
+ * The least index in vals, over scatterRows' rows, of a value whose exponent
+ * (mask m) is all ones (−1: none); values of 4 bytes, or 2 when half ≠ 0.
+ */
+function firstBad(vals: usize, rows: usize, nRows: i32, n: i32, sIn: i32, m: u32, half: bool): i32 {
   let bad: i32 = -1;
   for (let r = 0; r < nRows; r++) {
     let s = load<i32>(rows + (<usize>r << 3));
     for (let i = 0; i < n; i++, s += sIn) {
-      if ((load<u32>(vals + (<usize>s << 2)) & EXP) == EXP && (bad < 0 || s < bad)) bad = s;
+      const v: u32 = half ? <u32>load<u16>(vals + (<usize>s << 1)) : load<u32>(vals + (<usize>s << 2));
+      if ((v & m) == m && (bad < 0 || s < bad)) bad = s;
     }
   }
   return bad;
@@ -181,13 +185,5 @@ export function scatterRows16(dst: usize, vals: usize, rows: usize, nRows: i32, 
       store<u16>(dst + (<usize>d << 1), <u16>v);
     }
   }
-  if (!(acc & 0x8000)) return -1;
-  let bad: i32 = -1;
-  for (let r = 0; r < nRows; r++) {
-    let s = load<i32>(rows + (<usize>r << 3));
-    for (let i = 0; i < n; i++, s += sIn) {
-      if ((<u32>load<u16>(vals + (<usize>s << 1)) & m) == m && (bad < 0 || s < bad)) bad = s;
-    }
-  }
-  return bad;
+  return acc & 0x8000 ? firstBad(vals, rows, nRows, n, sIn, m, true) : -1;
 }
