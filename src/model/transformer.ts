@@ -16,7 +16,7 @@
 // M d_mlp, V vocab, L layers.
 import type { ModelConfig } from "./config.js";
 import type { Engine, WeightFormat } from "../wasm/engine.js";
-import { createEngine, PACKED_T } from "../wasm/engine.js";
+import { createEngine, FORMAT_CODE, PACKED_T } from "../wasm/engine.js";
 import { InputError } from "../errors.js";
 import { hook as hookOf, LETTERS, weight, type Letter } from "../names.js";
 import { Params, paramTable, withPacking, type LayerParams, type Packing, type ParamSpec } from "./params.js";
@@ -33,9 +33,6 @@ export interface MlpBuffers { ln: number; mean: number; rstd: number; pre: numbe
 
 /** Offsets of one layer's parameter gradients (the same layout as LayerParams); 0 where none. */
 export type LayerGrads = LayerParams;
-
-/** The embed kernel's code for a table's format. */
-const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2 };
 
 /** Token ids [B][T] checked against the model; returns the flat Int32Array. */
 export function checkTokens(cfg: ModelConfig, tokens: ArrayLike<ArrayLike<number>>, what = "tokens"): { ids: Int32Array; B: number; T: number } {

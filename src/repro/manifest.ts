@@ -35,7 +35,7 @@ import type { CircuitJson } from "../io/circuit.js";
 import { checkRunData, MASK_METHODS, type RunData, type RunSpec } from "./run.js";
 import { AcdcError } from "../errors.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
-import { memorySha256, Sha256, sha256Hex } from "./sha256.js";
+import { MemorySha256, Sha256, sha256Hex } from "./sha256.js";
 import type { Transformer } from "../model/transformer.js";
 import type { Ablation } from "../patch/patcher.js";
 import type { KernelBuild } from "../wasm/engine.js";
@@ -233,12 +233,11 @@ export interface Sha256Hasher {
 
 /** Digest of the model's parameters as loaded into wasm memory (`h`: a fresh SHA-256 to stream them through; default the kernels' own, in place). */
 export function paramsDigest(model: Transformer, h?: Sha256Hasher): string {
-  const p = model.params, e = model.engine;
-  if (!h) return memorySha256(e, p.base, p.floats * 4);
+  const p = model.params, e = model.engine, hash = h ?? new MemorySha256(e);
   const total = p.floats * 4, CHUNK = 1 << 24;
   // Views are re-made per chunk: nothing grows memory here, but a view must not outlive a grow.
-  for (let off = 0; off < total; off += CHUNK) h.update(new Uint8Array(e.memory.buffer, p.base + off, Math.min(CHUNK, total - off)));
-  return h.hex();
+  for (let off = 0; off < total; off += CHUNK) hash.update(new Uint8Array(e.memory.buffer, p.base + off, Math.min(CHUNK, total - off)));
+  return hash.hex();
 }
 
 const KERNEL_SOURCES: Record<KernelBuild, string> = {

@@ -48,7 +48,8 @@ import { GEMM_WORKSPACE, ParallelKernels, POOL_KERNELS } from "./parallel.js";
 export type KernelBuild = "simd" | "simd-threads" | "relaxed-simd" | "relaxed-simd-threads";
 /** Element formats the kernels read weights in (bf16, f16: little-endian u16, widened exactly). */
 export type WeightFormat = "f32" | "bf16" | "f16";
-const FORMAT: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2 };
+/** The kernels' code for each format (assembly/half.ts: F32, BF16, F16). */
+export const FORMAT_CODE: Record<WeightFormat, number> = { f32: 0, bf16: 1, f16: 2 };
 /** sgemm's bFormat (and embed's weFormat) for a matrix packed by packB read transposed (assembly/matmul.ts PACKED_T). */
 export const PACKED_T = 3;
 
@@ -210,7 +211,7 @@ export class Engine {
   gemm(M: number, N: number, K: number, A: number, lda: number, B: number, ldb: number, C: number, ldc: number,
     opts: { transA?: boolean; transB?: boolean; bias?: number; accumulate?: boolean; format?: WeightFormat } = {}): void {
     this.k.sgemm(opts.transA ? 1 : 0, opts.transB ? 1 : 0, M, N, K, A, lda, B, ldb, C, ldc,
-      opts.bias ?? 0, opts.accumulate ? 1 : 0, this.gemmWork, FORMAT[opts.format ?? "f32"]);
+      opts.bias ?? 0, opts.accumulate ? 1 : 0, this.gemmWork, FORMAT_CODE[opts.format ?? "f32"]);
   }
 
   /**
@@ -220,7 +221,7 @@ export class Engine {
    */
   packB(K: number, N: number, B: number, ldb: number, opts: { transB?: boolean; format?: WeightFormat } = {}): number {
     const Bp = this.alloc(this.k.packedBFloats(K, N) * 4);
-    this.k.packB(Bp, B, ldb, opts.transB ? 1 : 0, K, N, FORMAT[opts.format ?? "f32"]);
+    this.k.packB(Bp, B, ldb, opts.transB ? 1 : 0, K, N, FORMAT_CODE[opts.format ?? "f32"]);
     return Bp;
   }
 

@@ -6,7 +6,7 @@
 // so no JavaScript copy of the weights is kept, and files larger than a
 // JavaScript buffer load as well. Every value is checked to be finite.
 import { WeightError } from "../../errors.js";
-import type { Engine } from "../../wasm/engine.js";
+import { FORMAT_CODE, type Engine } from "../../wasm/engine.js";
 import type { Packing, Params, ParamSpec } from "../params.js";
 import { checkShape, storageFloats, storageStrides } from "../params.js";
 import { DTYPE_BYTES, type AnyDType, type ByteSource, type StoredTensor } from "./tensor.js";
@@ -67,7 +67,8 @@ function zeroPadding(engine: Engine, ptr: number, p: Packing): void {
 /** A chunk of a plan's source as read: stored bytes of a dtype, or f32 values already in memory. */
 type ChunkValues = { bytes: Uint8Array; dtype: AnyDType } | { f32: Float32Array };
 
-const HALF: Record<string, number> = { BF16: 1, F16: 2 }; // assembly/half.ts's formats
+/** A 16-bit stored dtype's format code for the kernels. */
+const HALF: Partial<Record<AnyDType, number>> = { BF16: FORMAT_CODE.bf16, F16: FORMAT_CODE.f16 };
 
 /**
  * Rows of a plan (starts: each row's [index in the values, storage index]),
@@ -100,7 +101,7 @@ function scatterChunk(engine: Engine, ptr: number, spec: ParamSpec, plan: CopyPl
       new Uint8Array(engine.memory.buffer, raw, vals.bytes.length).set(vals.bytes);
       if (vals.dtype === "F32") v = raw;
       else if (spec.dtype === "bf16" || spec.dtype === "f16") {
-        const bad = engine.k.scatterRows16(ptr, raw, at, rows, inner, sIn, dIn, HALF[vals.dtype]);
+        const bad = engine.k.scatterRows16(ptr, raw, at, rows, inner, sIn, dIn, HALF[vals.dtype]!);
         if (bad >= 0) {
           const h = new Uint16Array(engine.memory.buffer, raw, count)[bad];
           throw refuse(bad, h & (vals.dtype === "BF16" ? 0x7f : 0x3ff) ? "a NaN" : "an infinity");
@@ -108,7 +109,7 @@ function scatterChunk(engine: Engine, ptr: number, spec: ParamSpec, plan: CopyPl
         return;
       } else {
         v = engine.allocF32(count);
-        engine.k.widen16(v, raw, count, HALF[vals.dtype]);
+        engine.k.widen16(v, raw, count, HALF[vals.dtype]!);
       }
     }
     const pk = spec.pack;
