@@ -107,3 +107,40 @@ export function withFlops(tr, cfg, B, T, R) {
   tr.gflopsPerSec = tr.flops / (tr.totalMs * 1e6);
   return tr;
 }
+
+/**
+ * The f32 weight bytes a trial must read (every weight matrix it multiplies
+ * by, once; biases and norms left out), for the receivers trialFlops counts:
+ * the receiver's own head projection and W_O rows (or nothing, for an MLP
+ * input) and its layer's MLP, every later layer's attention and MLP
+ * weights, and the unembedding.
+ */
+export function trialBytes(cfg, layer, kind) {
+  const { dModel: D, nHeads: H, dHead: Dh, dMlp: M, dVocab: V, nLayers: L } = cfg;
+  const unembed = D * V, mlp = 2 * D * M, head = 2 * D * Dh, fullLayer = 4 * D * H * Dh + mlp;
+  if (kind === "output") return 4 * unembed;
+  const own = (kind === "mlp_in" ? 0 : head) + mlp;
+  return 4 * (own + (L - 1 - layer) * fullLayer + unembed);
+}
+
+/**
+ * A roofline floor under each trial: the longer of its arithmetic at the
+ * f32x4 peak and its weight bytes at one thread's read bandwidth (they can
+ * overlap at best), per group, per layer (edge-weighted) and summed over the
+ * whole search; layerTrials' result (with withFlops) gets `floorMs` fields.
+ */
+export function withFloor(tr, cfg, peakGflops, readGBps) {
+  const floorOf = (x) => {
+    const kind = x.kind === "q/k/v (direct)" ? "q_input" : x.kind;
+    return Math.max(x.flops / (peakGflops * 1e6), trialBytes(cfg, x.layer, kind) / (readGBps * 1e6));
+  };
+  for (const x of tr.groups) x.floorMs = floorOf(x);
+  for (const o of tr.layers) {
+    const gs = tr.groups.filter((x) => x.layer === o.layer);
+    o.floorMs = gs.reduce((a, x) => a + x.count * x.floorMs, 0) / o.edges;
+  }
+  tr.floorTotalMs = tr.groups.reduce((a, x) => a + x.count * x.floorMs, 0);
+  tr.floorMsPerEdge = tr.floorTotalMs / tr.edges;
+  tr.limits = { peakGflops, readGBps };
+  return tr;
+}

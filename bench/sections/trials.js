@@ -14,20 +14,23 @@ import { createEngine, buildGraph, Patcher, klMetric, eapScores } from "../../di
 import { line, section, f, table, errMsg, loadavgText } from "../lib/report.js";
 import { bench, warmup, timeOnce } from "../lib/timing.js";
 import { rng, randomTokens } from "../lib/random.js";
-import { GPT2, buildModel, weightBytes, writeRandomSafetensors } from "../lib/models.js";
-import { layerTrials, withFlops } from "../lib/layer-trials.js";
+import { GPT2, buildModel, weightBytes, writeRandomSafetensors, forwardFlops } from "../lib/models.js";
+import { layerTrials, withFlops, withFloor } from "../lib/layer-trials.js";
+import { compileLimits, measurePeak, measureBandwidth } from "../lib/limits.js";
 
 const CHILD = fileURLToPath(new URL("../lib/rss-child.js", import.meta.url));
 const B = 10, T = 16, IG_STEPS = 5;
 const MiB = 2 ** 20;
 
-export async function run({ P, gpt, threads }) {
+export async function run({ P, gpt, threads, report }) {
   section("9. GPT-2-small geometry: ACDC trial time by receiver layer, EAP in forward passes, peak RSS");
   const { cfg } = gpt;
   line(`  ${B} prompts x ${T} random tokens, corrupted = other random tokens, KL at the last position (section 6's set-up)`);
   line(`  per receiver group (layer x kind) ${P.trialReps} trial(s) timed (trial + reject), edges evenly spaced through the group`);
   if (P.trialKinds) line(`  quick: only ${P.trialKinds.join(", ")} receivers timed; mlp_in, k_input, v_input and direct (q/k/v) edges take q_input's time in the same layer`);
   line(`  load average now: ${loadavgText()}`);
+  const sec4 = report?.peak?.readGBps ? { peakGflops: report.peak.peakGflops, readGBps: report.peak.readGBps } : null;
+  let limits = await machineLimits(P, sec4);
   const counts = threads ? [1, threads] : [1];
   const runs = [];
   for (const n of counts) {
@@ -42,6 +45,11 @@ export async function run({ P, gpt, threads }) {
     try {
       const res = await measure(model, P);
       res.threads = e.threads;
+      if (n === 1 && limits) {
+        limits = await machineLimits(P, limits);
+        withFloor(res.trials, cfg, limits.peakGflops, limits.readGBps);
+        res.forward.floorMs = Math.max(forwardFlops(cfg, B, T).total / (limits.peakGflops * 1e6), weightBytes(cfg) / (limits.readGBps * 1e6));
+      }
       runs.push(res);
       printRun(res, cfg);
     } finally {
@@ -54,7 +62,29 @@ export async function run({ P, gpt, threads }) {
   runs.forEach((r, i) => { r.rss = rss.find((x) => x.requested === counts[i]) ?? null; });
   printSummary(runs, cfg, rss);
   line(`  load average at the end of this section: ${loadavgText()}`);
-  return { trials: { prompts: B, tokens: T, igSteps: IG_STEPS, weightBytes: weightBytes(cfg), runs, rss } };
+  return { trials: { prompts: B, tokens: T, igSteps: IG_STEPS, weightBytes: weightBytes(cfg), limits, runs, rss } };
+}
+
+/**
+ * The f32x4 peak and one thread's read bandwidth for the roofline floors:
+ * the best of section 4's (when this run measured them) and of a measurement
+ * now (null if the microkernels cannot be compiled). The section takes it
+ * before and after its 1-thread trials and keeps the larger of each, so a
+ * VM that ran slower for a while does not lower the floor under trials
+ * timed while it ran faster.
+ */
+async function machineLimits(P, ...earlier) {
+  let now = null;
+  try {
+    const x = await compileLimits();
+    const peak = await measurePeak(x, P.peak, P.peakCallSec), bw = await measureBandwidth(x, P.peak);
+    now = { peakGflops: peak.peakGflops, readGBps: bw.gbpsBest };
+  } catch (e) {
+    line(`  roofline floors: the machine-limit microkernels failed: ${errMsg(e)}`);
+  }
+  const all = [now, ...earlier].filter((x) => x?.peakGflops && x.readGBps);
+  if (!all.length) return null;
+  return { peakGflops: Math.max(...all.map((x) => x.peakGflops)), readGBps: Math.max(...all.map((x) => x.readGBps)) };
 }
 
 /** Forward time, per-layer trials and EAP/EAP-IG on one model (its engine's thread count). */
@@ -87,14 +117,19 @@ function printRun(res, cfg) {
   const cell = (l, k) => { const gr = tr.groups.find((x) => x.layer === l && x.kind === k); return gr ? f(gr.ms, 0) : ""; };
   line();
   line(`  ${res.threads} thread${res.threads > 1 ? "s" : ""}: Patcher set-up ${f(res.patcherMs, 0)} ms; full forward ${B}x${T} ${f(forward.meanMs, 0)} ms (best ${f(forward.bestMs, 0)}, ±${f(forward.rmePct, 1)}%); ${tr.timed} trials timed in ${f(res.trialsSec, 1)} s`);
-  table(["receiver layer", "edges", "ms/trial", ...kinds.map((k) => `${head[k]} ms`), "Σ s", "share", "vs forward", "GFLOP/trial", "GFLOP/s"],
+  const floor = tr.floorTotalMs !== undefined;
+  table(["receiver layer", "edges", "ms/trial", ...kinds.map((k) => `${head[k]} ms`), "Σ s", "share", "vs forward", "GFLOP/trial", "GFLOP/s", ...(floor ? ["floor ms", "ms / floor"] : [])],
     tr.layers.map((o) => [o.layer === cfg.nLayers ? "output" : `layer ${o.layer}`, o.edges, f(o.msPerEdge, 1),
       ...kinds.map((k) => (o.layer === cfg.nLayers ? "" : cell(o.layer, k))),
       f(o.totalMs / 1e3, 0), f((100 * o.totalMs) / tr.totalMs, 0) + "%", f(o.msPerEdge / forward.meanMs, 2) + "x",
-      f(o.flops / 1e9, 2), f(o.gflopsPerSec, 1)]));
+      f(o.flops / 1e9, 2), f(o.gflopsPerSec, 1), ...(floor ? [f(o.floorMs, 1), f(o.msPerEdge / o.floorMs, 2) + "x"] : [])]));
   line("  ms/trial = the layer's edge-weighted mean over receiver kinds; vs forward = ms/trial / the full forward's mean");
   line("  GFLOP/trial = the matmul and attention arithmetic such a trial cannot avoid (bench/lib/layer-trials.js trialFlops); GFLOP/s = that / ms/trial");
   line(`  whole search: ${f(tr.flops / 1e12, 1)} TFLOP in all, at ${f(tr.gflopsPerSec, 1)} GFLOP/s; at section 1's SGEMM rate or the f32x4 peak (section 4) it could not take less than TFLOP / that rate`);
+  if (floor) {
+    line(`  floor ms = the roofline under a trial: the longer of its GFLOP at the f32x4 peak (${f(tr.limits.peakGflops, 1)} GFLOP/s) and the f32 weights it multiplies by read once at one thread's bandwidth (${f(tr.limits.readGBps, 2)} GB/s),`);
+    line(`    each the best of section 4's microkernels run before and after these trials (lib/layer-trials.js trialBytes; the metric, norms and activations left out): whole search ${f(tr.floorTotalMs / 6e4, 1)} min, mean ${f(tr.floorMsPerEdge, 1)} ms per trial`);
+  }
   line(`  whole search (every counted edge tried once, all present): Σ ${f(tr.totalMs / 1e3, 0)} s = ${f(tr.totalMs / 6e4, 1)} min over ${tr.edges} edges; mean ${f(tr.msPerEdge, 1)} ms per trial, ${f(1e3 / tr.msPerEdge, 2)} edges/s`);
   line(`  EAP: ${f(res.eap.ms, 0)} ms = ${f(res.eap.forwards, 2)} forward passes; EAP-IG (${IG_STEPS} steps): ${f(res.eapIg.ms, 0)} ms = ${f(res.eapIg.forwards, 2)} forward passes (each over all ${tr.edges} edges)`);
 }
@@ -168,11 +203,14 @@ function printSummary(runs, cfg, rss) {
   const col = (fn) => runs.map((r) => fn(r));
   const rows = [
     ["full forward, mean ms", col((r) => f(r.forward.meanMs, 0))],
+    ["full forward: roofline floor, ms", col((r) => (r.forward.floorMs !== undefined ? f(r.forward.floorMs, 0) : "-"))],
     ["trial into the output, ms", col((r) => f(r.trials.layers[0].msPerEdge, 1))],
     [`trial into layer ${cfg.nLayers - 1} (mean), ms`, col((r) => f(r.trials.layers[1].msPerEdge, 1))],
     ["trial into layer 0 (mean), ms", col((r) => f(r.trials.layers[cfg.nLayers].msPerEdge, 1))],
     ["layer-0 trial / forward", col((r) => f(r.trials.layers[cfg.nLayers].msPerEdge / r.forward.meanMs, 2) + "x")],
+    ["trial into the output: roofline floor, ms", col((r) => (r.trials.floorTotalMs !== undefined ? f(r.trials.layers[0].floorMs, 1) : "-"))],
     ["mean trial over all edges, ms", col((r) => f(r.trials.msPerEdge, 1))],
+    ["mean trial: roofline floor, ms", col((r) => (r.trials.floorTotalMs !== undefined ? f(r.trials.floorMsPerEdge, 1) : "-"))],
     ["whole-search estimate, min", col((r) => f(r.trials.totalMs / 6e4, 1))],
     ["trials' arithmetic rate, GFLOP/s", col((r) => f(r.trials.gflopsPerSec, 1))],
     ["EAP, forward passes", col((r) => f(r.eap.forwards, 2))],
