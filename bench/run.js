@@ -45,8 +45,10 @@ const flag = (name) => argv.includes(name);
 const option = (name) => { const i = argv.indexOf(name); return i >= 0 && i + 1 < argv.length ? argv[i + 1] : null; };
 const QUICK = flag("--quick");
 const JSON_OUT = option("--json");
-const THREADS = option("--threads") === "auto" ? os.availableParallelism() : option("--threads") ? parseInt(option("--threads"), 10) : null;
-if (THREADS !== null && !(THREADS >= 2)) { console.error(`--threads: a thread count of 2 or more (or "auto"), got ${option("--threads")}`); process.exit(2); }
+// auto: every logical core, or no multi-threaded runs on a machine with one.
+const AUTO = option("--threads") === "auto";
+const THREADS = AUTO ? (os.availableParallelism() >= 2 ? os.availableParallelism() : null) : option("--threads") ? parseInt(option("--threads"), 10) : null;
+if (!AUTO && THREADS !== null && !(THREADS >= 2)) { console.error(`--threads: a thread count of 2 or more (or "auto"), got ${option("--threads")}`); process.exit(2); }
 if (option("--only")?.split(",").includes("threads") && THREADS === null) { console.error("--only threads needs --threads N"); process.exit(2); }
 const ONLY = option("--only") ? option("--only").split(",") : KEYS.filter((x) => x !== "threads" || THREADS !== null);
 for (const s of ONLY) if (!KEYS.includes(s)) { console.error(`--only: unknown section "${s}" (one of ${KEYS.join(", ")})`); process.exit(2); }
@@ -76,6 +78,7 @@ async function main() {
   line(`  CPU:  ${m.cpuModel}${m.cpuFamily ? ` (family ${m.cpuFamily} model ${m.cpuModelNo}, ${m.mhz} MHz)` : ""}; ${m.cpus} logical CPUs; host SIMD: ${m.simd ?? "?"}`);
   line(`  Node: ${m.node} (V8 ${m.v8}); ${m.platform}; ${m.memGiB} GiB RAM`);
   line(`  load average at start: ${loadavgText()} (other processes on this machine skew timings)`);
+  if (AUTO && THREADS === null) line("  --threads auto: this machine has one logical CPU, so no section runs on more than one thread");
   line(`  Everything runs on one thread${THREADS ? ` except section 11 and the ${THREADS}-thread half of section 9 (${THREADS} threads)` : ""}; ratios use each engine's best (fastest) sample.`);
   report.loadavgStart = os.loadavg();
 
