@@ -55,15 +55,20 @@ function benchTorch({ threads, report, quick }) {
     }));
   line("  (x) = torch's forward / our trial: above 1 our trial beats the floor of the paper's code's trial; whole search floor = edges x torch forward");
   if (!ours.size) line("  (run section 9 too, e.g. --only trials,torch, to set our trials beside it)");
+  const one = ours.get(1), t1 = runs.find((t) => t.threads === 1);
+  if (one?.forward.floorMs && t1) {
+    line(`  section 9's roofline floor of our forward at 1 thread, ${f(one.forward.floorMs, 0)} ms, is ${f(one.forward.floorMs / t1.forward.bestMs, 2)}x torch's forward; of a trial into layer 0, ` +
+      `${f(one.trials.layers[GPT2.nLayers].floorMs, 0)} ms (${f(t1.forward.bestMs / one.trials.layers[GPT2.nLayers].floorMs, 2)}x): no WebAssembly kernel here can do better than that`);
+  }
 
   // GEMM rates against ours (section 1) and the f32x4 peak (section 4).
   const oursGemm = new Map((report.sgemm ?? []).map((o) => [shapeName(o.shape), o.gflopsBest]));
-  const peak = report.peak?.peakGflops ?? null;
+  const peak = report.peak?.peakGflops ?? report.trials?.limits?.peakGflops ?? null;
   table(["M x N x K", ...runs.map((t) => `torch ${t.threads}t GFLOP/s`), "ours 1t (section 1)", "torch 1t / ours", "torch 1t / f32x4 peak"],
     runs[0].gemm.map((g, i) => {
       const us = oursGemm.get(shapeName(g.shape));
       return [shapeName(g.shape), ...runs.map((t) => f(t.gemm[i].gflops, 1)), us ? f(us, 1) : "-", us ? f(g.gflops / us, 2) + "x" : "-", peak ? f(g.gflops / peak, 2) + "x" : "-"];
     }));
-  if (peak) line(`  f32x4 peak (section 4): ${f(peak, 1)} GFLOP/s; torch above it is the native vector width and FMA that WebAssembly SIMD (128-bit, no fused multiply-add in deterministic code) cannot use`);
+  if (peak) line(`  f32x4 peak (section ${report.peak?.peakGflops ? 4 : 9}): ${f(peak, 1)} GFLOP/s; torch above it is the native vector width and FMA that WebAssembly SIMD (128-bit, no fused multiply-add in deterministic code) cannot use`);
   return { runs };
 }
