@@ -38,10 +38,12 @@ t.test("keepYoungGenerationSmall holds the young generation at its starting size
   const MiB = 2 ** 20, plain = youngGeneration("default"), small = youngGeneration("small");
   t.equal(small.kept, 400, "the objects are alive at the end");
   t.ok(plain.size >= 8 * MiB, `V8's default grows it (${(plain.size / MiB).toFixed(1)} MiB)`);
-  t.ok(small.size <= 8 * MiB && small.size * 4 <= plain.size, `kept small it stays at ${(small.size / MiB).toFixed(1)} MiB`);
+  // How far V8 grows it depends on timing: on an idle machine the default reaches 32 MiB and the kept one
+  // 4 MiB; a loaded CI run has given 16 and 8. Without the setting it grows past 8 MiB as the default does.
+  t.ok(small.size <= 8 * MiB && small.size * 2 <= plain.size, `kept small it stays at ${(small.size / MiB).toFixed(1)} MiB`);
   // Node 20 resets V8's flags when a worker thread starts; the setting is made again then.
   const threads = youngGeneration("small-threads");
-  t.ok(threads.size <= 8 * MiB && threads.size * 4 <= plain.size, `and with a 2-thread engine's worker started after it, ${(threads.size / MiB).toFixed(1)} MiB`);
+  t.ok(threads.size <= 8 * MiB && threads.size * 2 <= plain.size, `and with a 2-thread engine's worker started after it, ${(threads.size / MiB).toFixed(1)} MiB`);
 });
 
 t.test("the acdc command calls it before running a command", async (t) => {
