@@ -79,7 +79,7 @@ async function main() {
   line(`  Node: ${m.node} (V8 ${m.v8}); ${m.platform}; ${m.memGiB} GiB RAM`);
   line(`  load average at start: ${loadavgText()} (other processes on this machine skew timings)`);
   if (AUTO && THREADS === null) line("  --threads auto: this machine has one logical CPU, so no section runs on more than one thread");
-  line(`  Everything runs on one thread${THREADS ? ` except section 11 and the ${THREADS}-thread half of section 9 (${THREADS} threads)` : ""}; ratios use each engine's best (fastest) sample.`);
+  line(`  Everything runs on one thread${THREADS ? ` except section 11 and the ${THREADS}-thread halves of sections 9 and 9b (${THREADS} threads)` : ""}; ratios use each engine's best (fastest) sample.`);
   report.loadavgStart = os.loadavg();
 
   const ctx = { quick: QUICK, P, threads: THREADS, report, gpt: null };

@@ -94,16 +94,20 @@ export function trialFlops(cfg, B, T, R, layer, kind) {
   return own + (L - 2 - layer) * full + last + unembed;
 }
 
+/** The receiver kind whose trial a group's costs like: a direct q/k/v edge's trial recomputes what its q input's does. */
+const costKind = (x) => (x.kind === "q/k/v (direct)" ? "q_input" : x.kind);
+
+/** Each layer's edge-weighted mean of its groups' `key` into o[key]; returns the sum over every edge. */
+function edgeWeighted(tr, key) {
+  for (const o of tr.layers) o[key] = tr.groups.filter((x) => x.layer === o.layer).reduce((a, x) => a + x.count * x[key], 0) / o.edges;
+  return tr.groups.reduce((a, x) => a + x.count * x[key], 0);
+}
+
 /** layerTrials' result with FLOPs: per group, per layer (edge-weighted) and for the whole search, and the rates they imply. */
 export function withFlops(tr, cfg, B, T, R) {
-  const flopsOf = (x) => trialFlops(cfg, B, T, R, x.layer, x.kind === "q/k/v (direct)" ? "q_input" : x.kind);
-  for (const x of tr.groups) x.flops = flopsOf(x);
-  for (const o of tr.layers) {
-    const gs = tr.groups.filter((x) => x.layer === o.layer);
-    o.flops = gs.reduce((a, x) => a + x.count * x.flops, 0) / o.edges;
-    o.gflopsPerSec = o.flops / (o.msPerEdge * 1e6);
-  }
-  tr.flops = tr.groups.reduce((a, x) => a + x.count * x.flops, 0);
+  for (const x of tr.groups) x.flops = trialFlops(cfg, B, T, R, x.layer, costKind(x));
+  tr.flops = edgeWeighted(tr, "flops");
+  for (const o of tr.layers) o.gflopsPerSec = o.flops / (o.msPerEdge * 1e6);
   tr.gflopsPerSec = tr.flops / (tr.totalMs * 1e6);
   return tr;
 }
@@ -123,24 +127,21 @@ export function trialBytes(cfg, layer, kind) {
   return 4 * (own + (L - 1 - layer) * fullLayer + unembed);
 }
 
+/** Milliseconds no kernel can beat for `flops` of arithmetic over `bytes` of weights: the longer of the two at the f32x4 peak and one thread's read bandwidth (they can overlap at best). */
+export function rooflineMs(flops, bytes, { peakGflops, readGBps }) {
+  return Math.max(flops / (peakGflops * 1e6), bytes / (readGBps * 1e6));
+}
+
 /**
- * A roofline floor under each trial: the longer of its arithmetic at the
- * f32x4 peak and its weight bytes at one thread's read bandwidth (they can
- * overlap at best), per group, per layer (edge-weighted) and summed over the
- * whole search; layerTrials' result (with withFlops) gets `floorMs` fields.
+ * A roofline floor under each trial (rooflineMs of its FLOPs and trialBytes),
+ * per group, per layer (edge-weighted) and summed over the whole search;
+ * layerTrials' result (with withFlops) gets `floorMs` fields.
  */
 export function withFloor(tr, cfg, peakGflops, readGBps) {
-  const floorOf = (x) => {
-    const kind = x.kind === "q/k/v (direct)" ? "q_input" : x.kind;
-    return Math.max(x.flops / (peakGflops * 1e6), trialBytes(cfg, x.layer, kind) / (readGBps * 1e6));
-  };
-  for (const x of tr.groups) x.floorMs = floorOf(x);
-  for (const o of tr.layers) {
-    const gs = tr.groups.filter((x) => x.layer === o.layer);
-    o.floorMs = gs.reduce((a, x) => a + x.count * x.floorMs, 0) / o.edges;
-  }
-  tr.floorTotalMs = tr.groups.reduce((a, x) => a + x.count * x.floorMs, 0);
+  const limits = { peakGflops, readGBps };
+  for (const x of tr.groups) x.floorMs = rooflineMs(x.flops, trialBytes(cfg, x.layer, costKind(x)), limits);
+  tr.floorTotalMs = edgeWeighted(tr, "floorMs");
   tr.floorMsPerEdge = tr.floorTotalMs / tr.edges;
-  tr.limits = { peakGflops, readGBps };
+  tr.limits = limits;
   return tr;
 }

@@ -57,8 +57,9 @@ function benchTorch({ threads, report, quick }) {
   if (!ours.size) line("  (run section 9 too, e.g. --only trials,torch, to set our trials beside it)");
   const one = ours.get(1), t1 = runs.find((t) => t.threads === 1);
   if (one?.forward.floorMs && t1) {
+    const layer0 = one.trials.layers[GPT2.nLayers].floorMs;
     line(`  section 9's roofline floor of our forward at 1 thread, ${f(one.forward.floorMs, 0)} ms, is ${f(one.forward.floorMs / t1.forward.bestMs, 2)}x torch's forward; of a trial into layer 0, ` +
-      `${f(one.trials.layers[GPT2.nLayers].floorMs, 0)} ms (${f(t1.forward.bestMs / one.trials.layers[GPT2.nLayers].floorMs, 2)}x): no WebAssembly kernel here can do better than that`);
+      `${f(layer0, 0)} ms (${f(t1.forward.bestMs / layer0, 2)}x): no WebAssembly kernel here can do better than that`);
   }
 
   // GEMM rates against ours (section 1) and the f32x4 peak (section 4).

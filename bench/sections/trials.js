@@ -15,7 +15,7 @@ import { line, section, f, table, errMsg, loadavgText } from "../lib/report.js";
 import { bench, warmup, timeOnce } from "../lib/timing.js";
 import { rng, randomTokens } from "../lib/random.js";
 import { GPT2, buildModel, weightBytes, writeRandomSafetensors, forwardFlops } from "../lib/models.js";
-import { layerTrials, withFlops, withFloor } from "../lib/layer-trials.js";
+import { layerTrials, withFlops, withFloor, rooflineMs } from "../lib/layer-trials.js";
 import { compileLimits, measurePeak, measureBandwidth } from "../lib/limits.js";
 
 const CHILD = fileURLToPath(new URL("../lib/rss-child.js", import.meta.url));
@@ -48,7 +48,7 @@ export async function run({ P, gpt, threads, report }) {
       if (n === 1 && limits) {
         limits = await machineLimits(P, limits);
         withFloor(res.trials, cfg, limits.peakGflops, limits.readGBps);
-        res.forward.floorMs = Math.max(forwardFlops(cfg, B, T).total / (limits.peakGflops * 1e6), weightBytes(cfg) / (limits.readGBps * 1e6));
+        res.forward.floorMs = rooflineMs(forwardFlops(cfg, B, T).total, weightBytes(cfg), limits);
       }
       runs.push(res);
       printRun(res, cfg);
